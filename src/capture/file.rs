@@ -1,0 +1,719 @@
+//! Savefile reading the way Wireshark's wiretap reads it: pcap (µs/ns, both byte orders,
+//! Kuznetsov's modified format) and pcapng (SHB/IDB/EPB/SPB/OPB, per-interface link types and
+//! `if_tsresol`), streaming through one reused buffer.
+//!
+//! libpcap's own reader is not used for files because it differs from Wireshark where users
+//! notice: it cuts every record longer than the header's snaplen, rejects caplen > 262144 for
+//! every link type, and refuses pcapng files whose interfaces have different link types.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+use super::{Frame, Timestamp};
+
+/// Wireshark's `WTAP_MAX_PACKET_SIZE_STANDARD`: a record claiming more is a damaged file.
+pub const MAX_RECORD: u32 = 262_144;
+/// Largest pcapng block we accept; anything bigger is a corrupt length, not a real block.
+const MAX_BLOCK: u32 = 16 * 1024 * 1024;
+
+const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
+const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
+const PCAP_MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
+const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
+const PCAPNG_BOM: u32 = 0x1a2b_3c4d;
+
+/// What went wrong reading a savefile, and where.
+#[derive(Debug)]
+pub enum FileError {
+    Io(io::Error),
+    /// The first bytes are no capture format we know.
+    NotACapture { magic: u32 },
+    /// The header is a capture's but a version or field we cannot read.
+    BadHeader(String),
+    /// A record or block cannot be read; frames before it were delivered.
+    BadRecord {
+        frame: u64,
+        offset: u64,
+        what: String,
+    },
+    /// The file ends inside a record or block.
+    CutShort {
+        frame: u64,
+        offset: u64,
+        need: u64,
+        have: u64,
+    },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Io(e) => write!(f, "{e}"),
+            FileError::NotACapture { magic } => write!(
+                f,
+                "not a pcap or pcapng capture file (first four bytes {magic:#010x})"
+            ),
+            FileError::BadHeader(s) => write!(f, "bad capture file header: {s}"),
+            FileError::BadRecord { frame, offset, what } => {
+                write!(f, "frame {frame} at byte offset {offset}: {what}")
+            }
+            FileError::CutShort {
+                frame,
+                offset,
+                need,
+                have,
+            } => write!(
+                f,
+                "frame {frame} at byte offset {offset}: the file is cut short in the middle of a \
+                 record ({have} of {need} bytes present)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+impl From<io::Error> for FileError {
+    fn from(e: io::Error) -> Self {
+        FileError::Io(e)
+    }
+}
+
+/// The container format, for the user and for `--write` decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanos: bool, modified: bool },
+    PcapNg,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: u16,
+    snaplen: u32,
+    /// Timestamp units per second (if_tsresol), Wireshark's default 10^6.
+    units_per_sec: u64,
+}
+
+/// A streaming reader for one savefile.
+pub struct FileReader<R: Read> {
+    input: BufReader<R>,
+    format: Format,
+    big_endian: bool,
+    /// pcap only: link type of the file header.
+    linktype: u16,
+    interfaces: Vec<Interface>,
+    buf: Vec<u8>,
+    offset: u64,
+    frames: u64,
+}
+
+fn u32_at(b: &[u8], at: usize, be: bool) -> u32 {
+    let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if be {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    }
+}
+
+fn u16_at(b: &[u8], at: usize, be: bool) -> u16 {
+    let w = [b[at], b[at + 1]];
+    if be {
+        u16::from_be_bytes(w)
+    } else {
+        u16::from_le_bytes(w)
+    }
+}
+
+/// Reads exactly `buf.len()` bytes or reports how many were there.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+impl<R: Read> FileReader<R> {
+    /// Reads the file header and identifies the format.
+    pub fn new(inner: R) -> Result<Self, FileError> {
+        let mut input = BufReader::with_capacity(1 << 20, inner);
+        let mut head = [0u8; 4];
+        let n = read_full(&mut input, &mut head)?;
+        if n < 4 {
+            return Err(FileError::BadHeader(format!(
+                "the file is {n} bytes long, too short for any capture format"
+            )));
+        }
+        let le = u32::from_le_bytes(head);
+        let be = u32::from_be_bytes(head);
+        let mut reader = FileReader {
+            input,
+            format: Format::PcapNg,
+            big_endian: false,
+            linktype: 0,
+            interfaces: Vec::new(),
+            buf: Vec::with_capacity(65_536),
+            offset: 4,
+            frames: 0,
+        };
+        if le == PCAPNG_SHB {
+            reader.read_shb_rest()?;
+            return Ok(reader);
+        }
+        let (magic, big_endian) = if matches!(le, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED)
+        {
+            (le, false)
+        } else if matches!(be, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED) {
+            (be, true)
+        } else {
+            return Err(FileError::NotACapture { magic: be });
+        };
+        let mut rest = [0u8; 20];
+        let n = read_full(&mut reader.input, &mut rest)?;
+        if n < 20 {
+            return Err(FileError::BadHeader(format!(
+                "pcap file header is {} of 24 bytes",
+                n + 4
+            )));
+        }
+        reader.offset = 24;
+        let major = u16_at(&rest, 0, big_endian);
+        if major < 2 {
+            return Err(FileError::BadHeader(format!(
+                "pcap major version {major} is not supported"
+            )));
+        }
+        reader.big_endian = big_endian;
+        // The link type is the low 16 bits; the upper bits carry FCS information.
+        reader.linktype = (u32_at(&rest, 16, big_endian) & 0xffff) as u16;
+        reader.format = Format::Pcap {
+            nanos: magic == PCAP_MAGIC_NS,
+            modified: magic == PCAP_MAGIC_MODIFIED,
+        };
+        Ok(reader)
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The pcap header's link type, or the first interface's in pcapng.
+    pub fn linktype(&self) -> Option<u16> {
+        match self.format {
+            Format::Pcap { .. } => Some(self.linktype),
+            Format::PcapNg => self.interfaces.first().map(|i| i.linktype),
+        }
+    }
+
+    /// Reads the next frame; `Ok(None)` at a clean end of file.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FileError> {
+        match self.format {
+            Format::Pcap { nanos, modified } => self.next_pcap(nanos, modified),
+            Format::PcapNg => self.next_pcapng(),
+        }
+    }
+
+    fn cut_short(&self, at: u64, need: u64, have: usize) -> FileError {
+        FileError::CutShort {
+            frame: self.frames + 1,
+            offset: at,
+            need,
+            have: have as u64,
+        }
+    }
+
+    fn next_pcap(&mut self, nanos: bool, modified: bool) -> Result<Option<Frame<'_>>, FileError> {
+        let hlen = if modified { 24 } else { 16 };
+        let mut hdr = [0u8; 24];
+        let at = self.offset;
+        let n = read_full(&mut self.input, &mut hdr[..hlen])?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if n < hlen {
+            return Err(self.cut_short(at, hlen as u64, n));
+        }
+        let be = self.big_endian;
+        let secs = u32_at(&hdr, 0, be);
+        let frac = u32_at(&hdr, 4, be);
+        let caplen = u32_at(&hdr, 8, be);
+        let wirelen = u32_at(&hdr, 12, be);
+        if caplen > MAX_RECORD {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!(
+                    "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
+                     the file is damaged"
+                ),
+            });
+        }
+        self.buf.resize(caplen as usize, 0);
+        let got = read_full(&mut self.input, &mut self.buf)?;
+        if got < caplen as usize {
+            return Err(self.cut_short(at, (hlen as u64) + caplen as u64, hlen + got));
+        }
+        self.offset += (hlen as u64) + caplen as u64;
+        self.frames += 1;
+        // Wireshark keeps the fraction in a signed 32-bit nanosecond field without
+        // normalising it; µs are multiplied in 32 bits. Both overflows are reproduced.
+        let nsecs = if nanos {
+            frac as i32
+        } else {
+            frac.wrapping_mul(1000) as i32
+        };
+        Ok(Some(Frame {
+            number: self.frames,
+            ts: Timestamp {
+                secs: secs as i64,
+                nsecs,
+            },
+            caplen,
+            wirelen,
+            linktype: self.linktype,
+            data: &self.buf,
+            file_offset: at,
+        }))
+    }
+
+    /// Reads one pcapng block (type and body) into `self.buf`; `Ok(None)` at end of file.
+    fn read_block(&mut self) -> Result<Option<(u32, u64)>, FileError> {
+        let at = self.offset;
+        let mut hdr = [0u8; 8];
+        let n = read_full(&mut self.input, &mut hdr)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if n < 8 {
+            return Err(self.cut_short(at, 8, n));
+        }
+        let be = self.big_endian;
+        let btype = u32_at(&hdr, 0, be);
+        if btype == PCAPNG_SHB {
+            // A new section: its own byte order and interfaces.
+            self.offset += 4;
+            self.read_shb_rest_after_type(&hdr[4..8])?;
+            return Ok(Some((PCAPNG_SHB, at)));
+        }
+        let total = u32_at(&hdr, 4, be);
+        if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!("pcapng block of type {btype:#x} has an impossible length {total}"),
+            });
+        }
+        let body = (total - 12) as usize;
+        self.buf.resize(body + 4, 0);
+        let got = read_full(&mut self.input, &mut self.buf)?;
+        if got < body + 4 {
+            return Err(self.cut_short(at, total as u64, 8 + got));
+        }
+        let trailer = u32_at(&self.buf, body, be);
+        if trailer != total {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!(
+                    "pcapng block length {total} does not match its trailing copy {trailer}"
+                ),
+            });
+        }
+        self.buf.truncate(body);
+        self.offset += total as u64;
+        Ok(Some((btype, at)))
+    }
+
+    fn read_shb_rest(&mut self) -> Result<(), FileError> {
+        let mut len = [0u8; 4];
+        let n = read_full(&mut self.input, &mut len)?;
+        if n < 4 {
+            return Err(FileError::BadHeader(
+                "pcapng section header is cut short".into(),
+            ));
+        }
+        self.read_shb_rest_after_type(&len)
+    }
+
+    /// Reads an SHB after its type word: length, byte-order magic, versions, options.
+    fn read_shb_rest_after_type(&mut self, len_bytes: &[u8]) -> Result<(), FileError> {
+        let at = self.offset - 4;
+        let mut bom = [0u8; 4];
+        let n = read_full(&mut self.input, &mut bom)?;
+        if n < 4 {
+            return Err(self.cut_short(at, 12, 8 + n));
+        }
+        let be = if u32::from_le_bytes(bom) == PCAPNG_BOM {
+            false
+        } else if u32::from_be_bytes(bom) == PCAPNG_BOM {
+            true
+        } else {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: "pcapng section header has no byte-order magic".into(),
+            });
+        };
+        let total = u32_at(len_bytes, 0, be);
+        if total < 28 || total % 4 != 0 || total > MAX_BLOCK {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!("pcapng section header has an impossible length {total}"),
+            });
+        }
+        // Rest of the block after type, length and magic.
+        let rest = (total - 12) as usize;
+        self.buf.resize(rest, 0);
+        let got = read_full(&mut self.input, &mut self.buf)?;
+        if got < rest {
+            return Err(self.cut_short(at, total as u64, 12 + got));
+        }
+        let major = u16_at(&self.buf, 0, be);
+        if major != 1 {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!("pcapng major version {major} is not supported"),
+            });
+        }
+        self.big_endian = be;
+        self.interfaces.clear();
+        self.offset = at + total as u64;
+        self.format = Format::PcapNg;
+        Ok(())
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<Frame<'_>>, FileError> {
+        loop {
+            let Some((btype, at)) = self.read_block()? else {
+                return Ok(None);
+            };
+            let be = self.big_endian;
+            match btype {
+                1 => self.parse_idb(at)?,
+                // Enhanced packet block.
+                6 => {
+                    if self.buf.len() < 20 {
+                        return Err(self.short_block(at, "enhanced packet block"));
+                    }
+                    let ifid = u32_at(&self.buf, 0, be);
+                    let ts = ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
+                    let caplen = u32_at(&self.buf, 12, be);
+                    let wirelen = u32_at(&self.buf, 16, be);
+                    return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
+                }
+                // Obsolete packet block: 16-bit interface id and drop count.
+                2 => {
+                    if self.buf.len() < 20 {
+                        return Err(self.short_block(at, "packet block"));
+                    }
+                    let ifid = u16_at(&self.buf, 0, be) as u32;
+                    let ts = ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
+                    let caplen = u32_at(&self.buf, 12, be);
+                    let wirelen = u32_at(&self.buf, 16, be);
+                    return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
+                }
+                // Simple packet block: interface 0, no timestamp, caplen implied.
+                3 => {
+                    if self.buf.len() < 4 {
+                        return Err(self.short_block(at, "simple packet block"));
+                    }
+                    let wirelen = u32_at(&self.buf, 0, be);
+                    let room = (self.buf.len() - 4) as u32;
+                    let mut caplen = wirelen.min(room);
+                    if let Some(i) = self.interfaces.first()
+                        && i.snaplen != 0
+                    {
+                        caplen = caplen.min(i.snaplen);
+                    }
+                    return self.packet(at, 0, None, caplen, wirelen, 4);
+                }
+                PCAPNG_SHB => {}
+                // NRB, ISB, DSB, custom and unknown blocks carry no frames.
+                _ => {}
+            }
+        }
+    }
+
+    fn short_block(&self, at: u64, what: &str) -> FileError {
+        FileError::BadRecord {
+            frame: self.frames + 1,
+            offset: at,
+            what: format!("{what} is too short for its fixed fields"),
+        }
+    }
+
+    fn packet(
+        &mut self,
+        at: u64,
+        ifid: u32,
+        ts: Option<u64>,
+        caplen: u32,
+        wirelen: u32,
+        data_at: usize,
+    ) -> Result<Option<Frame<'_>>, FileError> {
+        let Some(iface) = self.interfaces.get(ifid as usize).copied() else {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!(
+                    "packet names interface {ifid}, but the section has {} interface(s)",
+                    self.interfaces.len()
+                ),
+            });
+        };
+        if caplen > MAX_RECORD {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!(
+                    "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
+                     the file is damaged"
+                ),
+            });
+        }
+        if data_at + caplen as usize > self.buf.len() {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!(
+                    "record claims {caplen} captured bytes but its block holds {}",
+                    self.buf.len().saturating_sub(data_at)
+                ),
+            });
+        }
+        self.frames += 1;
+        let ts = match ts {
+            Some(t) => {
+                let u = iface.units_per_sec;
+                let secs = t / u;
+                let nsecs = ((t % u) as u128 * 1_000_000_000 / u as u128) as i32;
+                Timestamp {
+                    secs: secs as i64,
+                    nsecs,
+                }
+            }
+            None => Timestamp { secs: 0, nsecs: 0 },
+        };
+        Ok(Some(Frame {
+            number: self.frames,
+            ts,
+            caplen,
+            wirelen,
+            linktype: iface.linktype,
+            data: &self.buf[data_at..data_at + caplen as usize],
+            file_offset: at,
+        }))
+    }
+
+    fn parse_idb(&mut self, at: u64) -> Result<(), FileError> {
+        let be = self.big_endian;
+        if self.buf.len() < 8 {
+            return Err(self.short_block(at, "interface description block"));
+        }
+        let linktype = u16_at(&self.buf, 0, be);
+        let snaplen = u32_at(&self.buf, 4, be);
+        let mut units_per_sec = 1_000_000u64;
+        let mut pos = 8;
+        // Options: code, length, value padded to 32 bits; opt_endofopt ends the list.
+        while pos + 4 <= self.buf.len() {
+            let code = u16_at(&self.buf, pos, be);
+            let len = u16_at(&self.buf, pos + 2, be) as usize;
+            let val = pos + 4;
+            if code == 0 || val + len > self.buf.len() {
+                break;
+            }
+            if code == 9 && len >= 1 {
+                let r = self.buf[val];
+                let exp = (r & 0x7f) as u32;
+                units_per_sec = if r & 0x80 == 0 {
+                    10u64.checked_pow(exp).unwrap_or(0)
+                } else {
+                    1u64.checked_shl(exp).unwrap_or(0)
+                };
+                if units_per_sec == 0 {
+                    return Err(FileError::BadRecord {
+                        frame: self.frames + 1,
+                        offset: at,
+                        what: format!("interface has an impossible time resolution {r:#04x}"),
+                    });
+                }
+            }
+            pos = val + len.div_ceil(4) * 4;
+        }
+        self.interfaces.push(Interface {
+            linktype,
+            snaplen,
+            units_per_sec,
+        });
+        Ok(())
+    }
+}
+
+/// Whether a reader's input looks like it could be a capture (used to give a better message
+/// for text files and the like).
+pub fn sniff<R: BufRead>(r: &mut R) -> io::Result<bool> {
+    let b = r.fill_buf()?;
+    if b.len() < 4 {
+        return Ok(false);
+    }
+    let m = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let mb = m.swap_bytes();
+    Ok([PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED, PCAPNG_SHB]
+        .iter()
+        .any(|&x| x == m || x == mb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_header(magic: u32, linktype: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&magic.to_le_bytes());
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&linktype.to_le_bytes());
+        v
+    }
+
+    fn record(v: &mut Vec<u8>, secs: u32, frac: u32, data: &[u8], wire: u32) {
+        for x in [secs, frac, data.len() as u32, wire] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+    }
+
+    #[test]
+    fn test_pcap_records_longer_than_snaplen_are_kept() {
+        let mut f = pcap_header(PCAP_MAGIC_US, 1);
+        // snaplen in the header is 65535; Wireshark keeps a longer record whole.
+        let big = vec![7u8; 70_000];
+        record(&mut f, 1, 2, &big, 70_000);
+        let mut r = FileReader::new(&f[..]).unwrap();
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!(fr.caplen, 70_000);
+        assert_eq!(fr.data.len(), 70_000);
+        assert_eq!(fr.ts.nsecs, 2000);
+    }
+
+    #[test]
+    fn test_truncated_record_names_frame_and_offset() {
+        let mut f = pcap_header(PCAP_MAGIC_NS, 1);
+        record(&mut f, 1, 2, &[1, 2, 3], 3);
+        record(&mut f, 1, 2, &[1, 2, 3, 4, 5], 5);
+        f.truncate(f.len() - 2);
+        let mut r = FileReader::new(&f[..]).unwrap();
+        assert!(r.next_frame().unwrap().is_some());
+        match r.next_frame() {
+            Err(FileError::CutShort {
+                frame,
+                offset,
+                need,
+                have,
+            }) => {
+                assert_eq!((frame, offset, need, have), (2, 43, 21, 19));
+            }
+            other => panic!("expected CutShort, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn test_absurd_caplen_is_an_error_not_an_allocation() {
+        let mut f = pcap_header(PCAP_MAGIC_US, 1);
+        for x in [0u32, 0, 0x7fff_ffff, 0x7fff_ffff] {
+            f.extend_from_slice(&x.to_le_bytes());
+        }
+        let mut r = FileReader::new(&f[..]).unwrap();
+        let e = r.next_frame().unwrap_err();
+        assert!(e.to_string().contains("frame 1"), "{e}");
+    }
+
+    #[test]
+    fn test_microsecond_overflow_matches_wireshark() {
+        let mut f = pcap_header(PCAP_MAGIC_US, 1);
+        record(&mut f, 1_700_000_000, 4_294_967_295, &[0], 1);
+        let mut r = FileReader::new(&f[..]).unwrap();
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!(fr.ts.to_string(), "-1700000000.000001000");
+    }
+
+    #[test]
+    fn test_big_endian_pcap() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&PCAP_MAGIC_US.to_be_bytes());
+        f.extend_from_slice(&2u16.to_be_bytes());
+        f.extend_from_slice(&4u16.to_be_bytes());
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&65535u32.to_be_bytes());
+        f.extend_from_slice(&101u32.to_be_bytes());
+        for x in [5u32, 6, 1, 1] {
+            f.extend_from_slice(&x.to_be_bytes());
+        }
+        f.push(0x45);
+        let mut r = FileReader::new(&f[..]).unwrap();
+        assert_eq!(r.linktype(), Some(101));
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!((fr.ts.secs, fr.ts.nsecs, fr.caplen), (5, 6000, 1));
+    }
+
+    #[test]
+    fn test_not_a_capture() {
+        let e = match FileReader::new(&b"hello world, not a pcap"[..]) {
+            Err(e) => e,
+            Ok(_) => panic!("text accepted as a capture"),
+        };
+        assert!(matches!(e, FileError::NotACapture { .. }));
+    }
+
+    fn block(btype: u32, body: &[u8]) -> Vec<u8> {
+        let total = (12 + body.len().div_ceil(4) * 4) as u32;
+        let mut v = Vec::new();
+        v.extend_from_slice(&btype.to_le_bytes());
+        v.extend_from_slice(&total.to_le_bytes());
+        v.extend_from_slice(body);
+        v.resize(total as usize - 4, 0);
+        v.extend_from_slice(&total.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn test_pcapng_interfaces_with_different_linktypes_and_tsresol() {
+        let mut f = Vec::new();
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&PCAPNG_BOM.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        f.extend(block(PCAPNG_SHB, &shb));
+        let mut idb0 = vec![1, 0, 0, 0];
+        idb0.extend_from_slice(&0u32.to_le_bytes());
+        f.extend(block(1, &idb0));
+        let mut idb1 = vec![101, 0, 0, 0];
+        idb1.extend_from_slice(&0u32.to_le_bytes());
+        idb1.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0]); // if_tsresol = 10^-9
+        f.extend(block(1, &idb1));
+        let mut epb = Vec::new();
+        let ts: u64 = 1_700_000_000_123_456_789;
+        for x in [1u32, (ts >> 32) as u32, ts as u32, 3, 3] {
+            epb.extend_from_slice(&x.to_le_bytes());
+        }
+        epb.extend_from_slice(&[0x45, 0, 0]);
+        f.extend(block(6, &epb));
+        let mut r = FileReader::new(&f[..]).unwrap();
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!(fr.linktype, 101);
+        assert_eq!(fr.ts.to_string(), "1700000000.123456789");
+        assert_eq!(fr.data, &[0x45, 0, 0]);
+        assert!(r.next_frame().unwrap().is_none());
+    }
+}

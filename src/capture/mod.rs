@@ -1,0 +1,61 @@
+//! Everything that produces frames: savefiles (read the way Wireshark reads them), live
+//! libpcap capture with BPF filters and drop statistics, and writing savefiles.
+
+pub mod file;
+pub mod live;
+
+use std::fmt;
+
+/// A capture timestamp as Wireshark keeps it: seconds and a signed 32-bit nanosecond field
+/// that is not normalised, so damaged fractions print exactly as tshark prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nsecs: i32,
+}
+
+impl Timestamp {
+    /// Seconds as a float, for durations (RTT) and display.
+    pub fn as_f64(&self) -> f64 {
+        self.secs as f64 + self.nsecs as f64 * 1e-9
+    }
+
+    /// Nanoseconds since the epoch, for exact differences.
+    pub fn as_nanos(&self) -> i128 {
+        self.secs as i128 * 1_000_000_000 + self.nsecs as i128
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// `frame.time_epoch`'s text: a negative fraction field prints as a leading minus sign
+    /// followed by its magnitude.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.nsecs < 0 {
+            write!(f, "-{}.{:09}", self.secs, self.nsecs.unsigned_abs())
+        } else {
+            write!(f, "{}.{:09}", self.secs, self.nsecs)
+        }
+    }
+}
+
+/// One captured frame, borrowed from the reader's buffer until the next one is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based position in the capture (`frame.number`).
+    pub number: u64,
+    pub ts: Timestamp,
+    pub caplen: u32,
+    pub wirelen: u32,
+    /// LINKTYPE_* value of the interface the frame was captured on.
+    pub linktype: u16,
+    pub data: &'a [u8],
+    /// Where the record starts in the file (0 for live frames), for error messages.
+    pub file_offset: u64,
+}
+
+impl Frame<'_> {
+    /// Whether the snaplen cut this frame (then running out of bytes is not damage).
+    pub fn is_cut(&self) -> bool {
+        self.caplen < self.wirelen
+    }
+}

@@ -1,0 +1,5 @@
+//! synack: a packet-level handshake and datagram inspector. The library holds the one-way
+//! pipeline `capture → wire → track → report` and the demos; the binary wires it to a CLI.
+
+pub mod capture;
+pub mod wire;

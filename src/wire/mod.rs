@@ -1,0 +1,372 @@
+//! Decoding one frame into owned, allocation-free values (link → IP → TCP/UDP/ICMP/ARP, with
+//! VXLAN/Geneve and IP-in-IP decapsulation). Pure over `&[u8]`; never panics; every length is
+//! checked before it is used.
+//!
+//! Truncation follows Wireshark's tvbuff model: each layer knows the bytes it has (captured)
+//! and the bytes it should have (reported, from wirelen and the IP length fields). Running out
+//! of captured bytes inside the reported length is the snaplen's doing (`short`); a header that
+//! reaches past the reported length contradicts itself (`malformed`).
+
+pub mod arp;
+pub mod icmp;
+pub mod ip;
+pub mod link;
+pub mod tcp;
+pub mod udp;
+
+use std::fmt;
+use std::net::IpAddr;
+
+pub use arp::ArpPacket;
+pub use icmp::{IcmpMessage, Quoted};
+pub use ip::{Fragment, IpHeader};
+pub use tcp::{TcpFlags, TcpOptions, TcpSegment};
+pub use udp::UdpDatagram;
+
+/// How deep tunnels may nest before we stop decapsulating (a crafted frame could nest forever).
+const MAX_NESTING: u8 = 4;
+
+/// The frame's protocol as the contract names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Arp,
+    Other,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+            Proto::Arp => "arp",
+            Proto::Other => "other",
+        }
+    }
+}
+
+/// Why a header could not be decoded, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeError {
+    pub layer: &'static str,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Fewer bytes than the header needs.
+    Truncated { need: u32, have: u32 },
+    /// A field holds a value the protocol forbids.
+    BadField { field: &'static str, value: u32 },
+    /// A length field points past what contains it.
+    BadLength {
+        field: &'static str,
+        value: u32,
+        limit: u32,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problem {
+            Problem::Truncated { need, have } => {
+                write!(f, "truncated {} header: {have} of {need} bytes", self.layer)
+            }
+            Problem::BadField { field, value } => {
+                write!(f, "bad {} {field}: {value}", self.layer)
+            }
+            Problem::BadLength {
+                field,
+                value,
+                limit,
+            } => write!(
+                f,
+                "{} {field} {value} runs past the {limit} bytes that contain it",
+                self.layer
+            ),
+        }
+    }
+}
+
+/// A slice of a frame with the length the headers say it should have.
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub bytes: &'a [u8],
+    /// Bytes that were on the wire for this layer (≥ bytes.len() unless headers disagree).
+    pub reported: usize,
+}
+
+impl<'a> Span<'a> {
+    pub fn new(bytes: &'a [u8], reported: usize) -> Self {
+        Span {
+            bytes,
+            reported: reported.max(bytes.len()),
+        }
+    }
+
+    /// Everything after the first `n` bytes (n ≤ bytes.len() checked by the caller).
+    pub fn after(&self, n: usize) -> Span<'a> {
+        let n = n.min(self.bytes.len());
+        Span {
+            bytes: &self.bytes[n..],
+            reported: self.reported.saturating_sub(n),
+        }
+    }
+
+    /// Limits both lengths to `len`, as Wireshark's `set_actual_length`: it can shrink, never grow.
+    pub fn limit(&self, len: usize) -> Span<'a> {
+        Span {
+            bytes: &self.bytes[..len.min(self.bytes.len())],
+            reported: self.reported.min(len),
+        }
+    }
+
+    /// Checks that `need` bytes are present; classifies a shortfall as truncation by the
+    /// snaplen (`Short`) or damage (`Malformed`).
+    pub fn need(&self, layer: &'static str, need: usize) -> Result<(), Shortfall> {
+        if self.bytes.len() >= need {
+            return Ok(());
+        }
+        let err = DecodeError {
+            layer,
+            problem: Problem::Truncated {
+                need: need as u32,
+                have: self.bytes.len() as u32,
+            },
+        };
+        if need <= self.reported {
+            Err(Shortfall::Short(err))
+        } else {
+            Err(Shortfall::Malformed(err))
+        }
+    }
+}
+
+/// A header that could not be read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortfall {
+    /// The snaplen cut it: not damage.
+    Short(DecodeError),
+    /// The packet itself is damaged.
+    Malformed(DecodeError),
+}
+
+/// The transport (or other top) layer of a frame.
+#[derive(Debug, Clone, Copy)]
+pub enum Transport<'a> {
+    Tcp(TcpSegment<'a>),
+    Udp(UdpDatagram<'a>),
+    Icmp(IcmpMessage),
+    Arp(ArpPacket),
+    None,
+}
+
+/// Everything decoded from one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    pub proto: Proto,
+    /// The IP header that carries the transport (the inner one in a tunnel).
+    pub ip: Option<IpHeader>,
+    /// The outermost IP header when the transport came out of a tunnel.
+    pub outer: Option<IpHeader>,
+    /// The tunnel the transport came out of (`vxlan`, `geneve`, `ip-in-ip`).
+    pub tunnel: Option<&'static str>,
+    pub transport: Transport<'a>,
+    pub malformed: Option<DecodeError>,
+    /// The snaplen cut a header short (Wireshark's `_ws.short`).
+    pub short: Option<DecodeError>,
+}
+
+impl<'a> Decoded<'a> {
+    fn empty() -> Self {
+        Decoded {
+            proto: Proto::Other,
+            ip: None,
+            outer: None,
+            tunnel: None,
+            transport: Transport::None,
+            malformed: None,
+            short: None,
+        }
+    }
+
+    fn shortfall(&mut self, s: Shortfall) {
+        match s {
+            Shortfall::Short(e) => {
+                if self.short.is_none() {
+                    self.short = Some(e)
+                }
+            }
+            Shortfall::Malformed(e) => {
+                if self.malformed.is_none() {
+                    self.malformed = Some(e)
+                }
+            }
+        }
+    }
+
+    pub fn src(&self) -> Option<IpAddr> {
+        self.ip.map(|h| h.src)
+    }
+
+    pub fn dst(&self) -> Option<IpAddr> {
+        self.ip.map(|h| h.dst)
+    }
+}
+
+/// Decodes a frame captured with link type `linktype`, `wirelen` bytes on the wire.
+pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
+    let mut d = Decoded::empty();
+    let frame = Span::new(data, wirelen as usize);
+    match link::network_layer(linktype, frame) {
+        Ok(Some((net, span))) => decode_network(&mut d, net, span, 0),
+        Ok(None) => {}
+        Err(s) => d.shortfall(s),
+    }
+    d
+}
+
+fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, depth: u8) {
+    match net {
+        link::Network::Ipv4 | link::Network::Ipv6 => {
+            let parsed = if net == link::Network::Ipv4 {
+                ip::parse_v4(span)
+            } else {
+                ip::parse_v6(span)
+            };
+            let (hdr, payload, problem) = parsed;
+            if let Some(p) = problem {
+                d.shortfall(p);
+            }
+            let Some(hdr) = hdr else { return };
+            if d.ip.is_some() && d.outer.is_none() {
+                d.outer = d.ip;
+            }
+            d.ip = Some(hdr);
+            if let Some(payload) = payload {
+                decode_transport(d, hdr, payload, depth);
+            }
+        }
+        link::Network::Arp => {
+            d.proto = Proto::Arp;
+            match arp::parse(span) {
+                Ok(a) => d.transport = Transport::Arp(a),
+                Err(s) => d.shortfall(s),
+            }
+        }
+    }
+}
+
+fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, depth: u8) {
+    // Only a datagram's first fragment carries the transport header.
+    if hdr.fragment.offset != 0 {
+        d.proto = Proto::Other;
+        return;
+    }
+    match hdr.protocol {
+        6 => {
+            d.proto = Proto::Tcp;
+            let (seg, problem) = tcp::parse(payload, hdr.fragment.more);
+            if let Some(p) = problem {
+                d.shortfall(p);
+            }
+            if let Some(seg) = seg {
+                d.transport = Transport::Tcp(seg);
+            }
+        }
+        17 => {
+            d.proto = Proto::Udp;
+            match udp::parse(payload, hdr.fragment.more) {
+                Ok((dg, problem)) => {
+                    if let Some(p) = problem {
+                        d.shortfall(p);
+                    }
+                    d.transport = Transport::Udp(dg);
+                    if depth < MAX_NESTING
+                        && let Some((name, inner)) = udp::tunnel_payload(&dg)
+                    {
+                        decapsulate(d, name, inner, depth);
+                    }
+                }
+                Err(s) => d.shortfall(s),
+            }
+        }
+        1 | 58 => {
+            d.proto = if hdr.protocol == 1 {
+                Proto::Icmp
+            } else {
+                Proto::Icmpv6
+            };
+            let (msg, problem) = icmp::parse(payload, hdr.protocol == 58);
+            if let Some(p) = problem {
+                d.shortfall(p);
+            }
+            if let Some(m) = msg {
+                d.transport = Transport::Icmp(m);
+            }
+        }
+        4 | 41 if depth < MAX_NESTING => {
+            let net = if hdr.protocol == 4 {
+                link::Network::Ipv4
+            } else {
+                link::Network::Ipv6
+            };
+            d.tunnel = Some("ip-in-ip");
+            d.proto = Proto::Other;
+            decode_network(d, net, payload, depth + 1);
+        }
+        _ => d.proto = Proto::Other,
+    }
+}
+
+/// Replaces the outer UDP transport with what the tunnel carries, when it carries something.
+fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, depth: u8) {
+    let mut inner_d = Decoded::empty();
+    match link::ethernet(inner) {
+        Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, depth + 1),
+        Ok(None) => return,
+        Err(s) => {
+            d.shortfall(s);
+            return;
+        }
+    }
+    if inner_d.ip.is_none() && !matches!(inner_d.transport, Transport::Arp(_)) {
+        return;
+    }
+    d.outer = d.outer.or(d.ip);
+    d.ip = inner_d.ip;
+    d.proto = inner_d.proto;
+    d.transport = inner_d.transport;
+    d.tunnel = Some(name);
+    d.malformed = d.malformed.or(inner_d.malformed);
+    d.short = d.short.or(inner_d.short);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_empty_frame_every_linktype() {
+        for lt in [0u16, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9999] {
+            let d = decode(lt, &[], 0);
+            assert_eq!(d.proto, Proto::Other);
+        }
+    }
+
+    #[test]
+    fn test_every_prefix_of_a_frame_decodes_without_panic() {
+        let frame = crate::wire::tcp::tests::ipv4_tcp_frame(b"hello");
+        for n in 0..=frame.len() {
+            let d = decode(1, &frame[..n], frame.len() as u32);
+            assert!(d.malformed.is_none(), "cut at {n}: {:?}", d.malformed);
+            // And the same prefix as if it were the whole frame: damage, never a panic.
+            let _ = decode(1, &frame[..n], n as u32);
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! TCP header and options (MSS, window scale, SACK-permitted, SACK blocks, timestamps, TFO;
+//! every other kind kept as `Unknown(kind)`), decoded as far as the captured bytes go.
+
+use pnet_packet::tcp::TcpPacket;
+
+use super::{DecodeError, Problem, Shortfall, Span};
+
+pub const FIN: u16 = 0x001;
+pub const SYN: u16 = 0x002;
+pub const RST: u16 = 0x004;
+pub const PSH: u16 = 0x008;
+pub const ACK: u16 = 0x010;
+pub const URG: u16 = 0x020;
+pub const ECE: u16 = 0x040;
+pub const CWR: u16 = 0x080;
+
+/// The 12 flag bits (`tcp.flags`), including NS/AE and the reserved bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags(pub u16);
+
+impl TcpFlags {
+    pub fn has(self, f: u16) -> bool {
+        self.0 & f != 0
+    }
+    pub fn syn(self) -> bool {
+        self.has(SYN)
+    }
+    pub fn ack(self) -> bool {
+        self.has(ACK)
+    }
+    pub fn fin(self) -> bool {
+        self.has(FIN)
+    }
+    pub fn rst(self) -> bool {
+        self.has(RST)
+    }
+
+    /// Names joined by `+` in the contract's order: SYN FIN RST PSH ACK URG ECE CWR.
+    pub fn write_names(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        let mut first = true;
+        for (bit, name) in [
+            (SYN, "SYN"),
+            (FIN, "FIN"),
+            (RST, "RST"),
+            (PSH, "PSH"),
+            (ACK, "ACK"),
+            (URG, "URG"),
+            (ECE, "ECE"),
+            (CWR, "CWR"),
+        ] {
+            if self.has(bit) {
+                if !first {
+                    out.write_char('+')?;
+                }
+                out.write_str(name)?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decoded options. Fixed-size so decoding never allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpOptions {
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_perm: bool,
+    pub ts: Option<(u32, u32)>,
+    pub sack: [(u32, u32); 4],
+    pub sack_count: u8,
+    /// TCP Fast Open: cookie length (0 = cookie request).
+    pub tfo: Option<u8>,
+    /// Kinds we do not decode (MPTCP = 30, MD5 = 19, experimental 253/254, …).
+    pub unknown: [u8; 8],
+    pub unknown_count: u8,
+    /// An option whose length byte contradicts the header (offset within the options).
+    pub bad_at: Option<u8>,
+}
+
+impl TcpOptions {
+    pub fn sack_blocks(&self) -> &[(u32, u32)] {
+        &self.sack[..self.sack_count as usize]
+    }
+    pub fn unknown_kinds(&self) -> &[u8] {
+        &self.unknown[..self.unknown_count as usize]
+    }
+    pub fn is_empty(&self) -> bool {
+        self.mss.is_none()
+            && self.wscale.is_none()
+            && !self.sack_perm
+            && self.ts.is_none()
+            && self.sack_count == 0
+            && self.tfo.is_none()
+            && self.unknown_count == 0
+    }
+}
+
+/// The fixed header fields after the ports; present when the frame holds 16 bytes of TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpFixed {
+    pub seq: u32,
+    pub ack: u32,
+    /// Data offset in bytes (4 × the header field).
+    pub header_len: u8,
+    pub flags: TcpFlags,
+    pub window: u16,
+}
+
+impl TcpFixed {
+    /// A data offset below 5 words: Wireshark stops after seq and the segment length.
+    pub fn bogus_offset(&self) -> bool {
+        self.header_len < 20
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TcpSegment<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    pub fixed: Option<TcpFixed>,
+    pub options: TcpOptions,
+    /// Segment length from the IP length fields (`tcp.len`); None for fragments and when
+    /// the segment is shorter than its own header.
+    pub len: Option<u32>,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+}
+
+fn malformed(problem: Problem) -> Shortfall {
+    Shortfall::Malformed(DecodeError {
+        layer: "TCP",
+        problem,
+    })
+}
+
+/// Parses a TCP segment; `fragmented` when more IP fragments follow (length unknown).
+pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Option<Shortfall>) {
+    if let Err(s) = span.need("TCP", 4) {
+        return (None, Some(s));
+    }
+    let b = span.bytes;
+    let mut seg = TcpSegment {
+        sport: u16::from_be_bytes([b[0], b[1]]),
+        dport: u16::from_be_bytes([b[2], b[3]]),
+        fixed: None,
+        options: TcpOptions::default(),
+        len: None,
+        payload: &[],
+    };
+    if b.len() < 16 {
+        return (Some(seg), span.need("TCP", 20).err());
+    }
+    // 16 bytes reach through the window; pnet's view needs the full 20, so read by hand.
+    let fixed = TcpFixed {
+        seq: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+        ack: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+        header_len: (b[12] >> 4) * 4,
+        flags: TcpFlags(u16::from_be_bytes([b[12], b[13]]) & 0x0fff),
+        window: u16::from_be_bytes([b[14], b[15]]),
+    };
+    seg.fixed = Some(fixed);
+    let hlen = fixed.header_len as usize;
+    if !fragmented && span.reported >= hlen {
+        seg.len = Some((span.reported - hlen) as u32);
+    }
+    if fixed.bogus_offset() {
+        return (
+            Some(seg),
+            Some(malformed(Problem::BadField {
+                field: "data offset",
+                value: hlen as u32,
+            })),
+        );
+    }
+    if let Err(s) = span.need("TCP", 20) {
+        return (Some(seg), Some(s));
+    }
+    if hlen > span.reported && !fragmented {
+        return (
+            Some(seg),
+            Some(malformed(Problem::BadLength {
+                field: "data offset",
+                value: hlen as u32,
+                limit: span.reported as u32,
+            })),
+        );
+    }
+    let Some(p) = TcpPacket::new(b) else {
+        return (Some(seg), None);
+    };
+    debug_assert_eq!(p.get_sequence(), fixed.seq);
+    let opt_end = hlen.min(b.len());
+    seg.options = parse_options(&b[20..opt_end]);
+    let mut problem = None;
+    if let Err(s) = span.need("TCP", hlen) {
+        problem = Some(s);
+    } else {
+        seg.payload = &b[hlen..];
+    }
+    if problem.is_none()
+        && let Some(at) = seg.options.bad_at
+    {
+        problem = Some(malformed(Problem::BadField {
+            field: "option length at option offset",
+            value: at as u32,
+        }));
+    }
+    (Some(seg), problem)
+}
+
+/// Walks the option list. Stops at EOL or at the first option whose length is impossible.
+pub fn parse_options(opts: &[u8]) -> TcpOptions {
+    let mut o = TcpOptions::default();
+    let mut i = 0usize;
+    while i < opts.len() {
+        let kind = opts[i];
+        match kind {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = opts.get(i + 1) else {
+            o.bad_at = Some(i as u8);
+            break;
+        };
+        let len = len as usize;
+        if len < 2 || i + len > opts.len() {
+            o.bad_at = Some(i as u8);
+            break;
+        }
+        let v = &opts[i + 2..i + len];
+        match (kind, len) {
+            (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
+            (3, 3) => o.wscale = Some(v[0]),
+            (4, 2) => o.sack_perm = true,
+            (5, _) if (len - 2) % 8 == 0 => {
+                for blk in v.chunks_exact(8) {
+                    if (o.sack_count as usize) < o.sack.len() {
+                        o.sack[o.sack_count as usize] = (
+                            u32::from_be_bytes([blk[0], blk[1], blk[2], blk[3]]),
+                            u32::from_be_bytes([blk[4], blk[5], blk[6], blk[7]]),
+                        );
+                        o.sack_count += 1;
+                    }
+                }
+            }
+            (8, 10) => {
+                o.ts = Some((
+                    u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
+                    u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
+                ))
+            }
+            (34, _) => o.tfo = Some((len - 2) as u8),
+            _ => {
+                if (o.unknown_count as usize) < o.unknown.len() {
+                    o.unknown[o.unknown_count as usize] = kind;
+                    o.unknown_count += 1;
+                }
+            }
+        }
+        i += len;
+    }
+    o
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An Ethernet + IPv4 + TCP (PSH+ACK, timestamps) frame carrying `payload`.
+    pub(crate) fn ipv4_tcp_frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (20 + 32 + payload.len()) as u16;
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+        f.extend_from_slice(&[0x30, 0x39, 0xc0, 0x00]); // 12345 → 49152
+        f.extend_from_slice(&1000u32.to_be_bytes());
+        f.extend_from_slice(&2000u32.to_be_bytes());
+        f.extend_from_slice(&[0x80, 0x18, 0x02, 0x00, 0, 0, 0, 0]);
+        f.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn seg(bytes: &[u8], reported: usize) -> (Option<TcpSegment<'_>>, Option<Shortfall>) {
+        parse(Span::new(bytes, reported), false)
+    }
+
+    #[test]
+    fn test_full_segment() {
+        let f = ipv4_tcp_frame(b"hi");
+        let (s, e) = seg(&f[34..], f.len() - 34);
+        let s = s.unwrap();
+        assert!(e.is_none());
+        let fx = s.fixed.unwrap();
+        assert_eq!((s.sport, s.dport, fx.seq, fx.ack), (12345, 49152, 1000, 2000));
+        assert_eq!(fx.flags.0, PSH | ACK);
+        assert_eq!(s.len, Some(2));
+        assert_eq!(s.options.ts, Some((5, 6)));
+        assert_eq!(s.payload, b"hi");
+    }
+
+    #[test]
+    fn test_truncated() {
+        let f = ipv4_tcp_frame(b"hello");
+        let t = &f[34..];
+        // 12 bytes of a 20-byte header, cut by the snaplen: ports only, not malformed.
+        let (s, e) = seg(&t[..12], t.len());
+        assert!(s.unwrap().fixed.is_none());
+        assert!(matches!(e, Some(Shortfall::Short(_))));
+        // Cut inside the options: fixed fields and length still known.
+        let (s, e) = seg(&t[..24], t.len());
+        let s = s.unwrap();
+        assert_eq!(s.len, Some(5));
+        assert!(matches!(e, Some(Shortfall::Short(_))));
+    }
+
+    #[test]
+    fn test_bad_data_offset() {
+        let f = ipv4_tcp_frame(b"");
+        let mut t = f[34..].to_vec();
+        t[12] = 0x40; // 16 bytes
+        let (s, e) = seg(&t, t.len());
+        let s = s.unwrap();
+        assert_eq!(s.len, Some(32 - 16));
+        assert!(s.fixed.unwrap().bogus_offset());
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+    }
+
+    #[test]
+    fn test_data_offset_beyond_segment() {
+        let f = ipv4_tcp_frame(b"");
+        let mut t = f[34..].to_vec();
+        t[12] = 0xf0; // 60 bytes of header in a 32-byte segment
+        let (s, e) = seg(&t, t.len());
+        assert_eq!(s.unwrap().len, None);
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+    }
+
+    #[test]
+    fn test_unknown_options() {
+        let o = parse_options(&[30, 4, 0, 0, 1, 253, 4, 0xf9, 0x89, 2, 4, 5, 0xb4]);
+        assert_eq!(o.unknown_kinds(), &[30, 253]);
+        assert_eq!(o.mss, Some(1460));
+        assert!(o.bad_at.is_none());
+    }
+
+    #[test]
+    fn test_option_running_past_header() {
+        let o = parse_options(&[1, 1, 8, 10, 0, 0]);
+        assert_eq!(o.bad_at, Some(2));
+        assert!(o.ts.is_none());
+        let o = parse_options(&[2, 0]);
+        assert_eq!(o.bad_at, Some(0));
+    }
+
+    #[test]
+    fn test_sack_blocks_and_tfo() {
+        let mut v = vec![1, 1, 5, 18];
+        for x in [1u32, 2, 3, 4] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend_from_slice(&[34, 2]);
+        let o = parse_options(&v);
+        assert_eq!(o.sack_blocks(), &[(1, 2), (3, 4)]);
+        assert_eq!(o.tfo, Some(0));
+    }
+
+    #[test]
+    fn test_flag_names() {
+        let mut s = String::new();
+        TcpFlags(SYN | ACK | ECE).write_names(&mut s).unwrap();
+        assert_eq!(s, "SYN+ACK+ECE");
+    }
+}

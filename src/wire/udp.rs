@@ -1,0 +1,122 @@
+//! UDP header, and the tunnels carried over it (VXLAN on 4789, Geneve on 6081) whose inner
+//! Ethernet frame Wireshark decodes as the frame's real traffic.
+
+use pnet_packet::udp::UdpPacket;
+
+use super::{DecodeError, Problem, Shortfall, Span};
+
+pub const VXLAN_PORT: u16 = 4789;
+pub const GENEVE_PORT: u16 = 6081;
+
+#[derive(Debug, Clone, Copy)]
+pub struct UdpDatagram<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    /// The length field (`udp.length`), header included.
+    pub length: u16,
+    /// Payload bytes by the length field (`udp.length - 8`), 0 when the field is bogus.
+    pub len: u32,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+    /// The captured payload with the length it should have, for tunnels.
+    payload_span: Span<'a>,
+}
+
+/// Parses a UDP datagram. A bogus length field is reported as malformed and the payload is
+/// then whatever the IP layer carried.
+pub fn parse(span: Span<'_>, fragmented: bool) -> Result<(UdpDatagram<'_>, Option<Shortfall>), Shortfall> {
+    span.need("UDP", 8)?;
+    let Some(p) = UdpPacket::new(span.bytes) else {
+        return Err(span.need("UDP", 8).err().unwrap_or(Shortfall::Short(DecodeError {
+            layer: "UDP",
+            problem: Problem::Truncated { need: 8, have: 0 },
+        })));
+    };
+    let length = p.get_length();
+    let mut problem = None;
+    let body = if length < 8 {
+        problem = Some(Problem::BadField {
+            field: "length",
+            value: length as u32,
+        });
+        span.after(8)
+    } else if (length as usize) > span.reported && !fragmented {
+        problem = Some(Problem::BadLength {
+            field: "length",
+            value: length as u32,
+            limit: span.reported as u32,
+        });
+        span.after(8)
+    } else {
+        span.limit(length as usize).after(8)
+    };
+    let dg = UdpDatagram {
+        sport: p.get_source(),
+        dport: p.get_destination(),
+        length,
+        len: (length as u32).saturating_sub(8),
+        payload: body.bytes,
+        payload_span: body,
+    };
+    Ok((
+        dg,
+        problem.map(|problem| {
+            Shortfall::Malformed(DecodeError {
+                layer: "UDP",
+                problem,
+            })
+        }),
+    ))
+}
+
+/// The inner Ethernet frame of a VXLAN or Geneve datagram, if this is one.
+pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(&'static str, Span<'a>)> {
+    let b = dg.payload_span.bytes;
+    if dg.dport == VXLAN_PORT || dg.sport == VXLAN_PORT {
+        // Flags byte must have the I (valid VNI) bit; otherwise it is not VXLAN traffic.
+        if b.len() >= 8 && b[0] & 0x08 != 0 {
+            return Some(("vxlan", dg.payload_span.after(8)));
+        }
+    } else if (dg.dport == GENEVE_PORT || dg.sport == GENEVE_PORT) && b.len() >= 8 {
+        let version = b[0] >> 6;
+        let opt_len = (b[0] & 0x3f) as usize * 4;
+        let proto = u16::from_be_bytes([b[2], b[3]]);
+        // 0x6558: transparent Ethernet bridging.
+        if version == 0 && proto == 0x6558 && b.len() >= 8 + opt_len {
+            return Some(("geneve", dg.payload_span.after(8 + opt_len)));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_length_bounds_payload() {
+        let b = [0x1f, 0x91, 0x30, 0x39, 0, 10, 0, 0, b'h', b'i', 0, 0];
+        let (d, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        assert_eq!((d.sport, d.dport, d.len), (8081, 12345, 2));
+        assert_eq!(d.payload, b"hi");
+        assert!(e.is_none());
+    }
+
+    #[test]
+    fn test_bad_length() {
+        let b = [0, 1, 0, 2, 0, 4, 0, 0];
+        let (_, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+        let b = [0, 1, 0, 2, 0, 99, 0, 0];
+        let (d, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+        assert_eq!(d.len, 91);
+    }
+
+    #[test]
+    fn test_truncated() {
+        let b = [0, 1, 0, 2];
+        assert!(matches!(parse(Span::new(&b, 20), false), Err(Shortfall::Short(_))));
+        assert!(matches!(parse(Span::new(&b, 4), false), Err(Shortfall::Malformed(_))));
+    }
+}
