@@ -2,4 +2,5 @@
 //! pipeline `capture → wire → track → report` and the demos; the binary wires it to a CLI.
 
 pub mod capture;
+pub mod track;
 pub mod wire;

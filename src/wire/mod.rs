@@ -176,6 +176,8 @@ pub struct Decoded<'a> {
     pub outer: Option<IpHeader>,
     /// The tunnel the transport came out of (`vxlan`, `geneve`, `ip-in-ip`).
     pub tunnel: Option<&'static str>,
+    /// Ports of the outer UDP datagram of a VXLAN/Geneve tunnel.
+    pub outer_udp_ports: Option<(u16, u16)>,
     pub transport: Transport<'a>,
     pub malformed: Option<DecodeError>,
     /// The snaplen cut a header short (Wireshark's `_ws.short`).
@@ -189,6 +191,7 @@ impl<'a> Decoded<'a> {
             ip: None,
             outer: None,
             tunnel: None,
+            outer_udp_ports: None,
             transport: Transport::None,
             malformed: None,
             short: None,
@@ -337,6 +340,9 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, dep
     }
     if inner_d.ip.is_none() && !matches!(inner_d.transport, Transport::Arp(_)) {
         return;
+    }
+    if let Transport::Udp(outer) = d.transport {
+        d.outer_udp_ports = Some((outer.sport, outer.dport));
     }
     d.outer = d.outer.or(d.ip);
     d.ip = inner_d.ip;

@@ -1,0 +1,662 @@
+//! One TCP conversation: Wireshark's per-direction base sequence numbers and stream split
+//! rule, `tcp.completeness` and `tcp.analysis.initial_rtt` as tshark 4.0 computes them, the
+//! handshake verdict with j and k checked, endpoint states, byte counts and request/reply
+//! exchanges.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use super::seq::SeqNumber;
+use super::state::{self, Event, TcpState};
+use super::{FlowKey, PacketInfo};
+use crate::capture::Timestamp;
+use crate::wire::tcp::{TcpFixed, TcpFlags};
+use crate::wire::TcpSegment;
+
+/// `tcp.completeness` bits.
+pub const C_SYN: u8 = 1;
+pub const C_SYNACK: u8 = 2;
+pub const C_ACK: u8 = 4;
+pub const C_DATA: u8 = 8;
+pub const C_FIN: u8 = 16;
+pub const C_RST: u8 = 32;
+
+/// What a segment does in its connection (the contract's `step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Syn,
+    SynAck,
+    HandshakeAck,
+    Data,
+    Ack,
+    Fin,
+    Rst,
+    Datagram,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Syn => "syn",
+            Step::SynAck => "syn-ack",
+            Step::HandshakeAck => "handshake-ack",
+            Step::Data => "data",
+            Step::Ack => "ack",
+            Step::Fin => "fin",
+            Step::Rst => "rst",
+            Step::Datagram => "datagram",
+        }
+    }
+}
+
+/// The handshake facts one segment shows, for the lesson's annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeNote {
+    /// Step 1/3: SYN seq=j. `again` when it repeats an earlier SYN.
+    Syn { j: u32, again: bool },
+    /// Step 2/3: SYN+ACK seq=k ack=j+1 (`expected` = j+1).
+    SynAck {
+        k: u32,
+        ack: u32,
+        expected: Option<u32>,
+        again: bool,
+    },
+    /// Step 3/3: ACK ack=k+1.
+    Ack { ack: u32, expected: u32 },
+    /// The SYN was answered by RST: nobody listens on the port.
+    Refused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handshake {
+    Complete,
+    Refused,
+    Incomplete,
+    NotSeen,
+}
+
+impl Handshake {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handshake::Complete => "complete",
+            Handshake::Refused => "refused",
+            Handshake::Incomplete => "incomplete",
+            Handshake::NotSeen => "not-seen",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    Fin,
+    HalfClosed,
+    Rst,
+    Open,
+}
+
+impl Close {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Close::Fin => "fin",
+            Close::HalfClosed => "half-closed",
+            Close::Rst => "rst",
+            Close::Open => "open",
+        }
+    }
+}
+
+/// A request and the reply that answered it; the texts are ranges of the connection's
+/// `text` buffer, so keeping them costs no allocation per message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request_frame: u64,
+    pub reply_frame: u64,
+    pub request: Range<usize>,
+    pub reply: Range<usize>,
+    pub rtt: f64,
+}
+
+/// Per-direction facts, indexed by the canonical side of the flow key.
+#[derive(Debug, Clone, Copy, Default)]
+struct Dir {
+    /// Wireshark's base_seq: the ISN, or seq−1 when the first segment seen is not a SYN.
+    base: u32,
+    base_set: bool,
+    /// The base came from a SYN or SYN+ACK (Wireshark's TCP_S_SAW_SYN/SYNACK).
+    saw_syn: bool,
+    /// Sequence number just after this side's SYN and FIN.
+    syn_next: Option<SeqNumber>,
+    fin_next: Option<SeqNumber>,
+    /// Highest sequence number sent so far (for new-byte counting).
+    high: Option<SeqNumber>,
+    /// Its FIN has been acknowledged / it has acknowledged the peer's FIN.
+    fin_acked: bool,
+    acked_peer_fin: bool,
+    bytes: u64,
+    packets: u64,
+    /// Zeek history letters already recorded for this side (bit per letter).
+    history_seen: u16,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct HandshakeTrack {
+    j: Option<u32>,
+    k: Option<u32>,
+    synack_ok: Option<bool>,
+    ack_ok: Option<bool>,
+    refused: bool,
+}
+
+/// A request waiting for its reply; its bytes start at `start` in the text buffer.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    frame: u64,
+    ts: Timestamp,
+    start: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TcpConv {
+    pub stream: u32,
+    pub key: FlowKey,
+    /// Canonical side of the client (the first SYN's sender).
+    client: usize,
+    dirs: [Dir; 2],
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    /// tshark's first-pass value, the OR of every frame's bits but the latest, and the latest's.
+    comp_pass1: u8,
+    comp_before_last: u8,
+    comp_last: u8,
+    mru_syn: Option<Timestamp>,
+    irtt_ns: Option<i128>,
+    hs: HandshakeTrack,
+    /// Client and server states.
+    states: [TcpState; 2],
+    saw_rst: bool,
+    pub reused: bool,
+    pending: Option<Pending>,
+    exchanges: Vec<Exchange>,
+    text: Vec<u8>,
+    history: String,
+}
+
+/// Everything a `conn` line says about a TCP conversation.
+#[derive(Debug, Clone)]
+pub struct ConnSummary {
+    pub stream: u32,
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub packets: u64,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub handshake: Handshake,
+    pub j: Option<u32>,
+    pub k: Option<u32>,
+    pub irtt: Option<f64>,
+    pub completeness: u8,
+    pub history: String,
+    pub close: Close,
+    pub client_state: TcpState,
+    pub server_state: TcpState,
+    pub duration: f64,
+    pub exchanges: Vec<Exchange>,
+    /// The bytes `exchanges` point into.
+    pub text: Vec<u8>,
+    pub reused: bool,
+}
+
+/// The bits one segment contributes to `tcp.completeness`, as tshark 4.0 sets them
+/// (observed: a FIN counts only with ACK; a data segment counts as DATA but not as ACK).
+fn completeness_bits(flags: TcpFlags, len: u32) -> u8 {
+    let mut b = 0;
+    if flags.syn() {
+        b |= if flags.ack() { C_SYNACK } else { C_SYN };
+        if len > 0 {
+            b |= C_DATA;
+        }
+    } else if flags.ack() {
+        b |= if len > 0 { C_DATA } else { C_ACK };
+        if flags.fin() {
+            b |= C_FIN;
+        }
+    }
+    if flags.rst() {
+        b |= C_RST;
+    }
+    b
+}
+
+impl TcpConv {
+    /// A conversation whose first segment came from `side` with `flags`.
+    pub fn new(
+        stream: u32,
+        key: FlowKey,
+        side: usize,
+        flags: TcpFlags,
+        frame: u64,
+        ts: Timestamp,
+    ) -> Self {
+        // A SYN+ACK seen first was sent by the server; anything else by the client.
+        let client = if flags.syn() && flags.ack() {
+            1 - side
+        } else {
+            side
+        };
+        let states = if flags.syn() && !flags.ack() {
+            [TcpState::Closed, TcpState::Listen]
+        } else if flags.syn() {
+            [TcpState::SynSent, TcpState::Listen]
+        } else {
+            // Joined mid-stream: the connection was already up.
+            [TcpState::Established, TcpState::Established]
+        };
+        TcpConv {
+            stream,
+            key,
+            client,
+            dirs: [Dir::default(); 2],
+            first_frame: frame,
+            last_frame: frame,
+            first_ts: ts,
+            last_ts: ts,
+            comp_pass1: 0,
+            comp_before_last: 0,
+            comp_last: 0,
+            mru_syn: None,
+            irtt_ns: None,
+            hs: HandshakeTrack::default(),
+            states,
+            saw_rst: false,
+            reused: false,
+            pending: None,
+            exchanges: Vec::new(),
+            text: Vec::new(),
+            history: String::new(),
+        }
+    }
+
+    /// Wireshark's rule: a SYN (without ACK) whose sequence number differs from the base of
+    /// its direction starts a new conversation on the same 4-tuple. The same ISN again is a
+    /// retransmission, even after the connection closed.
+    pub fn starts_new_stream(&self, side: usize, f: TcpFixed) -> bool {
+        let d = &self.dirs[side];
+        f.flags.syn() && !f.flags.ack() && d.base_set && f.seq != d.base
+    }
+
+    fn role(&self, side: usize) -> usize {
+        if side == self.client { 0 } else { 1 }
+    }
+
+    pub fn last_ts(&self) -> Timestamp {
+        self.last_ts
+    }
+
+    /// Both endpoints are done (closed, or reset).
+    pub fn is_over(&self) -> bool {
+        self.saw_rst || (self.states[0].is_final() && self.states[1].is_final())
+    }
+
+    pub fn handshake(&self) -> Handshake {
+        let hs = &self.hs;
+        if hs.refused {
+            Handshake::Refused
+        } else if hs.j.is_some() && hs.synack_ok == Some(true) && hs.ack_ok == Some(true) {
+            Handshake::Complete
+        } else if hs.j.is_some() || hs.k.is_some() {
+            Handshake::Incomplete
+        } else {
+            Handshake::NotSeen
+        }
+    }
+
+    /// Takes one segment from `side`.
+    pub fn segment(
+        &mut self,
+        info: &mut PacketInfo,
+        frame: u64,
+        ts: Timestamp,
+        side: usize,
+        seg: &TcpSegment<'_>,
+        keep: usize,
+    ) {
+        let Some(f) = seg.fixed else { return };
+        let other = 1 - side;
+        let first = self.dirs[0].packets + self.dirs[1].packets == 0;
+        self.dirs[side].packets += 1;
+        self.last_frame = frame;
+        self.last_ts = ts;
+        info.stream = Some(self.stream);
+        info.from_client = side == self.client;
+        let flags = f.flags;
+
+        // Relative numbers (tcp_analyze_sequence_number), only when the length is known.
+        if let Some(len) = seg.len {
+            let d = &mut self.dirs[side];
+            if !d.base_set {
+                d.base = if flags.syn() { f.seq } else { f.seq.wrapping_sub(1) };
+                d.base_set = true;
+                d.saw_syn = flags.syn();
+            }
+            if !self.dirs[other].base_set && flags.ack() {
+                self.dirs[other].base = f.ack.wrapping_sub(1);
+                self.dirs[other].base_set = true;
+            }
+            info.rel_seq = Some(f.seq.wrapping_sub(self.dirs[side].base));
+            info.rel_ack = Some(if flags.ack() {
+                f.ack.wrapping_sub(self.dirs[other].base)
+            } else {
+                f.ack
+            });
+
+            // iRTT: the most recent SYN to the first ACK once the peer has answered with SYN.
+            if flags.syn() && !flags.ack() {
+                self.mru_syn = Some(ts);
+            } else if flags.ack()
+                && !flags.syn()
+                && self.irtt_ns.is_none()
+                && self.dirs[other].saw_syn
+                && let Some(syn_ts) = self.mru_syn
+            {
+                self.irtt_ns = Some(ts.as_nanos() - syn_ts.as_nanos());
+            }
+
+            if !f.bogus_offset() {
+                let bits = completeness_bits(flags, len);
+                // tshark's first pass ignores the conversation's first frame unless it is a
+                // SYN; its second pass applies every frame, printing each frame's value before
+                // applying that frame.
+                if !first || (flags.syn() && !flags.ack()) {
+                    self.comp_pass1 |= bits;
+                }
+                self.comp_before_last |= self.comp_last;
+                self.comp_last = bits;
+            }
+        } else {
+            info.rel_seq = Some(f.seq);
+            info.rel_ack = Some(f.ack);
+        }
+        if f.bogus_offset() {
+            // Wireshark stops after seq and length: no flags, ack or window to act on.
+            info.rel_ack = None;
+            return;
+        }
+
+        let len = seg.len.unwrap_or(seg.payload.len() as u32);
+        let seq = SeqNumber(f.seq);
+        let ack = SeqNumber(f.ack);
+        let role = self.role(side);
+        let peer = 1 - role;
+
+        // New payload bytes, so retransmissions are not counted twice.
+        let end = seq + len + u32::from(flags.syn()) + u32::from(flags.fin());
+        let new_bytes = match self.dirs[side].high {
+            None => len,
+            Some(h) if end > h => {
+                let from = if seq > h { seq } else { h };
+                (end - from).min(len)
+            }
+            Some(_) => 0,
+        };
+        if self.dirs[side].high.is_none_or(|h| end > h) {
+            self.dirs[side].high = Some(end);
+        }
+        self.dirs[side].bytes += new_bytes as u64;
+
+        self.history_letters(side, flags, len);
+        self.handshake_step(info, side, f);
+        self.transitions(side, role, peer, flags, seq, ack, len);
+        info.states = Some((self.states[0], self.states[1]));
+        info.step = Some(self.step(info, flags, len));
+
+        if len > 0 && new_bytes > 0 && !flags.syn() {
+            self.exchange(info, frame, ts, side, seg.payload, keep);
+        }
+    }
+
+    fn step(&self, info: &PacketInfo, flags: TcpFlags, len: u32) -> Step {
+        if flags.rst() {
+            Step::Rst
+        } else if flags.syn() {
+            if flags.ack() { Step::SynAck } else { Step::Syn }
+        } else if flags.fin() {
+            Step::Fin
+        } else if matches!(info.handshake, Some(HandshakeNote::Ack { .. })) && len == 0 {
+            Step::HandshakeAck
+        } else if len > 0 {
+            Step::Data
+        } else {
+            Step::Ack
+        }
+    }
+
+    fn handshake_step(&mut self, info: &mut PacketInfo, side: usize, f: TcpFixed) {
+        let flags = f.flags;
+        let from_client = side == self.client;
+        let hs = &mut self.hs;
+        if flags.syn() && !flags.ack() && from_client {
+            let again = hs.j == Some(f.seq);
+            hs.j = Some(f.seq);
+            info.handshake = Some(HandshakeNote::Syn { j: f.seq, again });
+        } else if flags.syn() && flags.ack() && !from_client {
+            let again = hs.k == Some(f.seq);
+            hs.k = Some(f.seq);
+            let expected = hs.j.map(|j| j.wrapping_add(1));
+            hs.synack_ok = Some(expected == Some(f.ack));
+            info.handshake = Some(HandshakeNote::SynAck {
+                k: f.seq,
+                ack: f.ack,
+                expected,
+                again,
+            });
+        } else if flags.rst() && !from_client && hs.j.is_some() && hs.k.is_none() {
+            hs.refused = true;
+            info.handshake = Some(HandshakeNote::Refused);
+        } else if flags.ack() && !flags.syn() && !flags.rst() && from_client && hs.ack_ok.is_none() {
+            if let Some(k) = hs.k {
+                let expected = k.wrapping_add(1);
+                hs.ack_ok = Some(f.ack == expected);
+                info.handshake = Some(HandshakeNote::Ack {
+                    ack: f.ack,
+                    expected,
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transitions(
+        &mut self,
+        side: usize,
+        role: usize,
+        peer: usize,
+        flags: TcpFlags,
+        seq: SeqNumber,
+        ack: SeqNumber,
+        len: u32,
+    ) {
+        let other = 1 - side;
+        if flags.rst() {
+            self.saw_rst = true;
+            self.states = [
+                state::next(self.states[0], Event::Reset),
+                state::next(self.states[1], Event::Reset),
+            ];
+            return;
+        }
+        if flags.syn() {
+            self.dirs[side].syn_next = Some(seq + 1);
+            let ev = if flags.ack() {
+                Event::SendSynAck
+            } else {
+                Event::SendSyn
+            };
+            self.states[role] = state::next(self.states[role], ev);
+        }
+        if flags.ack() {
+            if !flags.syn()
+                && let Some(n) = self.dirs[other].syn_next
+                && ack >= n
+            {
+                self.states[role] = state::next(self.states[role], Event::SendAckOfPeerSyn);
+            }
+            if let Some(n) = self.dirs[other].syn_next
+                && ack >= n
+            {
+                self.states[peer] = state::next(self.states[peer], Event::RecvAckOfOwnSyn);
+            }
+            if let Some(n) = self.dirs[other].fin_next
+                && ack >= n
+            {
+                if !self.dirs[side].acked_peer_fin {
+                    self.dirs[side].acked_peer_fin = true;
+                    self.states[role] = state::next(self.states[role], Event::SendAckOfPeerFin);
+                }
+                if !self.dirs[other].fin_acked {
+                    self.dirs[other].fin_acked = true;
+                    self.states[peer] = state::next(self.states[peer], Event::RecvAckOfOwnFin);
+                }
+            }
+        }
+        if flags.fin() && self.dirs[side].fin_next.is_none() {
+            self.dirs[side].fin_next = Some(seq + len + u32::from(flags.syn()) + 1);
+            self.states[role] = state::next(self.states[role], Event::SendFin);
+        }
+    }
+
+    /// Zeek's conn history: S H A D F R, upper case for the originator, each once per side.
+    fn history_letters(&mut self, side: usize, flags: TcpFlags, len: u32) {
+        let orig = side == self.client;
+        let add = |letter: u8, bit: u16, dir: &mut Dir, h: &mut String| {
+            if dir.history_seen & bit == 0 {
+                dir.history_seen |= bit;
+                let c = if orig { letter } else { letter.to_ascii_lowercase() };
+                h.push(c as char);
+            }
+        };
+        let d = &mut self.dirs[side];
+        let h = &mut self.history;
+        if flags.syn() && !flags.ack() {
+            add(b'S', 1, d, h);
+        }
+        if flags.syn() && flags.ack() {
+            add(b'H', 2, d, h);
+        }
+        if flags.ack() && !flags.syn() && len == 0 && !flags.fin() && !flags.rst() {
+            add(b'A', 4, d, h);
+        }
+        if len > 0 {
+            add(b'D', 8, d, h);
+        }
+        if flags.fin() {
+            add(b'F', 16, d, h);
+        }
+        if flags.rst() {
+            add(b'R', 32, d, h);
+        }
+    }
+
+    fn exchange(
+        &mut self,
+        info: &mut PacketInfo,
+        frame: u64,
+        ts: Timestamp,
+        side: usize,
+        payload: &[u8],
+        keep: usize,
+    ) {
+        if side == self.client {
+            let start = match self.pending {
+                Some(p) => p.start,
+                None => {
+                    self.pending = Some(Pending {
+                        frame,
+                        ts,
+                        start: self.text.len(),
+                    });
+                    self.text.len()
+                }
+            };
+            let room = keep.saturating_sub(self.text.len() - start);
+            self.text
+                .extend_from_slice(&payload[..payload.len().min(room)]);
+        } else if let Some(p) = self.pending.take() {
+            let rtt = (ts.as_nanos() - p.ts.as_nanos()) as f64 / 1e9;
+            info.reply_to = Some((p.frame, rtt));
+            let request = p.start..self.text.len();
+            self.text
+                .extend_from_slice(&payload[..payload.len().min(keep)]);
+            self.exchanges.push(Exchange {
+                request_frame: p.frame,
+                reply_frame: frame,
+                reply: request.end..self.text.len(),
+                request,
+                rtt,
+            });
+        }
+    }
+
+    pub fn summary(self) -> ConnSummary {
+        let c = self.client;
+        let s = 1 - c;
+        let close = if self.saw_rst {
+            Close::Rst
+        } else {
+            match (self.dirs[0].fin_next, self.dirs[1].fin_next) {
+                (Some(_), Some(_)) => Close::Fin,
+                (Some(_), None) | (None, Some(_)) => Close::HalfClosed,
+                (None, None) => Close::Open,
+            }
+        };
+        ConnSummary {
+            stream: self.stream,
+            client: self.key.endpoint(c),
+            server: self.key.endpoint(s),
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            packets: self.dirs[0].packets + self.dirs[1].packets,
+            packets_c2s: self.dirs[c].packets,
+            packets_s2c: self.dirs[s].packets,
+            bytes_c2s: self.dirs[c].bytes,
+            bytes_s2c: self.dirs[s].bytes,
+            handshake: self.handshake(),
+            j: self.hs.j,
+            k: self.hs.k,
+            irtt: self.irtt_ns.map(|n| n as f64 / 1e9),
+            completeness: self.comp_pass1 | self.comp_before_last,
+            history: self.history,
+            close,
+            client_state: self.states[0],
+            server_state: self.states[1],
+            duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+            exchanges: self.exchanges,
+            text: self.text,
+            reused: self.reused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::tcp::{ACK, FIN, RST, SYN};
+
+    #[test]
+    fn test_completeness_bits() {
+        assert_eq!(completeness_bits(TcpFlags(SYN), 0), C_SYN);
+        assert_eq!(completeness_bits(TcpFlags(SYN | ACK), 0), C_SYNACK);
+        assert_eq!(completeness_bits(TcpFlags(ACK), 0), C_ACK);
+        assert_eq!(completeness_bits(TcpFlags(ACK), 5), C_DATA);
+        assert_eq!(completeness_bits(TcpFlags(FIN), 0), 0);
+        assert_eq!(completeness_bits(TcpFlags(FIN | ACK), 0), C_ACK | C_FIN);
+        assert_eq!(completeness_bits(TcpFlags(RST | ACK), 0), C_ACK | C_RST);
+        assert_eq!(completeness_bits(TcpFlags(RST), 0), C_RST);
+        assert_eq!(completeness_bits(TcpFlags(SYN), 3), C_SYN | C_DATA);
+    }
+}

@@ -1,0 +1,126 @@
+//! UDP conversations, numbered like Wireshark's `udp.stream`, with request/reply pairing:
+//! a datagram from the first sender answered by one from its peer.
+
+use std::net::IpAddr;
+
+use super::tcp::{Exchange, Step};
+use super::{FlowKey, PacketInfo};
+use crate::capture::Timestamp;
+use crate::wire::UdpDatagram;
+
+#[derive(Debug, Clone)]
+pub struct UdpConv {
+    pub stream: u32,
+    pub key: FlowKey,
+    /// Canonical side of the first sender.
+    client: usize,
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    /// The newest unanswered request: frame, time, start in `text`.
+    pending: Option<(u64, Timestamp, usize)>,
+    exchanges: Vec<Exchange>,
+    text: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UdpSummary {
+    pub stream: u32,
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub packets: u64,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub duration: f64,
+    pub exchanges: Vec<Exchange>,
+    pub text: Vec<u8>,
+}
+
+impl UdpConv {
+    pub fn new(stream: u32, key: FlowKey, side: usize, frame: u64, ts: Timestamp) -> Self {
+        UdpConv {
+            stream,
+            key,
+            client: side,
+            first_frame: frame,
+            last_frame: frame,
+            first_ts: ts,
+            last_ts: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            pending: None,
+            exchanges: Vec::new(),
+            text: Vec::new(),
+        }
+    }
+
+    pub fn datagram(
+        &mut self,
+        info: &mut PacketInfo,
+        frame: u64,
+        ts: Timestamp,
+        side: usize,
+        dg: &UdpDatagram<'_>,
+        keep: usize,
+    ) {
+        self.packets[side] += 1;
+        self.bytes[side] += dg.len as u64;
+        self.last_frame = frame;
+        self.last_ts = ts;
+        info.from_client = side == self.client;
+        info.step = Some(Step::Datagram);
+        let body = &dg.payload[..dg.payload.len().min(keep)];
+        if side == self.client {
+            // The newest request is the one a reply answers; an unanswered older one is
+            // forgotten, so the buffer stays bounded when nothing ever replies.
+            let start = match self.pending {
+                Some((_, _, old)) => {
+                    self.text.truncate(old);
+                    old
+                }
+                None => self.text.len(),
+            };
+            self.text.extend_from_slice(body);
+            self.pending = Some((frame, ts, start));
+        } else if let Some((req_frame, req_ts, start)) = self.pending.take() {
+            let rtt = (ts.as_nanos() - req_ts.as_nanos()) as f64 / 1e9;
+            info.reply_to = Some((req_frame, rtt));
+            let request = start..self.text.len();
+            self.text.extend_from_slice(body);
+            self.exchanges.push(Exchange {
+                request_frame: req_frame,
+                reply_frame: frame,
+                reply: request.end..self.text.len(),
+                request,
+                rtt,
+            });
+        }
+    }
+
+    pub fn summary(self) -> UdpSummary {
+        let c = self.client;
+        let s = 1 - c;
+        UdpSummary {
+            stream: self.stream,
+            client: self.key.endpoint(c),
+            server: self.key.endpoint(s),
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            packets: self.packets[0] + self.packets[1],
+            packets_c2s: self.packets[c],
+            packets_s2c: self.packets[s],
+            bytes_c2s: self.bytes[c],
+            bytes_s2c: self.bytes[s],
+            duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+            exchanges: self.exchanges,
+            text: self.text,
+        }
+    }
+}
