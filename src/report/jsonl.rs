@@ -1,0 +1,406 @@
+//! JSON Lines exactly as `shared/spec/events.md`: `packet`, `conn` and `summary` objects.
+//! Written by hand around serde_json's string escaper so that `ts` keeps tshark's exact text
+//! (even for damaged fractions) and a packet line costs no allocation.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+
+use super::{PacketEvent, Printer, Style, Summary, escape_payload, notes};
+use crate::track::{Finished, tcp::Exchange};
+use crate::wire::Transport;
+
+/// Writes `v` as a JSON string (serde_json's escaping, no allocation).
+fn json_str<W: Write>(w: &mut W, v: &str) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(io::Error::from)
+}
+
+/// One JSON object being written: tracks the comma between members.
+struct Obj<'w, W: Write> {
+    w: &'w mut W,
+    first: bool,
+}
+
+impl<'w, W: Write> Obj<'w, W> {
+    fn begin(w: &'w mut W, kind: &str) -> io::Result<Self> {
+        w.write_all(b"{\"type\":")?;
+        json_str(w, kind)?;
+        Ok(Obj { w, first: false })
+    }
+
+    fn key(&mut self, k: &str) -> io::Result<()> {
+        if !self.first {
+            self.w.write_all(b",")?;
+        }
+        self.first = false;
+        self.w.write_all(b"\"")?;
+        self.w.write_all(k.as_bytes())?;
+        self.w.write_all(b"\":")
+    }
+
+    fn str(&mut self, k: &str, v: &str) -> io::Result<()> {
+        self.key(k)?;
+        json_str(self.w, v)
+    }
+
+    fn num(&mut self, k: &str, v: impl itoa::Integer) -> io::Result<()> {
+        self.key(k)?;
+        self.w.write_all(itoa::Buffer::new().format(v).as_bytes())
+    }
+
+    /// A number whose text is already JSON (timestamps, exact durations).
+    fn raw(&mut self, k: &str, v: std::fmt::Arguments<'_>) -> io::Result<()> {
+        self.key(k)?;
+        self.w.write_fmt(v)
+    }
+
+    fn bool(&mut self, k: &str, v: bool) -> io::Result<()> {
+        self.key(k)?;
+        self.w.write_all(if v { b"true" } else { b"false" })
+    }
+
+    fn addr(&mut self, k: &str, ip: IpAddr) -> io::Result<()> {
+        self.key(k)?;
+        write!(self.w, "\"{ip}\"")
+    }
+
+    fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
+        self.key(k)?;
+        match ip {
+            IpAddr::V4(a) => write!(self.w, "\"{a}:{port}\""),
+            IpAddr::V6(a) => write!(self.w, "\"[{a}]:{port}\""),
+        }
+    }
+
+    fn end(self) -> io::Result<()> {
+        self.w.write_all(b"}\n")
+    }
+}
+
+/// Seconds with 9 decimals from a nanosecond count, as tshark prints durations.
+fn secs(ns: i128) -> impl std::fmt::Display {
+    struct S(i128);
+    impl std::fmt::Display for S {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let sign = if self.0 < 0 { "-" } else { "" };
+            let a = self.0.unsigned_abs();
+            write!(f, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
+        }
+    }
+    S(ns)
+}
+
+pub struct JsonPrinter<W: Write> {
+    out: W,
+    style: Style,
+    /// Reused for notes and payload text so that a line allocates nothing.
+    scratch: String,
+    /// Flush after every line (live capture and the demo).
+    live: bool,
+}
+
+impl<W: Write> JsonPrinter<W> {
+    pub fn new(out: W, style: Style, live: bool) -> Self {
+        JsonPrinter {
+            out,
+            style,
+            scratch: String::with_capacity(1024),
+            live,
+        }
+    }
+
+    fn exchanges(o: &mut Obj<'_, W>, ex: &[Exchange], text: &[u8], limit: usize) -> io::Result<()> {
+        o.key("exchanges")?;
+        o.w.write_all(b"[")?;
+        let mut s = String::new();
+        for (i, e) in ex.iter().enumerate() {
+            if i > 0 {
+                o.w.write_all(b",")?;
+            }
+            o.w.write_all(b"{")?;
+            write!(
+                o.w,
+                "\"request_frame\":{},\"reply_frame\":{},\"request\":",
+                e.request_frame, e.reply_frame
+            )?;
+            s.clear();
+            escape_payload(&text[e.request.clone()], limit, &mut s);
+            json_str(o.w, &s)?;
+            o.w.write_all(b",\"reply\":")?;
+            s.clear();
+            escape_payload(&text[e.reply.clone()], limit, &mut s);
+            json_str(o.w, &s)?;
+            write!(o.w, ",\"rtt\":{}}}", secs((e.rtt * 1e9).round() as i128))?;
+        }
+        o.w.write_all(b"]")
+    }
+}
+
+impl<W: Write> Printer for JsonPrinter<W> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        let f = ev.frame;
+        let d = ev.decoded;
+        let info = ev.info;
+        let mut o = Obj::begin(&mut self.out, "packet")?;
+        o.num("frame", f.number)?;
+        o.raw("ts", format_args!("{}", f.ts))?;
+        o.num("caplen", f.caplen)?;
+        o.num("wirelen", f.wirelen)?;
+        o.str("proto", d.proto.as_str())?;
+        if let Some(ip) = d.ip {
+            o.num("ip", ip.version)?;
+            o.addr("src", ip.src)?;
+            o.addr("dst", ip.dst)?;
+        }
+        let mut payload: &[u8] = &[];
+        match &d.transport {
+            Transport::Tcp(seg) => {
+                o.num("sport", seg.sport)?;
+                o.num("dport", seg.dport)?;
+                if let Some(s) = info.stream {
+                    o.num("stream", s)?;
+                }
+                if let Some(fx) = seg.fixed {
+                    if !fx.bogus_offset() {
+                        self.scratch.clear();
+                        let _ = fx.flags.write_names(&mut self.scratch);
+                        o.str("flags", &self.scratch)?;
+                        o.num("flags_raw", fx.flags.0 & 0xff)?;
+                    }
+                    o.num("seq", fx.seq)?;
+                    if !fx.bogus_offset() {
+                        o.num("ack", fx.ack)?;
+                    }
+                    if let Some(r) = info.rel_seq {
+                        o.num("rel_seq", r)?;
+                    }
+                    if let Some(r) = info.rel_ack {
+                        o.num("rel_ack", r)?;
+                    }
+                }
+                if let Some(len) = seg.len {
+                    o.num("len", len)?;
+                }
+                if let Some(fx) = seg.fixed.filter(|f| !f.bogus_offset()) {
+                    o.num("win", fx.window)?;
+                    if !seg.options.is_empty() {
+                        let opt = &seg.options;
+                        o.key("options")?;
+                        let w = &mut *o.w;
+                        w.write_all(b"{")?;
+                        let mut sep = "";
+                        if let Some(m) = opt.mss {
+                            write!(w, "{sep}\"mss\":{m}")?;
+                            sep = ",";
+                        }
+                        if let Some(s) = opt.wscale {
+                            write!(w, "{sep}\"wscale\":{s}")?;
+                            sep = ",";
+                        }
+                        if opt.sack_perm {
+                            write!(w, "{sep}\"sack_perm\":true")?;
+                            sep = ",";
+                        }
+                        if let Some((v, e)) = opt.ts {
+                            write!(w, "{sep}\"ts\":[{v},{e}]")?;
+                            sep = ",";
+                        }
+                        if opt.sack_count > 0 {
+                            write!(w, "{sep}\"sack\":[")?;
+                            for (i, (l, r)) in opt.sack_blocks().iter().enumerate() {
+                                write!(w, "{}[{l},{r}]", if i > 0 { "," } else { "" })?;
+                            }
+                            w.write_all(b"]")?;
+                            sep = ",";
+                        }
+                        if let Some(c) = opt.tfo {
+                            write!(w, "{sep}\"tfo_cookie_len\":{c}")?;
+                            sep = ",";
+                        }
+                        if opt.unknown_count > 0 {
+                            write!(w, "{sep}\"unknown\":[")?;
+                            for (i, k) in opt.unknown_kinds().iter().enumerate() {
+                                write!(w, "{}{k}", if i > 0 { "," } else { "" })?;
+                            }
+                            w.write_all(b"]")?;
+                        }
+                        w.write_all(b"}")?;
+                    }
+                }
+                payload = seg.payload;
+            }
+            Transport::Udp(dg) => {
+                o.num("sport", dg.sport)?;
+                o.num("dport", dg.dport)?;
+                if let Some(s) = info.stream {
+                    o.num("stream", s)?;
+                }
+                o.num("len", dg.len)?;
+                o.num("udp_length", dg.length)?;
+                payload = dg.payload;
+            }
+            Transport::Icmp(m) => {
+                if let Some(q) = m.quoted {
+                    if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
+                        o.num("sport", sp)?;
+                        o.num("dport", dp)?;
+                    }
+                    if let Some(s) = info.stream {
+                        o.num("stream", s)?;
+                    }
+                }
+                o.key("icmp")?;
+                write!(o.w, "{{\"type\":{},\"code\":{}", m.icmp_type, m.code)?;
+                if let Some((id, seq)) = m.echo {
+                    write!(o.w, ",\"id\":{id},\"seq\":{seq}")?;
+                }
+                if let Some(q) = m.quoted {
+                    write!(
+                        o.w,
+                        ",\"quote\":{{\"proto\":{},\"src\":\"{}\",\"dst\":\"{}\"",
+                        q.ip.protocol, q.ip.src, q.ip.dst
+                    )?;
+                    if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
+                        write!(o.w, ",\"sport\":{sp},\"dport\":{dp}")?;
+                    }
+                    o.w.write_all(b"}")?;
+                }
+                o.w.write_all(b"}")?;
+            }
+            Transport::Arp(a) => {
+                o.key("arp")?;
+                write!(o.w, "{{\"op\":{}", a.operation)?;
+                if let (Some(s), Some(t)) = (a.sender, a.target) {
+                    write!(o.w, ",\"sender\":\"{s}\",\"target\":\"{t}\"")?;
+                }
+                o.w.write_all(b"}")?;
+            }
+            Transport::None => {}
+        }
+        if let Some(step) = info.step {
+            o.str("step", step.as_str())?;
+        }
+        if matches!(d.transport, Transport::Tcp(_)) {
+            o.key("analysis")?;
+            o.w.write_all(b"[")?;
+            for (i, n) in info.analysis.names().enumerate() {
+                if i > 0 {
+                    o.w.write_all(b",")?;
+                }
+                write!(o.w, "\"{n}\"")?;
+            }
+            o.w.write_all(b"]")?;
+        }
+        if let Some((c, s)) = info.states {
+            o.str("client_state", c.as_str())?;
+            o.str("server_state", s.as_str())?;
+        }
+        if let Some(t) = d.tunnel {
+            o.str("tunnel", t)?;
+            if let Some(outer) = d.outer {
+                o.addr("outer_src", outer.src)?;
+                o.addr("outer_dst", outer.dst)?;
+            }
+        }
+        self.scratch.clear();
+        notes::packet_note(&mut self.scratch, ev, self.style.lang);
+        if !self.scratch.is_empty() {
+            o.str("note", &self.scratch)?;
+        }
+        if !payload.is_empty() {
+            self.scratch.clear();
+            let cut = escape_payload(payload, self.style.payload_bytes, &mut self.scratch);
+            o.str("payload", &self.scratch)?;
+            if cut {
+                o.bool("payload_truncated", true)?;
+            }
+        }
+        if let Some(m) = d.malformed {
+            self.scratch.clear();
+            use std::fmt::Write as _;
+            let _ = write!(self.scratch, "{m}");
+            o.str("malformed", &self.scratch)?;
+        } else if let Some(s) = d.short {
+            self.scratch.clear();
+            use std::fmt::Write as _;
+            let _ = write!(self.scratch, "{s}");
+            o.str("short", &self.scratch)?;
+        }
+        o.end()?;
+        if self.live {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn conn(&mut self, c: &Finished) -> io::Result<()> {
+        let limit = self.style.payload_bytes;
+        let mut o = Obj::begin(&mut self.out, "conn")?;
+        match c {
+            Finished::Tcp(t) => {
+                o.str("proto", "tcp")?;
+                o.num("stream", t.stream)?;
+                o.endpoint("client", t.client)?;
+                o.endpoint("server", t.server)?;
+                o.num("first_frame", t.first_frame)?;
+                o.num("last_frame", t.last_frame)?;
+                o.num("packets", t.packets)?;
+                o.num("bytes_c2s", t.bytes_c2s)?;
+                o.num("bytes_s2c", t.bytes_s2c)?;
+                o.str("handshake", t.handshake.as_str())?;
+                if let Some(j) = t.j {
+                    o.num("j", j)?;
+                }
+                if let Some(k) = t.k {
+                    o.num("k", k)?;
+                }
+                if let Some(ns) = t.irtt_ns {
+                    o.raw("irtt", format_args!("{}", secs(ns)))?;
+                }
+                o.num("completeness", t.completeness)?;
+                o.str("history", &t.history)?;
+                o.str("close", t.close.as_str())?;
+                o.str("client_state", t.client_state.as_str())?;
+                o.str("server_state", t.server_state.as_str())?;
+                o.raw("duration", format_args!("{:.9}", t.duration))?;
+                JsonPrinter::<W>::exchanges(&mut o, &t.exchanges, &t.text, limit)?;
+            }
+            Finished::Udp(u) => {
+                o.str("proto", "udp")?;
+                o.num("stream", u.stream)?;
+                o.endpoint("client", u.client)?;
+                o.endpoint("server", u.server)?;
+                o.num("first_frame", u.first_frame)?;
+                o.num("last_frame", u.last_frame)?;
+                o.num("packets", u.packets)?;
+                o.num("bytes_c2s", u.bytes_c2s)?;
+                o.num("bytes_s2c", u.bytes_s2c)?;
+                o.raw("duration", format_args!("{:.9}", u.duration))?;
+                JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
+            }
+        }
+        o.end()
+    }
+
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        let mut o = Obj::begin(&mut self.out, "summary")?;
+        o.num("frames", s.totals.frames)?;
+        o.num("tcp_streams", s.tcp_streams)?;
+        o.num("udp_streams", s.udp_streams)?;
+        o.num("handshakes_complete", s.totals.handshakes_complete)?;
+        o.num("malformed", s.totals.malformed)?;
+        if let Some(l) = &s.live {
+            o.num("received", l.received)?;
+            o.num("dropped", l.dropped + l.if_dropped)?;
+            o.num("dropped_kernel", l.dropped)?;
+            o.num("dropped_interface", l.if_dropped)?;
+            o.str("interface", &l.interface)?;
+        }
+        o.end()?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,211 @@
+//! The human annotation of a packet (the contract's `note`), in English or in the classic
+//! tutorial's Chinese terms (第一次握手, SYN_SEND, SYN_RECV, 客户端/服务器).
+
+use std::fmt::Write;
+
+use super::PacketEvent;
+use crate::track::{HandshakeNote, Step};
+use crate::wire::{Proto, Transport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+fn ok_mark(ok: bool) -> &'static str {
+    if ok { "✓" } else { "✗" }
+}
+
+/// Writes the annotation of one packet into `out` (which the caller clears).
+pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, lang: Lang) {
+    let zh = lang == Lang::Zh;
+    let info = ev.info;
+    let d = ev.decoded;
+    match &d.transport {
+        Transport::Tcp(seg) => {
+            let who = match (info.from_client, zh) {
+                (true, false) => "client",
+                (false, false) => "server",
+                (true, true) => "客户端",
+                (false, true) => "服务器",
+            };
+            match info.handshake {
+                Some(HandshakeNote::Syn { j, again }) => {
+                    let _ = if zh {
+                        write!(out, "第一次握手: SYN seq=j={j}")
+                    } else {
+                        write!(out, "handshake 1/3: SYN seq=j={j}")
+                    };
+                    if again {
+                        out.push_str(if zh { " (重传)" } else { " (again)" });
+                    }
+                }
+                Some(HandshakeNote::SynAck {
+                    k,
+                    ack,
+                    expected,
+                    again,
+                }) => {
+                    let _ = if zh {
+                        write!(out, "第二次握手: SYN+ACK seq=k={k} ack=j+1={ack} ")
+                    } else {
+                        write!(out, "handshake 2/3: SYN+ACK seq=k={k} ack=j+1={ack} ")
+                    };
+                    match expected {
+                        Some(e) if e == ack => out.push_str(ok_mark(true)),
+                        Some(e) => {
+                            let _ = write!(out, "{} (j+1={e})", ok_mark(false));
+                        }
+                        None => out.push_str(if zh { "(未捕获 SYN)" } else { "(SYN not captured)" }),
+                    }
+                    if again {
+                        out.push_str(if zh { " (重传)" } else { " (again)" });
+                    }
+                }
+                Some(HandshakeNote::Ack { ack, expected }) => {
+                    let _ = if zh {
+                        write!(out, "第三次握手: ACK ack=k+1={ack} ")
+                    } else {
+                        write!(out, "handshake 3/3: ACK ack=k+1={ack} ")
+                    };
+                    if ack == expected {
+                        out.push_str(ok_mark(true));
+                    } else {
+                        let _ = write!(out, "{} (k+1={expected})", ok_mark(false));
+                    }
+                    if seg.len.unwrap_or(0) > 0 {
+                        let _ = write!(
+                            out,
+                            "{}{} bytes",
+                            if zh { ", 携带数据 " } else { ", with data " },
+                            seg.len.unwrap_or(0)
+                        );
+                    }
+                }
+                Some(HandshakeNote::Refused) => {
+                    let port = match d.transport {
+                        Transport::Tcp(s) => s.sport,
+                        _ => 0,
+                    };
+                    let _ = if zh {
+                        write!(out, "连接被拒绝: RST 回应 SYN (端口 {port} 无人监听)")
+                    } else {
+                        write!(
+                            out,
+                            "connection refused: RST answers the SYN (nothing listens on port {port})"
+                        )
+                    };
+                }
+                None => match info.step {
+                    Some(Step::Data) => {
+                        let n = seg.len.unwrap_or(0);
+                        let _ = if zh {
+                            write!(out, "{who}发送数据 {n} 字节")
+                        } else {
+                            write!(out, "{who} sends {n} bytes")
+                        };
+                    }
+                    Some(Step::Fin) => {
+                        let _ = if zh {
+                            write!(out, "FIN: {who}关闭发送方向")
+                        } else {
+                            write!(out, "FIN: {who} closes its side")
+                        };
+                    }
+                    Some(Step::Rst) => {
+                        let _ = if zh {
+                            write!(out, "RST: {who}重置连接")
+                        } else {
+                            write!(out, "RST: {who} resets the connection")
+                        };
+                    }
+                    Some(Step::Ack) => {
+                        out.push_str(if zh { "确认 (ACK)" } else { "ACK" });
+                    }
+                    _ => {}
+                },
+            }
+            if let Some((req, rtt)) = info.reply_to {
+                let _ = if zh {
+                    write!(out, ", 回复第 {req} 帧, 用时 {:.3} ms", rtt * 1e3)
+                } else {
+                    write!(out, ", reply to frame {req} after {:.3} ms", rtt * 1e3)
+                };
+            }
+            if !info.analysis.is_empty() {
+                for name in info.analysis.names() {
+                    let _ = write!(out, " [{name}]");
+                }
+            }
+            if let Some((c, s)) = info.states {
+                let _ = if zh {
+                    write!(
+                        out,
+                        " · 客户端 {} / 服务器 {}",
+                        c.tutorial_name(),
+                        s.tutorial_name()
+                    )
+                } else {
+                    write!(out, " · client {c} / server {s}")
+                };
+            }
+        }
+        Transport::Udp(dg) => {
+            let _ = if zh {
+                write!(out, "UDP 数据报 {} 字节 (无握手)", dg.len)
+            } else {
+                write!(out, "datagram {} bytes (UDP: no handshake)", dg.len)
+            };
+            if let Some((req, rtt)) = info.reply_to {
+                let _ = if zh {
+                    write!(out, ", 回复第 {req} 帧, 用时 {:.3} ms", rtt * 1e3)
+                } else {
+                    write!(out, ", reply to frame {req} after {:.3} ms", rtt * 1e3)
+                };
+            }
+        }
+        Transport::Icmp(m) => {
+            out.push_str(m.describe());
+            if let Some(q) = m.quoted {
+                let proto = match q.ip.protocol {
+                    6 => "tcp",
+                    17 => "udp",
+                    _ => "ip",
+                };
+                let _ = write!(out, " about {proto} ");
+                match (q.sport, q.dport) {
+                    (Some(sp), Some(dp)) => {
+                        super::endpoint(out, q.ip.src, sp);
+                        out.push_str(" → ");
+                        super::endpoint(out, q.ip.dst, dp);
+                    }
+                    _ => {
+                        let _ = write!(out, "{} → {}", q.ip.src, q.ip.dst);
+                    }
+                }
+            }
+        }
+        Transport::Arp(a) => {
+            let _ = match (a.operation, a.sender, a.target) {
+                (1, Some(s), Some(t)) => write!(out, "who has {t}? tell {s}"),
+                (2, Some(s), _) => write!(out, "{s} is at the sender's address"),
+                (op, _, _) => write!(out, "ARP operation {op}"),
+            };
+        }
+        Transport::None => {
+            if d.proto == Proto::Other && d.ip.is_some_and(|h| h.fragment.offset != 0) {
+                out.push_str("IP fragment (no transport header)");
+            }
+        }
+    }
+    if let Some(t) = d.tunnel {
+        let _ = write!(out, " (inside {t})");
+    }
+    if let Some(m) = d.malformed {
+        let _ = write!(out, " — malformed: {m}");
+    } else if let Some(s) = d.short {
+        let _ = write!(out, " — cut by the snaplen: {s}");
+    }
+}

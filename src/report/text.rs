@@ -1,0 +1,205 @@
+//! The text report: one tcpdump-like line per frame with the annotation beside it, a payload
+//! preview under data, then one line per conversation and a summary.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::{PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
+use crate::capture::Timestamp;
+use crate::track::Finished;
+use crate::wire::Transport;
+
+pub struct TextPrinter<W: Write> {
+    out: W,
+    style: Style,
+    line: String,
+    note: String,
+    start: Option<Timestamp>,
+    live: bool,
+}
+
+impl<W: Write> TextPrinter<W> {
+    pub fn new(out: W, style: Style, live: bool) -> Self {
+        TextPrinter {
+            out,
+            style,
+            line: String::with_capacity(256),
+            note: String::with_capacity(256),
+            start: None,
+            live,
+        }
+    }
+}
+
+impl<W: Write> Printer for TextPrinter<W> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        let f = ev.frame;
+        let d = ev.decoded;
+        let info = ev.info;
+        let start = *self.start.get_or_insert(f.ts);
+        let rel = (f.ts.as_nanos() - start.as_nanos()) as f64 / 1e9;
+        let l = &mut self.line;
+        l.clear();
+        let _ = write!(l, "{:>6} {:>11.6} ", f.number, rel);
+        let (sport, dport) = match &d.transport {
+            Transport::Tcp(s) => (Some(s.sport), Some(s.dport)),
+            Transport::Udp(u) => (Some(u.sport), Some(u.dport)),
+            _ => (None, None),
+        };
+        match (d.ip, sport, dport) {
+            (Some(ip), Some(sp), Some(dp)) => {
+                endpoint(l, ip.src, sp);
+                l.push_str(" > ");
+                endpoint(l, ip.dst, dp);
+            }
+            (Some(ip), _, _) => {
+                let _ = write!(l, "{} > {}", ip.src, ip.dst);
+            }
+            _ => {}
+        }
+        let _ = write!(l, " {}", d.proto.as_str().to_ascii_uppercase());
+        match &d.transport {
+            Transport::Tcp(seg) => {
+                if let Some(fx) = seg.fixed {
+                    if !fx.bogus_offset() {
+                        l.push_str(" [");
+                        let _ = fx.flags.write_names(l);
+                        l.push(']');
+                    }
+                    if let Some(r) = info.rel_seq {
+                        let _ = write!(l, " seq={r}");
+                    }
+                    if let Some(r) = info.rel_ack.filter(|_| fx.flags.ack()) {
+                        let _ = write!(l, " ack={r}");
+                    }
+                    if !fx.bogus_offset() {
+                        let _ = write!(l, " win={}", fx.window);
+                    }
+                }
+                if let Some(n) = seg.len {
+                    let _ = write!(l, " len={n}");
+                }
+                if let Some(s) = info.stream {
+                    let _ = write!(l, " stream={s}");
+                }
+            }
+            Transport::Udp(dg) => {
+                let _ = write!(l, " len={}", dg.len);
+                if let Some(s) = info.stream {
+                    let _ = write!(l, " stream={s}");
+                }
+            }
+            _ => {}
+        }
+        self.note.clear();
+        notes::packet_note(&mut self.note, ev, self.style.lang);
+        if !self.note.is_empty() {
+            // Pad the tcpdump-like part so annotations line up in a terminal.
+            let width = l.chars().count();
+            for _ in width..88 {
+                l.push(' ');
+            }
+            l.push_str("  ");
+            l.push_str(&self.note);
+        }
+        l.push('\n');
+        let payload = match &d.transport {
+            Transport::Tcp(s) => s.payload,
+            Transport::Udp(u) => u.payload,
+            _ => &[],
+        };
+        if !payload.is_empty() {
+            l.push_str("                   \"");
+            let cut = escape_payload(payload, self.style.payload_bytes, l);
+            l.push('"');
+            if cut {
+                l.push('…');
+            }
+            l.push('\n');
+        }
+        self.out.write_all(l.as_bytes())?;
+        if self.live {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    fn conn(&mut self, c: &Finished) -> io::Result<()> {
+        let l = &mut self.line;
+        l.clear();
+        match c {
+            Finished::Tcp(t) => {
+                let _ = write!(l, "tcp stream {:<4} ", t.stream);
+                endpoint(l, t.client.0, t.client.1);
+                l.push_str(" → ");
+                endpoint(l, t.server.0, t.server.1);
+                let _ = write!(
+                    l,
+                    "  frames {}-{}  {} packets  bytes c→s {} s→c {}  handshake {}",
+                    t.first_frame,
+                    t.last_frame,
+                    t.packets,
+                    t.bytes_c2s,
+                    t.bytes_s2c,
+                    t.handshake.as_str()
+                );
+                if let Some(ns) = t.irtt_ns {
+                    let _ = write!(l, " (iRTT {:.3} ms)", ns as f64 / 1e6);
+                }
+                let _ = write!(
+                    l,
+                    "  close {}  history {}  completeness {}  final {} / {}",
+                    t.close.as_str(),
+                    t.history,
+                    t.completeness,
+                    t.client_state,
+                    t.server_state
+                );
+                if !t.exchanges.is_empty() {
+                    let _ = write!(l, "  {} exchanges", t.exchanges.len());
+                }
+            }
+            Finished::Udp(u) => {
+                let _ = write!(l, "udp stream {:<4} ", u.stream);
+                endpoint(l, u.client.0, u.client.1);
+                l.push_str(" → ");
+                endpoint(l, u.server.0, u.server.1);
+                let _ = write!(
+                    l,
+                    "  frames {}-{}  {} datagrams  bytes c→s {} s→c {}",
+                    u.first_frame, u.last_frame, u.packets, u.bytes_c2s, u.bytes_s2c
+                );
+                if !u.exchanges.is_empty() {
+                    let _ = write!(l, "  {} replies", u.exchanges.len());
+                }
+            }
+        }
+        l.push('\n');
+        self.out.write_all(l.as_bytes())
+    }
+
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        write!(
+            self.out,
+            "{} frames, {} TCP streams ({} complete handshakes), {} UDP streams, {} malformed",
+            s.totals.frames,
+            s.tcp_streams,
+            s.totals.handshakes_complete,
+            s.udp_streams,
+            s.totals.malformed
+        )?;
+        if let Some(live) = &s.live {
+            write!(
+                self.out,
+                "; {}: {} received by filter, {} dropped by kernel, {} dropped by interface",
+                live.interface, live.received, live.dropped, live.if_dropped
+            )?;
+        }
+        writeln!(self.out)?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
