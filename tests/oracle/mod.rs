@@ -1,0 +1,333 @@
+//! The tshark oracle: every contract field that names a tshark field is compared, frame by
+//! frame, with `tshark -2 -T fields` run exactly as `shared/spec/oracle.md` prescribes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const FIELDS: &[&str] = &[
+    "frame.number",
+    "frame.time_epoch",
+    "frame.cap_len",
+    "frame.len",
+    "frame.protocols",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "udp.srcport",
+    "udp.dstport",
+    "tcp.stream",
+    "udp.stream",
+    "tcp.flags",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.len",
+    "udp.length",
+    "tcp.window_size_value",
+    "tcp.completeness",
+    "tcp.analysis.initial_rtt",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "tcp.options.sack_perm",
+    "tcp.options.timestamp.tsval",
+    "tcp.options.timestamp.tsecr",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.duplicate_ack",
+    "tcp.analysis.zero_window",
+    "tcp.analysis.keep_alive",
+    "tcp.analysis.lost_segment",
+    "tcp.analysis.window_update",
+    "tcp.analysis.ack_lost_segment",
+    "tcp.analysis.reused_ports",
+    "_ws.malformed",
+];
+
+/// tshark's analysis columns and the contract's names for them.
+pub const ANALYSIS: &[(&str, &str)] = &[
+    ("tcp.analysis.retransmission", "retransmission"),
+    ("tcp.analysis.fast_retransmission", "fast-retransmission"),
+    ("tcp.analysis.spurious_retransmission", "spurious-retransmission"),
+    ("tcp.analysis.out_of_order", "out-of-order"),
+    ("tcp.analysis.duplicate_ack", "dup-ack"),
+    ("tcp.analysis.zero_window", "zero-window"),
+    ("tcp.analysis.keep_alive", "keep-alive"),
+    ("tcp.analysis.lost_segment", "previous-segment-not-captured"),
+    ("tcp.analysis.window_update", "window-update"),
+    ("tcp.analysis.ack_lost_segment", "ack-unseen-segment"),
+    ("tcp.analysis.reused_ports", "port-reused"),
+];
+
+pub fn tshark_available() -> bool {
+    Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs tshark on `file`: one map of field → text per frame.
+pub fn tshark(file: &Path) -> Vec<HashMap<&'static str, String>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new("tshark");
+    cmd.env("WIRESHARK_CONFIG_DIR", dir.path())
+        .env("LC_ALL", "C")
+        .arg("-r")
+        .arg(file)
+        .args(["-2", "-T", "fields", "-E", "separator=/t", "-E", "header=y"])
+        .args(["-o", "tcp.relative_sequence_numbers:TRUE"])
+        .args(["-o", "tcp.analyze_sequence_numbers:TRUE"])
+        .args(["-o", "tcp.calculate_timestamps:TRUE"])
+        .args(["-o", "tcp.check_checksum:FALSE"])
+        .args(["-o", "udp.check_checksum:FALSE"])
+        .args(["-o", "ip.check_checksum:FALSE"]);
+    for f in FIELDS {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    assert_eq!(
+        header.len(),
+        FIELDS.len(),
+        "tshark header for {}: {header:?}",
+        file.display()
+    );
+    lines
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (*f, cols.get(i).copied().unwrap_or("").to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `synack read --format json` on `file`: its raw output.
+pub fn raw_json(file: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["read", "--format", "json"])
+        .arg(file)
+        .output()
+        .expect("run synack");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Packet and conn objects of a JSON Lines output.
+pub fn parse(file: &Path, raw: &str) -> (Vec<Value>, Vec<Value>) {
+    let mut packets = Vec::new();
+    let mut conns = Vec::new();
+    for line in raw.lines() {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{}: bad JSON line {line}: {e}", file.display()));
+        match v["type"].as_str() {
+            Some("packet") => packets.push(v),
+            Some("conn") => conns.push(v),
+            _ => {}
+        }
+    }
+    (packets, conns)
+}
+
+fn pick(col: &str, last: bool) -> Option<&str> {
+    if col.is_empty() {
+        return None;
+    }
+    let mut it = col.split(',');
+    if last { it.next_back() } else { it.next() }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        _ => Some(v.to_string()),
+    }
+}
+
+/// The raw text of `key` in a JSON line (serde_json would normalise the digits).
+fn raw_field(line: &str, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\":");
+    let at = line.find(&needle)? + needle.len();
+    Some(line[at..].split([',', '}']).next()?.to_string())
+}
+
+/// Compares one capture; returns the list of disagreements.
+pub fn compare(file: &Path) -> Vec<String> {
+    let raw = raw_json(file);
+    let want = tshark(file);
+    let (got, conns) = parse(file, &raw);
+    let mut diffs = Vec::new();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut say = |frame: &str, field: &str, ours: Option<String>, theirs: Option<&str>| {
+        if ours.as_deref() != theirs {
+            diffs.push(format!(
+                "{name} frame {frame}: {field}: synack {} tshark {}",
+                ours.as_deref().unwrap_or("(none)"),
+                theirs.unwrap_or("(none)")
+            ));
+        }
+    };
+    if want.len() != got.len() {
+        say(
+            "-",
+            "frame count",
+            Some(got.len().to_string()),
+            Some(&want.len().to_string()),
+        );
+    }
+    let packet_lines: Vec<&str> = raw
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"packet\""))
+        .collect();
+    let mut last_of_stream: HashMap<String, usize> = HashMap::new();
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        let fr = w["frame.number"].as_str();
+        say(fr, "frame", text(&g["frame"]), Some(fr));
+        let ts = packet_lines.get(i).and_then(|l| raw_field(l, "ts"));
+        say(fr, "ts", ts, Some(w["frame.time_epoch"].as_str()));
+        say(fr, "caplen", text(&g["caplen"]), Some(w["frame.cap_len"].as_str()));
+        say(fr, "wirelen", text(&g["wirelen"]), Some(w["frame.len"].as_str()));
+        let proto = g["proto"].as_str().unwrap_or("");
+        let icmp = proto.starts_with("icmp");
+        // The transport's IP header is the innermost, except in ICMP errors (outer first).
+        let (scol, dcol) = match g["ip"].as_u64() {
+            Some(6) => ("ipv6.src", "ipv6.dst"),
+            _ => ("ip.src", "ip.dst"),
+        };
+        if g.get("ip").is_some() {
+            say(fr, "src", text(&g["src"]), pick(&w[scol], !icmp));
+            say(fr, "dst", text(&g["dst"]), pick(&w[dcol], !icmp));
+        }
+        let tcp_seen = !w["tcp.srcport"].is_empty();
+        let udp_seen = !w["udp.srcport"].is_empty();
+        if proto == "tcp" || (icmp && tcp_seen) {
+            say(fr, "sport", text(&g["sport"]), pick(&w["tcp.srcport"], true));
+            say(fr, "dport", text(&g["dport"]), pick(&w["tcp.dstport"], true));
+        }
+        if proto == "udp" || (icmp && udp_seen) {
+            say(fr, "sport", text(&g["sport"]), pick(&w["udp.srcport"], true));
+            say(fr, "dport", text(&g["dport"]), pick(&w["udp.dstport"], true));
+        }
+        if proto == "tcp" {
+            say(fr, "stream", text(&g["stream"]), pick(&w["tcp.stream"], true));
+            let flags = pick(&w["tcp.flags"], true)
+                .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+                .map(|f| (f & 0xff).to_string());
+            say(fr, "flags_raw", text(&g["flags_raw"]), flags.as_deref());
+            say(fr, "seq", text(&g["seq"]), pick(&w["tcp.seq_raw"], true));
+            say(fr, "ack", text(&g["ack"]), pick(&w["tcp.ack_raw"], true));
+            say(fr, "rel_seq", text(&g["rel_seq"]), pick(&w["tcp.seq"], true));
+            say(fr, "rel_ack", text(&g["rel_ack"]), pick(&w["tcp.ack"], true));
+            say(fr, "len", text(&g["len"]), pick(&w["tcp.len"], true));
+            say(fr, "win", text(&g["win"]), pick(&w["tcp.window_size_value"], true));
+            let o = &g["options"];
+            let sp = (!w["tcp.options.sack_perm"].is_empty()).then_some("true");
+            say(fr, "options.mss", text(&o["mss"]), pick(&w["tcp.options.mss_val"], true));
+            say(
+                fr,
+                "options.wscale",
+                text(&o["wscale"]),
+                pick(&w["tcp.options.wscale.shift"], true),
+            );
+            say(fr, "options.sack_perm", text(&o["sack_perm"]), sp);
+            say(
+                fr,
+                "options.ts[0]",
+                text(&o["ts"][0]),
+                pick(&w["tcp.options.timestamp.tsval"], true),
+            );
+            say(
+                fr,
+                "options.ts[1]",
+                text(&o["ts"][1]),
+                pick(&w["tcp.options.timestamp.tsecr"], true),
+            );
+            let names: Vec<&str> = g["analysis"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            for (col, n) in ANALYSIS {
+                let theirs = !w[*col].is_empty();
+                let ours = names.contains(n);
+                if theirs != ours {
+                    say(
+                        fr,
+                        &format!("analysis {n}"),
+                        Some(ours.to_string()),
+                        Some(&theirs.to_string()),
+                    );
+                }
+            }
+            if let Some(s) = pick(&w["tcp.stream"], true) {
+                last_of_stream.insert(s.to_string(), i);
+            }
+        }
+        if proto == "udp" {
+            say(fr, "stream", text(&g["stream"]), pick(&w["udp.stream"], true));
+            let len = pick(&w["udp.length"], true)
+                .and_then(|l| l.parse::<i64>().ok())
+                .map(|l| (l - 8).max(0).to_string());
+            say(fr, "len", text(&g["len"]), len.as_deref());
+        }
+        if icmp && udp_seen {
+            say(fr, "stream", text(&g["stream"]), pick(&w["udp.stream"], true));
+        }
+        // tshark's malformed must be ours too (synack also names damage tshark only warns of).
+        if !w["_ws.malformed"].is_empty() && g.get("malformed").is_none() {
+            say(fr, "malformed", None, Some("malformed"));
+        }
+    }
+    let conn_lines: Vec<&str> = raw
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"conn\",\"proto\":\"tcp\""))
+        .collect();
+    for (c, line) in conns.iter().filter(|c| c["proto"] == "tcp").zip(conn_lines) {
+        let s = text(&c["stream"]).unwrap_or_default();
+        let Some(&last) = last_of_stream.get(&s) else {
+            continue;
+        };
+        let fr = format!("(stream {s})");
+        say(
+            &fr,
+            "conn completeness",
+            text(&c["completeness"]),
+            pick(&want[last]["tcp.completeness"], true),
+        );
+        let irtt = want
+            .iter()
+            .filter(|w| pick(&w["tcp.stream"], true) == Some(s.as_str()))
+            .find_map(|w| pick(&w["tcp.analysis.initial_rtt"], true).map(str::to_string));
+        say(&fr, "conn irtt", raw_field(line, "irtt"), irtt.as_deref());
+    }
+    diffs
+}
+
+/// Every capture file in `dir`.
+pub fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng" | "cap")
+        )
+    });
+    v.sort();
+    v
+}

@@ -1,0 +1,27 @@
+//! Integration tests: the real binary on the real captures in `captures/`.
+
+mod oracle;
+
+use std::path::Path;
+
+#[test]
+fn oracle_agrees_with_tshark_on_every_capture() {
+    assert!(
+        oracle::tshark_available(),
+        "tshark is not installed: the oracle test needs it (the README's test command installs it)"
+    );
+    let dir = std::env::var("SYNACK_ORACLE_DIR").unwrap_or_else(|_| "captures".into());
+    let files = oracle::captures(Path::new(&dir));
+    assert!(!files.is_empty(), "no captures in {dir}");
+    let mut all = Vec::new();
+    for f in &files {
+        all.extend(oracle::compare(f));
+    }
+    assert!(
+        all.is_empty(),
+        "{} disagreements with tshark over {} captures:\n{}",
+        all.len(),
+        files.len(),
+        all.join("\n")
+    );
+}
