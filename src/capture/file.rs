@@ -7,7 +7,7 @@
 //! every link type, and refuses pcapng files whose interfaces have different link types.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Cursor, Read};
 
 use super::{Frame, Timestamp};
 
@@ -27,7 +27,9 @@ const PCAPNG_BOM: u32 = 0x1a2b_3c4d;
 pub enum FileError {
     Io(io::Error),
     /// The first bytes are no capture format we know.
-    NotACapture { magic: u32 },
+    NotACapture {
+        magic: u32,
+    },
     /// The header is a capture's but a version or field we cannot read.
     BadHeader(String),
     /// A record or block cannot be read; frames before it were delivered.
@@ -54,7 +56,11 @@ impl fmt::Display for FileError {
                 "not a pcap or pcapng capture file (first four bytes {magic:#010x})"
             ),
             FileError::BadHeader(s) => write!(f, "bad capture file header: {s}"),
-            FileError::BadRecord { frame, offset, what } => {
+            FileError::BadRecord {
+                frame,
+                offset,
+                what,
+            } => {
                 write!(f, "frame {frame} at byte offset {offset}: {what}")
             }
             FileError::CutShort {
@@ -82,9 +88,47 @@ impl From<io::Error> for FileError {
 /// The container format, for the user and for `--write` decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    Pcap { nanos: bool, modified: bool },
+    Pcap { nanos: bool, variant: Variant },
     PcapNg,
 }
+
+/// The pcap record-header layouts wiretap knows; a standard magic number does not say which
+/// one a file uses, so the first records decide (see `choose_variant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// libpcap's own 16-byte record header.
+    Standard,
+    /// Red Hat 6.1's patched libpcap: modified 24-byte headers under the standard magic.
+    Ss990417,
+    /// Nokia IPSO: 4 extra bytes per record.
+    Nokia,
+    /// Kuznetsov's modified format (magic a1b2cd34): 24-byte headers.
+    Ss991029,
+    /// SuSE 6.3's variant of it: 28-byte headers.
+    Ss990915,
+}
+
+impl Variant {
+    fn header_len(self) -> usize {
+        match self {
+            Variant::Standard => 16,
+            Variant::Nokia => 20,
+            Variant::Ss990417 | Variant::Ss991029 => 24,
+            Variant::Ss990915 => 28,
+        }
+    }
+}
+
+/// How the incl_len/orig_len fields are ordered (pcap versions before 2.3 swapped them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LengthOrder {
+    Normal,
+    Swapped,
+    MaybeSwapped,
+}
+
+/// How many leading records wiretap inspects to choose a variant (tshark 4.0: three).
+const VARIANT_PROBE_RECORDS: usize = 3;
 
 #[derive(Debug, Clone, Copy)]
 struct Interface {
@@ -95,10 +139,12 @@ struct Interface {
 }
 
 /// A streaming reader for one savefile.
-pub struct FileReader<R: Read> {
-    input: BufReader<R>,
+pub struct FileReader<'a> {
+    input: BufReader<Box<dyn Read + 'a>>,
     format: Format,
     big_endian: bool,
+    lengths: LengthOrder,
+    snaplen: u32,
     /// pcap only: link type of the file header.
     linktype: u16,
     interfaces: Vec<Interface>,
@@ -139,10 +185,11 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
-impl<R: Read> FileReader<R> {
+impl<'a> FileReader<'a> {
     /// Reads the file header and identifies the format.
-    pub fn new(inner: R) -> Result<Self, FileError> {
-        let mut input = BufReader::with_capacity(1 << 20, inner);
+    pub fn new(inner: impl Read + 'a) -> Result<Self, FileError> {
+        let boxed: Box<dyn Read + 'a> = Box::new(inner);
+        let mut input = BufReader::with_capacity(1 << 20, boxed);
         let mut head = [0u8; 4];
         let n = read_full(&mut input, &mut head)?;
         if n < 4 {
@@ -156,6 +203,8 @@ impl<R: Read> FileReader<R> {
             input,
             format: Format::PcapNg,
             big_endian: false,
+            lengths: LengthOrder::Normal,
+            snaplen: 0,
             linktype: 0,
             interfaces: Vec::new(),
             buf: Vec::with_capacity(65_536),
@@ -166,14 +215,14 @@ impl<R: Read> FileReader<R> {
             reader.read_shb_rest()?;
             return Ok(reader);
         }
-        let (magic, big_endian) = if matches!(le, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED)
-        {
-            (le, false)
-        } else if matches!(be, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED) {
-            (be, true)
-        } else {
-            return Err(FileError::NotACapture { magic: be });
-        };
+        let (magic, big_endian) =
+            if matches!(le, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED) {
+                (le, false)
+            } else if matches!(be, PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_MODIFIED) {
+                (be, true)
+            } else {
+                return Err(FileError::NotACapture { magic: be });
+            };
         let mut rest = [0u8; 20];
         let n = read_full(&mut reader.input, &mut rest)?;
         if n < 20 {
@@ -190,13 +239,119 @@ impl<R: Read> FileReader<R> {
             )));
         }
         reader.big_endian = big_endian;
+        let minor = u16_at(&rest, 2, big_endian);
+        reader.snaplen = u32_at(&rest, 12, big_endian);
         // The link type is the low 16 bits; the upper bits carry FCS information.
-        reader.linktype = (u32_at(&rest, 16, big_endian) & 0xffff) as u16;
-        reader.format = Format::Pcap {
-            nanos: magic == PCAP_MAGIC_NS,
-            modified: magic == PCAP_MAGIC_MODIFIED,
+        let mut network = u32_at(&rest, 16, big_endian) & 0xffff;
+        // AIX's tcpdump writes version 2.2 with interface types for link types and ns stamps.
+        let aix_link = match network {
+            6 => Some(1),
+            9 => Some(6),
+            15 => Some(10),
+            24 => Some(0),
+            _ => None,
         };
+        let aix = major == 2 && minor == 2 && aix_link.is_some();
+        if aix {
+            network = aix_link.unwrap_or(network);
+        }
+        reader.linktype = network as u16;
+        reader.lengths = match (major, minor) {
+            (2, m) if m < 3 => LengthOrder::Swapped,
+            (2, 3) => LengthOrder::MaybeSwapped,
+            (543, _) => LengthOrder::Swapped,
+            _ => LengthOrder::Normal,
+        };
+        let nanos = magic == PCAP_MAGIC_NS || aix;
+        let candidates: &[Variant] = if aix || magic == PCAP_MAGIC_NS {
+            &[Variant::Standard]
+        } else if magic == PCAP_MAGIC_MODIFIED {
+            &[Variant::Ss991029, Variant::Ss990915]
+        } else {
+            &[Variant::Standard, Variant::Ss990417, Variant::Nokia]
+        };
+        let variant = if candidates.len() == 1 {
+            candidates[0]
+        } else {
+            reader.choose_variant(candidates, nanos)?
+        };
+        reader.format = Format::Pcap { nanos, variant };
         Ok(reader)
+    }
+
+    /// wiretap's heuristic: score each candidate layout by what is wrong with the first
+    /// records read that way; the first flawless one wins, else the least bad (earliest on a
+    /// tie). The probed bytes are put back in front of the stream.
+    fn choose_variant(
+        &mut self,
+        candidates: &[Variant],
+        nanos: bool,
+    ) -> Result<Variant, FileError> {
+        let probe_len = (VARIANT_PROBE_RECORDS * (28 + MAX_RECORD as usize)) as u64;
+        let mut prefix = Vec::new();
+        (&mut self.input).take(probe_len).read_to_end(&mut prefix)?;
+        let mut best = (u32::MAX, candidates[0]);
+        for &v in candidates {
+            let figure = self.figure_of_merit(&prefix, v, nanos);
+            if figure == 0 {
+                best = (0, v);
+                break;
+            }
+            if figure < best.0 {
+                best = (figure, v);
+            }
+        }
+        let rest = std::mem::replace(&mut self.input, BufReader::new(Box::new(io::empty())));
+        let chained: Box<dyn Read + 'a> = Box::new(Cursor::new(prefix).chain(rest));
+        self.input = BufReader::with_capacity(1 << 20, chained);
+        Ok(best.1)
+    }
+
+    /// Demerits of the first records under layout `v` (0 = nothing wrong).
+    fn figure_of_merit(&self, data: &[u8], v: Variant, nanos: bool) -> u32 {
+        let mut at = 0usize;
+        for _ in 0..VARIANT_PROBE_RECORDS {
+            let hl = v.header_len();
+            if at + hl > data.len() {
+                return 0; // end of file: assume this layout
+            }
+            let (_, frac, incl, orig) = self.record_fields(&data[at..at + 16]);
+            let mut bad = 0;
+            if frac >= if nanos { 1_000_000_000 } else { 1_000_000 } {
+                bad += 1;
+            }
+            if incl > MAX_RECORD {
+                bad += 1;
+            }
+            if orig > 128 * 1024 * 1024 {
+                bad += 1;
+            }
+            if incl > self.snaplen {
+                bad += 1;
+            }
+            if incl > orig {
+                bad += 1;
+            }
+            if bad > 0 {
+                return bad;
+            }
+            at += hl + incl as usize;
+        }
+        0
+    }
+
+    /// Seconds, fraction, captured and original length of a record header, with the
+    /// pre-2.3 length order undone.
+    fn record_fields(&self, h: &[u8]) -> (u32, u32, u32, u32) {
+        let be = self.big_endian;
+        let (secs, frac) = (u32_at(h, 0, be), u32_at(h, 4, be));
+        let (mut incl, mut orig) = (u32_at(h, 8, be), u32_at(h, 12, be));
+        if self.lengths == LengthOrder::Swapped
+            || (self.lengths == LengthOrder::MaybeSwapped && incl > orig)
+        {
+            std::mem::swap(&mut incl, &mut orig);
+        }
+        (secs, frac, incl, orig)
     }
 
     pub fn format(&self) -> Format {
@@ -214,7 +369,7 @@ impl<R: Read> FileReader<R> {
     /// Reads the next frame; `Ok(None)` at a clean end of file.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FileError> {
         match self.format {
-            Format::Pcap { nanos, modified } => self.next_pcap(nanos, modified),
+            Format::Pcap { nanos, variant } => self.next_pcap(nanos, variant),
             Format::PcapNg => self.next_pcapng(),
         }
     }
@@ -228,9 +383,9 @@ impl<R: Read> FileReader<R> {
         }
     }
 
-    fn next_pcap(&mut self, nanos: bool, modified: bool) -> Result<Option<Frame<'_>>, FileError> {
-        let hlen = if modified { 24 } else { 16 };
-        let mut hdr = [0u8; 24];
+    fn next_pcap(&mut self, nanos: bool, variant: Variant) -> Result<Option<Frame<'_>>, FileError> {
+        let hlen = variant.header_len();
+        let mut hdr = [0u8; 28];
         let at = self.offset;
         let n = read_full(&mut self.input, &mut hdr[..hlen])?;
         if n == 0 {
@@ -239,11 +394,7 @@ impl<R: Read> FileReader<R> {
         if n < hlen {
             return Err(self.cut_short(at, hlen as u64, n));
         }
-        let be = self.big_endian;
-        let secs = u32_at(&hdr, 0, be);
-        let frac = u32_at(&hdr, 4, be);
-        let caplen = u32_at(&hdr, 8, be);
-        let wirelen = u32_at(&hdr, 12, be);
+        let (secs, frac, caplen, wirelen) = self.record_fields(&hdr[..16]);
         if caplen > MAX_RECORD {
             return Err(FileError::BadRecord {
                 frame: self.frames + 1,
@@ -302,7 +453,7 @@ impl<R: Read> FileReader<R> {
             return Ok(Some((PCAPNG_SHB, at)));
         }
         let total = u32_at(&hdr, 4, be);
-        if total < 12 || total % 4 != 0 || total > MAX_BLOCK {
+        if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
             return Err(FileError::BadRecord {
                 frame: self.frames + 1,
                 offset: at,
@@ -361,7 +512,7 @@ impl<R: Read> FileReader<R> {
             });
         };
         let total = u32_at(len_bytes, 0, be);
-        if total < 28 || total % 4 != 0 || total > MAX_BLOCK {
+        if total < 28 || !total.is_multiple_of(4) || total > MAX_BLOCK {
             return Err(FileError::BadRecord {
                 frame: self.frames + 1,
                 offset: at,
@@ -404,7 +555,8 @@ impl<R: Read> FileReader<R> {
                         return Err(self.short_block(at, "enhanced packet block"));
                     }
                     let ifid = u32_at(&self.buf, 0, be);
-                    let ts = ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
+                    let ts =
+                        ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
                     let caplen = u32_at(&self.buf, 12, be);
                     let wirelen = u32_at(&self.buf, 16, be);
                     return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
@@ -415,7 +567,8 @@ impl<R: Read> FileReader<R> {
                         return Err(self.short_block(at, "packet block"));
                     }
                     let ifid = u16_at(&self.buf, 0, be) as u32;
-                    let ts = ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
+                    let ts =
+                        ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
                     let caplen = u32_at(&self.buf, 12, be);
                     let wirelen = u32_at(&self.buf, 16, be);
                     return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
@@ -557,20 +710,6 @@ impl<R: Read> FileReader<R> {
     }
 }
 
-/// Whether a reader's input looks like it could be a capture (used to give a better message
-/// for text files and the like).
-pub fn sniff<R: BufRead>(r: &mut R) -> io::Result<bool> {
-    let b = r.fill_buf()?;
-    if b.len() < 4 {
-        return Ok(false);
-    }
-    let m = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let mb = m.swap_bytes();
-    Ok([PCAP_MAGIC_US, PCAP_MAGIC_NS, PCAP_MAGIC_MODIFIED, PCAPNG_SHB]
-        .iter()
-        .any(|&x| x == m || x == mb))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,10 +780,50 @@ mod tests {
     #[test]
     fn test_microsecond_overflow_matches_wireshark() {
         let mut f = pcap_header(PCAP_MAGIC_US, 1);
+        // Three sane records first, or wiretap's variant heuristic would look elsewhere.
+        for _ in 0..3 {
+            record(&mut f, 1_700_000_000, 5, &[0; 20], 20);
+        }
         record(&mut f, 1_700_000_000, 4_294_967_295, &[0], 1);
         let mut r = FileReader::new(&f[..]).unwrap();
+        for _ in 0..3 {
+            r.next_frame().unwrap().unwrap();
+        }
         let fr = r.next_frame().unwrap().unwrap();
         assert_eq!(fr.ts.to_string(), "-1700000000.000001000");
+    }
+
+    #[test]
+    fn test_variant_heuristic_picks_least_bad_layout() {
+        // A damaged third record makes the standard layout score worse than Red Hat's
+        // 24-byte headers over these bytes, as in wiretap.
+        let mut f = pcap_header(PCAP_MAGIC_US, 1);
+        record(&mut f, 1, 0, &[0; 40], 40);
+        record(&mut f, 1, 0, &[0; 40], 40);
+        for x in [1u32, 0, 0x7fff_ffff, 40] {
+            f.extend_from_slice(&x.to_le_bytes());
+        }
+        let r = FileReader::new(&f[..]).unwrap();
+        assert_ne!(
+            r.format(),
+            Format::Pcap {
+                nanos: false,
+                variant: Variant::Standard
+            }
+        );
+        // Three good records: standard it is.
+        let mut g = pcap_header(PCAP_MAGIC_US, 1);
+        for _ in 0..3 {
+            record(&mut g, 1, 0, &[0; 40], 40);
+        }
+        let r = FileReader::new(&g[..]).unwrap();
+        assert_eq!(
+            r.format(),
+            Format::Pcap {
+                nanos: false,
+                variant: Variant::Standard
+            }
+        );
     }
 
     #[test]

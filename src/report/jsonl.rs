@@ -5,7 +5,6 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-
 use super::{PacketEvent, Printer, Style, Summary, escape_payload, notes};
 use crate::track::{Finished, tcp::Exchange};
 use crate::wire::Transport;

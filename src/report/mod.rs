@@ -78,7 +78,11 @@ pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
             b -= 1;
         }
         let l = utf8_len(bytes[b]);
-        if b < take && b + l > take && b + l <= bytes.len() && std::str::from_utf8(&bytes[b..b + l]).is_ok() {
+        if b < take
+            && b + l > take
+            && b + l <= bytes.len()
+            && std::str::from_utf8(&bytes[b..b + l]).is_ok()
+        {
             take = b;
         }
     }

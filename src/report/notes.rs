@@ -58,7 +58,11 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, lang: Lang) {
                         Some(e) => {
                             let _ = write!(out, "{} (j+1={e})", ok_mark(false));
                         }
-                        None => out.push_str(if zh { "(未捕获 SYN)" } else { "(SYN not captured)" }),
+                        None => out.push_str(if zh {
+                            "(未捕获 SYN)"
+                        } else {
+                            "(SYN not captured)"
+                        }),
                     }
                     if again {
                         out.push_str(if zh { " (重传)" } else { " (again)" });
@@ -79,7 +83,11 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, lang: Lang) {
                         let _ = write!(
                             out,
                             "{}{} bytes",
-                            if zh { ", 携带数据 " } else { ", with data " },
+                            if zh {
+                                ", 携带数据 "
+                            } else {
+                                ", with data "
+                            },
                             seg.len.unwrap_or(0)
                         );
                     }

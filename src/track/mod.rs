@@ -234,7 +234,10 @@ impl Tracker {
         udp.sort_by_key(|c| c.stream);
         self.tcp_index.clear();
         self.udp_index.clear();
-        let mut out: Vec<Finished> = tcp.into_iter().map(|c| Finished::Tcp(c.summary())).collect();
+        let mut out: Vec<Finished> = tcp
+            .into_iter()
+            .map(|c| Finished::Tcp(c.summary()))
+            .collect();
         out.extend(udp.into_iter().map(|c| Finished::Udp(c.summary())));
         out
     }

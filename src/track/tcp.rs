@@ -10,8 +10,8 @@ use super::seq::SeqNumber;
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
 use crate::capture::Timestamp;
-use crate::wire::tcp::{TcpFixed, TcpFlags};
 use crate::wire::TcpSegment;
+use crate::wire::tcp::{TcpFixed, TcpFlags};
 
 /// `tcp.completeness` bits.
 pub const C_SYN: u8 = 1;
@@ -340,7 +340,11 @@ impl TcpConv {
         if let Some(len) = seg.len {
             let d = &mut self.dirs[side];
             if !d.base_set {
-                d.base = if flags.syn() { f.seq } else { f.seq.wrapping_sub(1) };
+                d.base = if flags.syn() {
+                    f.seq
+                } else {
+                    f.seq.wrapping_sub(1)
+                };
                 d.base_set = true;
                 d.saw_syn = flags.syn();
             }
@@ -458,15 +462,19 @@ impl TcpConv {
         } else if flags.rst() && !from_client && hs.j.is_some() && hs.k.is_none() {
             hs.refused = true;
             info.handshake = Some(HandshakeNote::Refused);
-        } else if flags.ack() && !flags.syn() && !flags.rst() && from_client && hs.ack_ok.is_none() {
-            if let Some(k) = hs.k {
-                let expected = k.wrapping_add(1);
-                hs.ack_ok = Some(f.ack == expected);
-                info.handshake = Some(HandshakeNote::Ack {
-                    ack: f.ack,
-                    expected,
-                });
-            }
+        } else if flags.ack()
+            && !flags.syn()
+            && !flags.rst()
+            && from_client
+            && hs.ack_ok.is_none()
+            && let Some(k) = hs.k
+        {
+            let expected = k.wrapping_add(1);
+            hs.ack_ok = Some(f.ack == expected);
+            info.handshake = Some(HandshakeNote::Ack {
+                ack: f.ack,
+                expected,
+            });
         }
     }
 
@@ -536,7 +544,11 @@ impl TcpConv {
         let add = |letter: u8, bit: u16, dir: &mut Dir, h: &mut String| {
             if dir.history_seen & bit == 0 {
                 dir.history_seen |= bit;
-                let c = if orig { letter } else { letter.to_ascii_lowercase() };
+                let c = if orig {
+                    letter
+                } else {
+                    letter.to_ascii_lowercase()
+                };
                 h.push(c as char);
             }
         };

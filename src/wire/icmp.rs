@@ -125,7 +125,10 @@ mod tests {
         assert!(e.is_none());
         assert_eq!(m.describe(), "port unreachable");
         let q = m.quoted.unwrap();
-        assert_eq!((q.ip.protocol, q.sport, q.dport), (17, Some(49152), Some(8081)));
+        assert_eq!(
+            (q.ip.protocol, q.sport, q.dport),
+            (17, Some(49152), Some(8081))
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! IPv4 (options, fragments) and IPv6 (hop-by-hop, routing, fragment, destination options,
 //! AH and mobility extension headers) → addresses, transport protocol and the payload span.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::ipv6::Ipv6Packet;
@@ -52,8 +52,8 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     let ihl = p.get_header_length() as usize * 4;
     let hdr = IpHeader {
         version: 4,
-        src: IpAddr::V4(Ipv4Addr::from(p.get_source())),
-        dst: IpAddr::V4(Ipv4Addr::from(p.get_destination())),
+        src: IpAddr::V4(p.get_source()),
+        dst: IpAddr::V4(p.get_destination()),
         protocol: p.get_next_level_protocol().0,
         ttl: p.get_ttl(),
         fragment: Fragment {
@@ -91,8 +91,8 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
     };
     let mut hdr = IpHeader {
         version: 6,
-        src: IpAddr::V6(Ipv6Addr::from(p.get_source())),
-        dst: IpAddr::V6(Ipv6Addr::from(p.get_destination())),
+        src: IpAddr::V6(p.get_source()),
+        dst: IpAddr::V6(p.get_destination()),
         protocol: p.get_next_header().0,
         ttl: p.get_hop_limit(),
         fragment: Fragment::default(),
@@ -188,7 +188,13 @@ mod tests {
     fn test_fragment_offset() {
         let b = v4(5, 20, 0x2000 | 3);
         let (h, _, _) = parse_v4(Span::new(&b, b.len()));
-        assert_eq!(h.unwrap().fragment, Fragment { offset: 24, more: true });
+        assert_eq!(
+            h.unwrap().fragment,
+            Fragment {
+                offset: 24,
+                more: true
+            }
+        );
     }
 
     #[test]
@@ -202,7 +208,13 @@ mod tests {
         let (h, p, e) = parse_v6(Span::new(&b, b.len()));
         let h = h.unwrap();
         assert_eq!(h.protocol, 17);
-        assert_eq!(h.fragment, Fragment { offset: 0, more: true });
+        assert_eq!(
+            h.fragment,
+            Fragment {
+                offset: 0,
+                more: true
+            }
+        );
         assert_eq!(p.unwrap().bytes.len(), 8);
         assert!(e.is_none());
     }

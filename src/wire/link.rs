@@ -77,22 +77,36 @@ fn by_version(span: Span<'_>) -> Option<Network> {
 }
 
 /// Finds the network layer; `Ok(None)` for frames that carry something we do not decode.
-pub fn network_layer(linktype: u16, frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+pub fn network_layer(
+    linktype: u16,
+    frame: Span<'_>,
+) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
     match linktype {
         LINKTYPE_ETHERNET => ethernet(frame),
-        LINKTYPE_RAW_12 | LINKTYPE_RAW_14 | LINKTYPE_RAW => Ok(by_version(frame).map(|n| (n, frame))),
+        LINKTYPE_RAW_12 | LINKTYPE_RAW_14 | LINKTYPE_RAW => {
+            Ok(by_version(frame).map(|n| (n, frame)))
+        }
         LINKTYPE_IPV4 => Ok(Some((Network::Ipv4, frame))),
         LINKTYPE_IPV6 => Ok(Some((Network::Ipv6, frame))),
         LINKTYPE_NULL | LINKTYPE_LOOP => {
             frame.need("loopback", 4)?;
-            let b = [frame.bytes[0], frame.bytes[1], frame.bytes[2], frame.bytes[3]];
+            let b = [
+                frame.bytes[0],
+                frame.bytes[1],
+                frame.bytes[2],
+                frame.bytes[3],
+            ];
             let family = if linktype == LINKTYPE_LOOP {
                 u32::from_be_bytes(b)
             } else {
                 // DLT_NULL is in the capturing host's byte order; a value with high bits
                 // set was written by a host of the other order (Wireshark's rule).
                 let v = u32::from_le_bytes(b);
-                if v & 0xffff_0000 != 0 { v.swap_bytes() } else { v }
+                if v & 0xffff_0000 != 0 {
+                    v.swap_bytes()
+                } else {
+                    v
+                }
             };
             let net = match family {
                 2 => Some(Network::Ipv4),

@@ -225,6 +225,17 @@ impl<'a> Decoded<'a> {
 /// Decodes a frame captured with link type `linktype`, `wirelen` bytes on the wire.
 pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
     let mut d = Decoded::empty();
+    if (wirelen as usize) < data.len() {
+        // Wireshark: "Frame length is less than captured length" (an error, malformed).
+        d.malformed = Some(DecodeError {
+            layer: "frame",
+            problem: Problem::BadLength {
+                field: "captured length",
+                value: data.len() as u32,
+                limit: wirelen,
+            },
+        });
+    }
     let frame = Span::new(data, wirelen as usize);
     match link::network_layer(linktype, frame) {
         Ok(Some((net, span))) => decode_network(&mut d, net, span, 0),

@@ -237,7 +237,7 @@ pub fn parse_options(opts: &[u8]) -> TcpOptions {
             (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
             (3, 3) => o.wscale = Some(v[0]),
             (4, 2) => o.sack_perm = true,
-            (5, _) if (len - 2) % 8 == 0 => {
+            (5, _) if (len - 2).is_multiple_of(8) => {
                 for blk in v.chunks_exact(8) {
                     if (o.sack_count as usize) < o.sack.len() {
                         o.sack[o.sack_count as usize] = (
@@ -299,7 +299,10 @@ pub(crate) mod tests {
         let s = s.unwrap();
         assert!(e.is_none());
         let fx = s.fixed.unwrap();
-        assert_eq!((s.sport, s.dport, fx.seq, fx.ack), (12345, 49152, 1000, 2000));
+        assert_eq!(
+            (s.sport, s.dport, fx.seq, fx.ack),
+            (12345, 49152, 1000, 2000)
+        );
         assert_eq!(fx.flags.0, PSH | ACK);
         assert_eq!(s.len, Some(2));
         assert_eq!(s.options.ts, Some((5, 6)));

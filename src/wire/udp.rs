@@ -24,13 +24,19 @@ pub struct UdpDatagram<'a> {
 
 /// Parses a UDP datagram. A bogus length field is reported as malformed and the payload is
 /// then whatever the IP layer carried.
-pub fn parse(span: Span<'_>, fragmented: bool) -> Result<(UdpDatagram<'_>, Option<Shortfall>), Shortfall> {
+pub fn parse(
+    span: Span<'_>,
+    fragmented: bool,
+) -> Result<(UdpDatagram<'_>, Option<Shortfall>), Shortfall> {
     span.need("UDP", 8)?;
     let Some(p) = UdpPacket::new(span.bytes) else {
-        return Err(span.need("UDP", 8).err().unwrap_or(Shortfall::Short(DecodeError {
-            layer: "UDP",
-            problem: Problem::Truncated { need: 8, have: 0 },
-        })));
+        return Err(span
+            .need("UDP", 8)
+            .err()
+            .unwrap_or(Shortfall::Short(DecodeError {
+                layer: "UDP",
+                problem: Problem::Truncated { need: 8, have: 0 },
+            })));
     };
     let length = p.get_length();
     let mut problem = None;
@@ -116,7 +122,13 @@ mod tests {
     #[test]
     fn test_truncated() {
         let b = [0, 1, 0, 2];
-        assert!(matches!(parse(Span::new(&b, 20), false), Err(Shortfall::Short(_))));
-        assert!(matches!(parse(Span::new(&b, 4), false), Err(Shortfall::Malformed(_))));
+        assert!(matches!(
+            parse(Span::new(&b, 20), false),
+            Err(Shortfall::Short(_))
+        ));
+        assert!(matches!(
+            parse(Span::new(&b, 4), false),
+            Err(Shortfall::Malformed(_))
+        ));
     }
 }

@@ -56,7 +56,10 @@ const FIELDS: &[&str] = &[
 pub const ANALYSIS: &[(&str, &str)] = &[
     ("tcp.analysis.retransmission", "retransmission"),
     ("tcp.analysis.fast_retransmission", "fast-retransmission"),
-    ("tcp.analysis.spurious_retransmission", "spurious-retransmission"),
+    (
+        "tcp.analysis.spurious_retransmission",
+        "spurious-retransmission",
+    ),
     ("tcp.analysis.out_of_order", "out-of-order"),
     ("tcp.analysis.duplicate_ack", "dup-ack"),
     ("tcp.analysis.zero_window", "zero-window"),
@@ -200,8 +203,18 @@ pub fn compare(file: &Path) -> Vec<String> {
         say(fr, "frame", text(&g["frame"]), Some(fr));
         let ts = packet_lines.get(i).and_then(|l| raw_field(l, "ts"));
         say(fr, "ts", ts, Some(w["frame.time_epoch"].as_str()));
-        say(fr, "caplen", text(&g["caplen"]), Some(w["frame.cap_len"].as_str()));
-        say(fr, "wirelen", text(&g["wirelen"]), Some(w["frame.len"].as_str()));
+        say(
+            fr,
+            "caplen",
+            text(&g["caplen"]),
+            Some(w["frame.cap_len"].as_str()),
+        );
+        say(
+            fr,
+            "wirelen",
+            text(&g["wirelen"]),
+            Some(w["frame.len"].as_str()),
+        );
         let proto = g["proto"].as_str().unwrap_or("");
         let icmp = proto.starts_with("icmp");
         // The transport's IP header is the innermost, except in ICMP errors (outer first).
@@ -216,28 +229,73 @@ pub fn compare(file: &Path) -> Vec<String> {
         let tcp_seen = !w["tcp.srcport"].is_empty();
         let udp_seen = !w["udp.srcport"].is_empty();
         if proto == "tcp" || (icmp && tcp_seen) {
-            say(fr, "sport", text(&g["sport"]), pick(&w["tcp.srcport"], true));
-            say(fr, "dport", text(&g["dport"]), pick(&w["tcp.dstport"], true));
+            say(
+                fr,
+                "sport",
+                text(&g["sport"]),
+                pick(&w["tcp.srcport"], true),
+            );
+            say(
+                fr,
+                "dport",
+                text(&g["dport"]),
+                pick(&w["tcp.dstport"], true),
+            );
         }
         if proto == "udp" || (icmp && udp_seen) {
-            say(fr, "sport", text(&g["sport"]), pick(&w["udp.srcport"], true));
-            say(fr, "dport", text(&g["dport"]), pick(&w["udp.dstport"], true));
+            say(
+                fr,
+                "sport",
+                text(&g["sport"]),
+                pick(&w["udp.srcport"], true),
+            );
+            say(
+                fr,
+                "dport",
+                text(&g["dport"]),
+                pick(&w["udp.dstport"], true),
+            );
         }
         if proto == "tcp" {
-            say(fr, "stream", text(&g["stream"]), pick(&w["tcp.stream"], true));
+            say(
+                fr,
+                "stream",
+                text(&g["stream"]),
+                pick(&w["tcp.stream"], true),
+            );
             let flags = pick(&w["tcp.flags"], true)
                 .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok())
                 .map(|f| (f & 0xff).to_string());
             say(fr, "flags_raw", text(&g["flags_raw"]), flags.as_deref());
             say(fr, "seq", text(&g["seq"]), pick(&w["tcp.seq_raw"], true));
             say(fr, "ack", text(&g["ack"]), pick(&w["tcp.ack_raw"], true));
-            say(fr, "rel_seq", text(&g["rel_seq"]), pick(&w["tcp.seq"], true));
-            say(fr, "rel_ack", text(&g["rel_ack"]), pick(&w["tcp.ack"], true));
+            say(
+                fr,
+                "rel_seq",
+                text(&g["rel_seq"]),
+                pick(&w["tcp.seq"], true),
+            );
+            say(
+                fr,
+                "rel_ack",
+                text(&g["rel_ack"]),
+                pick(&w["tcp.ack"], true),
+            );
             say(fr, "len", text(&g["len"]), pick(&w["tcp.len"], true));
-            say(fr, "win", text(&g["win"]), pick(&w["tcp.window_size_value"], true));
+            say(
+                fr,
+                "win",
+                text(&g["win"]),
+                pick(&w["tcp.window_size_value"], true),
+            );
             let o = &g["options"];
             let sp = (!w["tcp.options.sack_perm"].is_empty()).then_some("true");
-            say(fr, "options.mss", text(&o["mss"]), pick(&w["tcp.options.mss_val"], true));
+            say(
+                fr,
+                "options.mss",
+                text(&o["mss"]),
+                pick(&w["tcp.options.mss_val"], true),
+            );
             say(
                 fr,
                 "options.wscale",
@@ -278,14 +336,24 @@ pub fn compare(file: &Path) -> Vec<String> {
             }
         }
         if proto == "udp" {
-            say(fr, "stream", text(&g["stream"]), pick(&w["udp.stream"], true));
+            say(
+                fr,
+                "stream",
+                text(&g["stream"]),
+                pick(&w["udp.stream"], true),
+            );
             let len = pick(&w["udp.length"], true)
                 .and_then(|l| l.parse::<i64>().ok())
                 .map(|l| (l - 8).max(0).to_string());
             say(fr, "len", text(&g["len"]), len.as_deref());
         }
         if icmp && udp_seen {
-            say(fr, "stream", text(&g["stream"]), pick(&w["udp.stream"], true));
+            say(
+                fr,
+                "stream",
+                text(&g["stream"]),
+                pick(&w["udp.stream"], true),
+            );
         }
         // tshark's malformed must be ours too (synack also names damage tshark only warns of).
         if !w["_ws.malformed"].is_empty() && g.get("malformed").is_none() {
