@@ -2,6 +2,7 @@
 //! relative sequence numbers, handshake verdicts, endpoint states and completeness; UDP
 //! conversations (`udp.stream`) with request/reply pairing. Pure: time comes from packets.
 
+pub mod analysis;
 pub mod seq;
 pub mod state;
 pub mod tcp;
@@ -43,29 +44,6 @@ impl FlowKey {
     }
 }
 
-/// Wireshark's expert findings on a packet, as bits (the contract's `analysis` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Analysis(pub u16);
-
-impl Analysis {
-    pub const PORT_REUSED: u16 = 1 << 0;
-
-    pub const NAMES: [(u16, &'static str); 1] = [(Self::PORT_REUSED, "port-reused")];
-
-    pub fn set(&mut self, bit: u16) {
-        self.0 |= bit;
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0 == 0
-    }
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Self::NAMES
-            .into_iter()
-            .filter(move |(b, _)| self.0 & b != 0)
-            .map(|(_, n)| n)
-    }
-}
-
 /// What the tracker says about one packet.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PacketInfo {
@@ -79,7 +57,10 @@ pub struct PacketInfo {
     pub handshake: Option<HandshakeNote>,
     /// Client and server state after this packet.
     pub states: Option<(TcpState, TcpState)>,
-    pub analysis: Analysis,
+    /// Expert verdicts, as tshark shows them (empty when tshark would not print them).
+    pub analysis: analysis::Flags,
+    /// Details behind the verdicts (retransmitted frame, duplicate-ACK number, …).
+    pub verdict: analysis::Verdict,
     /// This data segment or datagram answers the request in `frame`, `rtt` seconds later.
     pub reply_to: Option<(u64, f64)>,
 }
@@ -164,10 +145,7 @@ impl Tracker {
                     self.next_tcp += 1;
                     let replaced = self.tcp_index.insert(key, stream).is_some();
                     let mut conv = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
-                    if replaced {
-                        info.analysis.set(Analysis::PORT_REUSED);
-                        conv.reused = true;
-                    }
+                    conv.reused = replaced;
                     self.tcp.insert(stream, conv);
                 }
                 let Some(&stream) = self.tcp_index.get(&key) else {

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::ops::Range;
 
+use super::analysis::{self, Flags, Flow, Verdict};
 use super::seq::SeqNumber;
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
@@ -162,6 +163,12 @@ pub struct TcpConv {
     /// Canonical side of the client (the first SYN's sender).
     client: usize,
     dirs: [Dir; 2],
+    flows: [Flow; 2],
+    /// tshark printed a SEQ/ACK analysis on some frame, so it shows `initial_rtt`.
+    irtt_visible: bool,
+    retransmissions: u64,
+    dup_acks: u64,
+    zero_windows: u64,
     first_frame: u64,
     last_frame: u64,
     first_ts: Timestamp,
@@ -206,6 +213,9 @@ pub struct ConnSummary {
     pub client_state: TcpState,
     pub server_state: TcpState,
     pub duration: f64,
+    pub retransmissions: u64,
+    pub dup_acks: u64,
+    pub zero_windows: u64,
     pub exchanges: Vec<Exchange>,
     /// The bytes `exchanges` point into.
     pub text: Vec<u8>,
@@ -262,6 +272,11 @@ impl TcpConv {
             key,
             client,
             dirs: [Dir::default(); 2],
+            flows: [Flow::new(), Flow::new()],
+            irtt_visible: false,
+            retransmissions: 0,
+            dup_acks: 0,
+            zero_windows: 0,
             first_frame: frame,
             last_frame: frame,
             first_ts: ts,
@@ -359,19 +374,69 @@ impl TcpConv {
                 f.ack
             });
 
-            // iRTT: the most recent SYN to the first ACK once the peer has answered with SYN.
-            if flags.syn() && !flags.ack() {
-                self.mru_syn = Some(ts);
-            } else if flags.ack()
-                && !flags.syn()
-                && self.irtt_ns.is_none()
-                && self.dirs[other].saw_syn
-                && let Some(syn_ts) = self.mru_syn
-            {
-                self.irtt_ns = Some(ts.as_nanos() - syn_ts.as_nanos());
+            // Window scaling is agreed in the handshake: a SYN without the option means none.
+            if flags.syn() {
+                self.flows[side].win_scale =
+                    Some(seg.options.wscale.map_or(-2, |w| w.min(14) as i8));
+                if flags.ack() && seg.options.wscale.is_none() {
+                    self.flows[other].win_scale = Some(-2);
+                }
+            }
+            let mut verdict = Verdict::default();
+            if first && self.reused {
+                verdict.flags.0 |= Flags::REUSED_PORTS;
+                verdict.exists = true;
+            }
+            let [a, b] = &mut self.flows;
+            let (fwd, rev) = if side == 0 { (a, b) } else { (b, a) };
+            analysis::analyze(
+                fwd,
+                rev,
+                analysis::Segment {
+                    frame,
+                    ts,
+                    seq: f.seq,
+                    ack: f.ack,
+                    len,
+                    flags,
+                    window: f.window,
+                },
+                self.dirs[side].base,
+                self.irtt_ns,
+                &mut verdict,
+            );
+            let v = verdict.flags;
+            if v.has(
+                Flags::RETRANSMISSION | Flags::FAST_RETRANSMISSION | Flags::SPURIOUS_RETRANSMISSION,
+            ) {
+                self.retransmissions += 1;
+            }
+            if v.has(Flags::DUPLICATE_ACK) {
+                self.dup_acks += 1;
+            }
+            if v.has(Flags::ZERO_WINDOW) {
+                self.zero_windows += 1;
+            }
+            // tshark prints the analysis only after the whole header was dissected.
+            if seg.header_complete && !f.bogus_offset() {
+                info.analysis = v;
+                info.verdict = verdict;
+                self.irtt_visible |= verdict.exists;
             }
 
             if !f.bogus_offset() {
+                // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
+                // most recent SYN to the first ACK once the peer has answered with a SYN.
+                if flags.syn() && !flags.ack() {
+                    self.mru_syn = Some(ts);
+                } else if flags.ack()
+                    && !flags.syn()
+                    && self.irtt_ns.is_none()
+                    && self.dirs[other].saw_syn
+                    && let Some(syn_ts) = self.mru_syn
+                {
+                    self.irtt_ns = Some(ts.as_nanos() - syn_ts.as_nanos());
+                }
                 let bits = completeness_bits(flags, len);
                 // tshark's first pass ignores the conversation's first frame unless it is a
                 // SYN; its second pass applies every frame, printing each frame's value before
@@ -640,13 +705,16 @@ impl TcpConv {
             handshake: self.handshake(),
             j: self.hs.j,
             k: self.hs.k,
-            irtt_ns: self.irtt_ns,
+            irtt_ns: self.irtt_ns.filter(|_| self.irtt_visible),
             completeness: self.comp_pass1 | self.comp_before_last,
             history: self.history,
             close,
             client_state: self.states[0],
             server_state: self.states[1],
             duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+            retransmissions: self.retransmissions,
+            dup_acks: self.dup_acks,
+            zero_windows: self.zero_windows,
             exchanges: self.exchanges,
             text: self.text,
             reused: self.reused,

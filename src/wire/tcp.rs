@@ -125,6 +125,8 @@ pub struct TcpSegment<'a> {
     pub len: Option<u32>,
     /// The captured part of the payload.
     pub payload: &'a [u8],
+    /// Every header and option byte was captured (Wireshark then prints its analysis).
+    pub header_complete: bool,
 }
 
 fn malformed(problem: Problem) -> Shortfall {
@@ -147,6 +149,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
         options: TcpOptions::default(),
         len: None,
         payload: &[],
+        header_complete: false,
     };
     if b.len() < 16 {
         return (Some(seg), span.need("TCP", 20).err());
@@ -197,6 +200,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
         problem = Some(s);
     } else {
         seg.payload = &b[hlen..];
+        seg.header_complete = hlen <= span.reported;
     }
     if problem.is_none()
         && let Some(at) = seg.options.bad_at

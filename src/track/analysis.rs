@@ -1,0 +1,467 @@
+//! TCP expert analysis with Wireshark 4.0's verdicts (`tcp.analysis.*`): the same tests in
+//! the same order over the same per-direction state (next expected seq, last ACK, window,
+//! duplicate-ACK count, unacknowledged segments), so the same frames get the same names.
+//!
+//! Wireshark treats a zero `nextseq` / `lastack` / `maxseqtobeacked` as "not seen yet"; this
+//! keeps that convention, because it changes verdicts on the rare connection that crosses 0.
+
+use super::seq::SeqNumber;
+use crate::capture::Timestamp;
+use crate::wire::tcp::TcpFlags;
+
+/// Wireshark's `TCP_MAX_UNACKED_SEGMENTS`: beyond this the ACKs are probably not captured.
+const MAX_UNACKED: usize = 1000;
+
+/// Analysis verdicts, one bit each (`TCP_A_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flags(pub u32);
+
+impl Flags {
+    pub const RETRANSMISSION: u32 = 1 << 0;
+    pub const LOST_PACKET: u32 = 1 << 1;
+    pub const ACK_LOST_PACKET: u32 = 1 << 2;
+    pub const KEEP_ALIVE: u32 = 1 << 3;
+    pub const DUPLICATE_ACK: u32 = 1 << 4;
+    pub const ZERO_WINDOW: u32 = 1 << 5;
+    pub const ZERO_WINDOW_PROBE: u32 = 1 << 6;
+    pub const ZERO_WINDOW_PROBE_ACK: u32 = 1 << 7;
+    pub const KEEP_ALIVE_ACK: u32 = 1 << 8;
+    pub const OUT_OF_ORDER: u32 = 1 << 9;
+    pub const FAST_RETRANSMISSION: u32 = 1 << 10;
+    pub const WINDOW_UPDATE: u32 = 1 << 11;
+    pub const WINDOW_FULL: u32 = 1 << 12;
+    pub const REUSED_PORTS: u32 = 1 << 13;
+    pub const SPURIOUS_RETRANSMISSION: u32 = 1 << 14;
+
+    /// The contract's names, in the order tshark lists its fields. A fast or spurious
+    /// retransmission is also a retransmission, as tshark reports it.
+    pub const NAMES: [(u32, &'static str); 16] = [
+        (
+            Self::RETRANSMISSION | Self::FAST_RETRANSMISSION | Self::SPURIOUS_RETRANSMISSION,
+            "retransmission",
+        ),
+        (Self::FAST_RETRANSMISSION, "fast-retransmission"),
+        (Self::SPURIOUS_RETRANSMISSION, "spurious-retransmission"),
+        (Self::OUT_OF_ORDER, "out-of-order"),
+        (Self::DUPLICATE_ACK, "dup-ack"),
+        (Self::ZERO_WINDOW, "zero-window"),
+        (Self::ZERO_WINDOW_PROBE, "zero-window-probe"),
+        (Self::ZERO_WINDOW_PROBE_ACK, "zero-window-probe-ack"),
+        (Self::KEEP_ALIVE, "keep-alive"),
+        (Self::KEEP_ALIVE_ACK, "keep-alive-ack"),
+        (Self::LOST_PACKET, "previous-segment-not-captured"),
+        (Self::ACK_LOST_PACKET, "ack-unseen-segment"),
+        (Self::WINDOW_UPDATE, "window-update"),
+        (Self::WINDOW_FULL, "window-full"),
+        (Self::REUSED_PORTS, "port-reused"),
+        (0, ""),
+    ];
+
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |(b, n)| !n.is_empty() && self.0 & b != 0)
+            .map(|(_, n)| n)
+    }
+}
+
+/// What the analysis says about one segment (Wireshark's `tcp_acked` record).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Verdict {
+    pub flags: Flags,
+    /// The record exists: some flag, an acknowledged frame, or bytes in flight. tshark
+    /// prints its SEQ/ACK analysis (and `initial_rtt`) only for such frames.
+    pub exists: bool,
+    /// The frame this segment acknowledges, and how long after it.
+    pub acked: Option<(u64, i128)>,
+    /// Duplicate ACK number and the frame it repeats.
+    pub dup_ack: Option<(u32, u64)>,
+    /// A retransmission: the frame that first carried the highest seq, and time since it.
+    pub retrans_of: Option<(u64, i128)>,
+    pub bytes_in_flight: Option<u32>,
+}
+
+impl Verdict {
+    fn set(&mut self, bit: u32) {
+        self.flags.0 |= bit;
+        self.exists = true;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Unacked {
+    frame: u64,
+    seq: SeqNumber,
+    nextseq: SeqNumber,
+    ts: i128,
+}
+
+/// One direction's analysis state (`tcp_flow_t` + `tcp_analyze_seq_flow_info_t`).
+#[derive(Debug, Clone, Default)]
+pub struct Flow {
+    nextseq: u32,
+    nextseq_frame: u64,
+    nextseq_time: i128,
+    maxseq_to_be_acked: u32,
+    lastack: u32,
+    lastack_time: i128,
+    last_nondup_ack: u64,
+    dupack_num: u32,
+    window: u32,
+    /// Window scale shift from the handshake: None unknown, Some(-2) no scaling.
+    pub win_scale: Option<i8>,
+    last_segment_flags: u32,
+    valid_bif: bool,
+    segments: Vec<Unacked>,
+    push_set_last: bool,
+    push_bytes_sent: u32,
+    seen: bool,
+}
+
+impl Flow {
+    pub fn new() -> Self {
+        Flow {
+            valid_bif: true,
+            // Wireshark starts with G_MAXUINT32 so an unseen peer never looks like a
+            // closed window.
+            window: u32::MAX,
+            ..Flow::default()
+        }
+    }
+}
+
+/// The input of one analysis step.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: u32,
+    pub flags: TcpFlags,
+    pub window: u16,
+}
+
+/// Runs Wireshark's tests for a segment sent by `fwd` towards `rev`.
+/// `first_rtt` is the connection's initial RTT in ns once known (out-of-order threshold).
+pub fn analyze(
+    fwd: &mut Flow,
+    rev: &mut Flow,
+    s: Segment,
+    base_seq: u32,
+    first_rtt: Option<i128>,
+    verdict: &mut Verdict,
+) {
+    let flags = s.flags;
+    let seq = s.seq;
+    let ack = s.ack;
+    let seglen = s.len;
+    let window = s.window as u32;
+    let now = s.ts.as_nanos();
+    let syn_fin_rst = flags.syn() || flags.fin() || flags.rst();
+    let gt = |a: u32, b: u32| SeqNumber(a) > SeqNumber(b);
+    let lt = |a: u32, b: u32| SeqNumber(a) < SeqNumber(b);
+    let le = |a: u32, b: u32| a == b || SeqNumber(a) < SeqNumber(b);
+    fwd.seen = true;
+
+    if flags.ack() {
+        rev.valid_bif = true;
+    }
+
+    'fwd: {
+        // Zero-window probe: the next expected byte, alone, into a closed window.
+        if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
+            verdict.set(Flags::ZERO_WINDOW_PROBE);
+            break 'fwd;
+        }
+        // Zero window: the sender advertises no room (SYN, FIN and RST never count).
+        if window == 0 && !syn_fin_rst {
+            verdict.set(Flags::ZERO_WINDOW);
+        }
+        // A hole: this segment starts beyond everything seen so far.
+        if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !flags.rst() {
+            verdict.set(Flags::LOST_PACKET);
+            fwd.valid_bif = false;
+        }
+        // Keep-alive: 0 or 1 byte starting one before the next expected seq.
+        if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
+            verdict.set(Flags::KEEP_ALIVE);
+        }
+        // Window update: nothing new but the window.
+        if seglen == 0
+            && window != 0
+            && window != fwd.window
+            && seq == fwd.nextseq
+            && ack == fwd.lastack
+            && !syn_fin_rst
+        {
+            verdict.set(Flags::WINDOW_UPDATE);
+        }
+        // Window full: the data reaches the edge of the receiver's advertised window.
+        if seglen > 0
+            && !syn_fin_rst
+            && let Some(scale) = rev.win_scale
+        {
+            let shift = if scale < 0 { 0 } else { scale as u32 };
+            let edge = rev
+                .lastack
+                .wrapping_add(rev.window.checked_shl(shift).unwrap_or(0));
+            if seq.wrapping_add(seglen) == edge {
+                verdict.set(Flags::WINDOW_FULL);
+            }
+        }
+        // Keep-alive ACK: repeats the last ACK right after the peer's keep-alive.
+        if seglen == 0
+            && window != 0
+            && window == fwd.window
+            && seq == fwd.nextseq
+            && ack == fwd.lastack
+            && rev.last_segment_flags & Flags::KEEP_ALIVE != 0
+            && !syn_fin_rst
+        {
+            verdict.set(Flags::KEEP_ALIVE_ACK);
+            break 'fwd;
+        }
+        // Zero-window-probe ACK: repeats the zero window after the peer's probe.
+        if seglen == 0
+            && window == 0
+            && window == fwd.window
+            && seq == fwd.nextseq
+            && (ack == fwd.lastack || ack == fwd.lastack.wrapping_add(1))
+            && rev.last_segment_flags & Flags::ZERO_WINDOW_PROBE != 0
+            && !syn_fin_rst
+        {
+            verdict.set(Flags::ZERO_WINDOW_PROBE_ACK);
+            break 'fwd;
+        }
+        // Duplicate ACK: same seq, ack and window, no data.
+        if seglen == 0
+            && window != 0
+            && window == fwd.window
+            && seq == fwd.nextseq
+            && ack == fwd.lastack
+            && !syn_fin_rst
+        {
+            fwd.dupack_num += 1;
+            verdict.set(Flags::DUPLICATE_ACK);
+            verdict.dup_ack = Some((fwd.dupack_num, fwd.last_nondup_ack));
+        }
+    }
+
+    // A new ACK number resets the duplicate count.
+    if ack != fwd.lastack {
+        fwd.last_nondup_ack = s.frame;
+        fwd.dupack_num = 0;
+    }
+
+    // ACKed unseen segment: the peer acknowledges bytes we never saw it send.
+    if rev.maxseq_to_be_acked != 0 && gt(ack, rev.maxseq_to_be_acked) && flags.ack() {
+        verdict.set(Flags::ACK_LOST_PACKET);
+        rev.maxseq_to_be_acked = rev.nextseq;
+    }
+
+    // Retransmission, fast retransmission, spurious retransmission or out-of-order: the
+    // segment carries data (or SYN/FIN) but does not advance the sequence number.
+    'retrans: {
+        if !(seglen > 0 || flags.syn() || flags.fin()) {
+            break 'retrans;
+        }
+        let mut seq_not_advanced = fwd.nextseq != 0 && lt(seq, fwd.nextseq);
+        if verdict.flags.has(Flags::KEEP_ALIVE) {
+            break 'retrans;
+        }
+        // One byte before nextseq with more than one byte of data is new data after a
+        // zero-window probe, not a retransmission.
+        if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+            seq_not_advanced = false;
+        }
+        if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+            verdict.set(Flags::SPURIOUS_RETRANSMISSION);
+            break 'retrans;
+        }
+        if seq_not_advanced {
+            // Fast retransmission: ≥2 duplicate ACKs asked for exactly this, within 20 ms.
+            // Wireshark subtracts times in unsigned 64-bit arithmetic: a frame stamped
+            // earlier than the one it is compared with (merged captures) wraps to "long ago".
+            let t = (now - rev.lastack_time) as u64;
+            if rev.dupack_num >= 2 && rev.lastack == seq && t < 20_000_000 {
+                verdict.set(Flags::FAST_RETRANSMISSION);
+                break 'retrans;
+            }
+            // Out of order: close after the highest segment, and not its exact copy.
+            let t = (now - fwd.nextseq_time) as u64;
+            let threshold = first_rtt.filter(|&r| r != 0).unwrap_or(3_000_000) as u64;
+            if t < threshold && fwd.nextseq != seq.wrapping_add(seglen) {
+                verdict.set(Flags::OUT_OF_ORDER);
+                break 'retrans;
+            }
+            verdict.set(Flags::RETRANSMISSION);
+            verdict.retrans_of = Some((fwd.nextseq_frame, now - fwd.nextseq_time));
+        }
+    }
+
+    let mut nextseq = seq.wrapping_add(seglen);
+    if (seglen > 0 || flags.syn() || flags.fin()) && fwd.segments.len() < MAX_UNACKED {
+        if flags.syn() || flags.fin() {
+            nextseq = nextseq.wrapping_add(1);
+        }
+        fwd.segments.push(Unacked {
+            frame: s.frame,
+            seq: SeqNumber(seq),
+            nextseq: SeqNumber(nextseq),
+            ts: now,
+        });
+    }
+    let probe = verdict.flags.has(Flags::ZERO_WINDOW_PROBE);
+    if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+        fwd.nextseq = nextseq;
+        fwd.nextseq_frame = s.frame;
+        fwd.nextseq_time = now;
+    }
+    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == 0) && !probe {
+        fwd.maxseq_to_be_acked = fwd.nextseq;
+    }
+    fwd.window = window;
+    fwd.lastack = ack;
+    fwd.lastack_time = now;
+    fwd.last_segment_flags = verdict.flags.0;
+
+    // Drop the peer's segments this ACK covers; note the one it acknowledges exactly.
+    let ackn = SeqNumber(ack);
+    let mut i = rev.segments.len();
+    while i > 0 {
+        i -= 1;
+        let u = rev.segments[i];
+        if ackn == u.nextseq {
+            verdict.exists = true;
+            verdict.acked = Some((u.frame, now - u.ts));
+        } else if ackn > u.seq && ackn <= u.nextseq {
+            rev.segments[i].seq = ackn;
+            continue;
+        } else if u.nextseq > ackn {
+            continue;
+        }
+        rev.segments.remove(i);
+    }
+
+    // Bytes in flight (and the push-bytes count): only for data segments.
+    if seglen != 0 && !fwd.segments.is_empty() && fwd.valid_bif {
+        let base = SeqNumber(base_seq);
+        let mut first = fwd.segments[fwd.segments.len() - 1].seq - base;
+        let mut last = fwd.segments[fwd.segments.len() - 1].nextseq - base;
+        for u in &fwd.segments {
+            last = last.max(u.nextseq - base);
+            first = first.min(u.seq - base);
+        }
+        let in_flight = last.wrapping_sub(first);
+        if in_flight > 0 && in_flight < 2_000_000_000 {
+            verdict.bytes_in_flight = Some(in_flight);
+        }
+        if flags.has(crate::wire::tcp::PSH) {
+            fwd.push_bytes_sent = if fwd.push_set_last {
+                seglen
+            } else {
+                fwd.push_bytes_sent.wrapping_add(seglen)
+            };
+            fwd.push_set_last = true;
+        } else if fwd.push_set_last {
+            fwd.push_bytes_sent = seglen;
+            fwd.push_set_last = false;
+        } else {
+            fwd.push_bytes_sent = fwd.push_bytes_sent.wrapping_add(seglen);
+        }
+        verdict.exists = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::tcp::{ACK, PSH, SYN};
+
+    fn seg(frame: u64, ms: i64, seq: u32, ack: u32, len: u32, flags: u16) -> Segment {
+        Segment {
+            frame,
+            ts: Timestamp {
+                secs: ms / 1000,
+                nsecs: ((ms % 1000) * 1_000_000) as i32,
+            },
+            seq,
+            ack,
+            len,
+            flags: TcpFlags(flags),
+            window: 512,
+        }
+    }
+
+    fn run(a: &mut Flow, b: &mut Flow, s: Segment, rtt: Option<i128>) -> Verdict {
+        let mut v = Verdict::default();
+        analyze(a, b, s, 0, rtt, &mut v);
+        v
+    }
+
+    #[test]
+    fn test_retransmission_after_timeout() {
+        let (mut c, mut s) = (Flow::new(), Flow::new());
+        run(&mut c, &mut s, seg(1, 0, 100, 0, 0, SYN), None);
+        run(&mut s, &mut c, seg(2, 1, 500, 101, 0, SYN | ACK), None);
+        run(&mut c, &mut s, seg(3, 2, 101, 501, 0, ACK), None);
+        run(
+            &mut c,
+            &mut s,
+            seg(4, 3, 101, 501, 10, PSH | ACK),
+            Some(2_000_000),
+        );
+        let v = run(
+            &mut c,
+            &mut s,
+            seg(5, 300, 101, 501, 10, PSH | ACK),
+            Some(2_000_000),
+        );
+        assert!(v.flags.has(Flags::RETRANSMISSION), "{:?}", v.flags);
+        assert_eq!(v.retrans_of.map(|r| r.0), Some(4));
+    }
+
+    #[test]
+    fn test_dup_ack_after_same_ack_and_window() {
+        let (mut c, mut s) = (Flow::new(), Flow::new());
+        run(&mut c, &mut s, seg(1, 0, 1000, 2000, 0, ACK), None);
+        let v = run(&mut c, &mut s, seg(2, 1, 1000, 2000, 0, ACK), None);
+        assert!(v.flags.has(Flags::DUPLICATE_ACK));
+        assert_eq!(v.dup_ack, Some((1, 1)));
+    }
+
+    #[test]
+    fn test_out_of_order_within_rtt() {
+        let (mut c, mut s) = (Flow::new(), Flow::new());
+        run(&mut c, &mut s, seg(1, 0, 1000, 1, 10, ACK), None);
+        run(&mut c, &mut s, seg(2, 1, 1020, 1, 10, ACK), None);
+        let v = run(
+            &mut c,
+            &mut s,
+            seg(3, 2, 1010, 1, 10, ACK),
+            Some(50_000_000),
+        );
+        assert!(v.flags.has(Flags::OUT_OF_ORDER), "{:?}", v.flags);
+    }
+
+    #[test]
+    fn test_previous_segment_not_captured() {
+        let (mut c, mut s) = (Flow::new(), Flow::new());
+        run(&mut c, &mut s, seg(1, 0, 1000, 1, 10, ACK), None);
+        let v = run(&mut c, &mut s, seg(2, 1, 1020, 1, 10, ACK), None);
+        assert!(v.flags.has(Flags::LOST_PACKET));
+    }
+
+    #[test]
+    fn test_names_include_plain_retransmission_for_fast() {
+        let names: Vec<_> = Flags(Flags::FAST_RETRANSMISSION).names().collect();
+        assert_eq!(names, ["retransmission", "fast-retransmission"]);
+    }
+}
