@@ -20,8 +20,77 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the classic TCP echo and UDP demos over loopback, capture and annotate them (default).
+    Demo(DemoArgs),
     /// Read a pcap or pcapng file and annotate every handshake, segment and datagram.
     Read(ReadArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Run over ::1 instead of 127.0.0.1.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// The TCP echo server's port (0: pick free ports for both servers).
+    #[arg(long, default_value_t = crate::demo::TCP_PORT)]
+    pub port: u16,
+    /// The UDP receiver's port (default 8081; free with --port 0).
+    #[arg(long)]
+    pub udp_port: Option<u16>,
+    /// How many messages the TCP client sends.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub messages: usize,
+    /// A message for the TCP client to send (repeatable; any UTF-8; replaces the defaults).
+    #[arg(long = "message", value_name = "TEXT")]
+    pub message: Vec<String>,
+    /// Only the TCP echo demo.
+    #[arg(long, conflicts_with = "udp_only")]
+    pub tcp_only: bool,
+    /// Only the UDP demo.
+    #[arg(long)]
+    pub udp_only: bool,
+    /// Also write the captured packets to a pcap file (Wireshark and `synack read` open it).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Show each packet's headers layer by layer (link, network, transport, application).
+    #[arg(long)]
+    pub layers: bool,
+    /// Write the ladder diagram as a standalone SVG.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Run the demos only, without capturing (like the classic tutorial).
+    #[arg(long)]
+    pub no_capture: bool,
+    /// Seconds to wait for the teardown to appear on the wire before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl DemoArgs {
+    /// The messages the client sends: the user's, or the lesson's defaults.
+    pub fn message_list(&self) -> Vec<String> {
+        if !self.message.is_empty() {
+            return self.message.clone();
+        }
+        (0..self.messages)
+            .map(|i| {
+                crate::demo::DEFAULT_MESSAGES
+                    .get(i)
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| format!("message {}", i + 1))
+            })
+            .collect()
+    }
+
+    pub fn udp_port(&self) -> u16 {
+        match (self.udp_port, self.port) {
+            (Some(p), _) => p,
+            (None, 0) => 0,
+            (None, _) => crate::demo::UDP_PORT,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -124,6 +193,25 @@ mod tests {
         assert_eq!(r.count, Some(3));
         let (f, filt) = r.file_and_filter().unwrap();
         assert_eq!((f.to_str(), filt.as_deref()), (Some("x.pcap"), Some("udp")));
+    }
+
+    #[test]
+    fn test_no_command_is_demo_defaults() {
+        let cli = Cli::parse_from(["synack", "demo"]);
+        let Some(Command::Demo(d)) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!((d.port, d.udp_port(), d.messages), (12345, 8081, 3));
+        assert_eq!(d.message_list(), ["hello", "how are you", "你好"]);
+        let cli = Cli::parse_from(["synack", "demo", "--port", "0", "--messages", "4"]);
+        let Some(Command::Demo(d)) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(d.udp_port(), 0);
+        assert_eq!(
+            d.message_list().last().map(String::as_str),
+            Some("message 4")
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod demo;
 pub mod report;
 pub mod track;
 pub mod wire;

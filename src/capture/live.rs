@@ -1,1 +1,271 @@
-//! Live capture through libpcap (placeholder filled in below).
+//! Live capture through libpcap: device choice (tcpdump's default, or the loopback), BPF
+//! filter, immediate mode, a read timeout so callers can stop, a savefile written as packets
+//! arrive, and libpcap's drop statistics.
+
+use std::fmt;
+use std::path::Path;
+
+use pcap::{Active, Capture, Device, Precision, Savefile};
+
+use super::{Frame, Timestamp};
+
+/// Why a live capture could not start or continue.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// No root and no CAP_NET_RAW.
+    Permission {
+        device: String,
+        detail: String,
+    },
+    NoSuchDevice {
+        device: String,
+        detail: String,
+    },
+    NoDevice,
+    BadFilter {
+        filter: String,
+        detail: String,
+    },
+    Savefile {
+        path: String,
+        detail: String,
+    },
+    Other {
+        device: String,
+        detail: String,
+    },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Permission { device, detail } => write!(
+                f,
+                "capturing on {device} needs root or CAP_NET_RAW ({detail}); run as root, or \
+                 grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip \
+                 $(command -v synack)`"
+            ),
+            CaptureError::NoSuchDevice { device, detail } => write!(
+                f,
+                "no capture interface named {device} ({detail}); `synack watch -D` lists them"
+            ),
+            CaptureError::NoDevice => write!(f, "no interface to capture on was found"),
+            CaptureError::BadFilter { filter, detail } => {
+                write!(f, "bad filter expression `{filter}`: {detail}")
+            }
+            CaptureError::Savefile { path, detail } => {
+                write!(f, "cannot write {path}: {detail}")
+            }
+            CaptureError::Other { device, detail } => {
+                write!(f, "capture on {device} failed: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+fn classify(device: &str, e: pcap::Error) -> CaptureError {
+    let detail = e.to_string();
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("permitted") || lower.contains("permission") {
+        CaptureError::Permission {
+            device: device.to_string(),
+            detail,
+        }
+    } else if lower.contains("no such device") || lower.contains("doesn't exist") {
+        CaptureError::NoSuchDevice {
+            device: device.to_string(),
+            detail,
+        }
+    } else {
+        CaptureError::Other {
+            device: device.to_string(),
+            detail,
+        }
+    }
+}
+
+/// What to open.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// None: the loopback interface when `loopback`, else libpcap's default (as tcpdump).
+    pub device: Option<String>,
+    pub loopback: bool,
+    pub filter: Option<String>,
+    pub snaplen: i32,
+    pub buffer_size: Option<i32>,
+    pub immediate: bool,
+    /// How long one read may block, so the caller can check whether to stop.
+    pub timeout_ms: i32,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            device: None,
+            loopback: false,
+            filter: None,
+            snaplen: 262_144,
+            buffer_size: None,
+            immediate: true,
+            timeout_ms: 100,
+        }
+    }
+}
+
+/// libpcap's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub received: u64,
+    pub dropped: u64,
+    pub if_dropped: u64,
+}
+
+/// Interfaces as `tcpdump -D` lists them.
+pub fn list_devices() -> Result<Vec<(String, Option<String>, bool)>, CaptureError> {
+    let devs = Device::list().map_err(|e| classify("(list)", e))?;
+    Ok(devs
+        .into_iter()
+        .map(|d| {
+            let lo = d.flags.is_loopback();
+            (d.name, d.desc, lo)
+        })
+        .collect())
+}
+
+fn pick_device(opts: &LiveOptions) -> Result<String, CaptureError> {
+    if let Some(d) = &opts.device {
+        return Ok(d.clone());
+    }
+    if opts.loopback {
+        let devs = Device::list().map_err(|e| classify("loopback", e))?;
+        return devs
+            .into_iter()
+            .find(|d| d.flags.is_loopback())
+            .map(|d| d.name)
+            .ok_or(CaptureError::NoSuchDevice {
+                device: "loopback".into(),
+                detail: "no interface has the loopback flag".into(),
+            });
+    }
+    // tcpdump's choice: the first up, non-loopback interface libpcap lists.
+    match Device::lookup() {
+        Ok(Some(d)) => Ok(d.name),
+        Ok(None) => Err(CaptureError::NoDevice),
+        Err(e) => Err(classify("(default)", e)),
+    }
+}
+
+pub struct Live {
+    cap: Capture<Active>,
+    pub device: String,
+    pub linktype: u16,
+    savefile: Option<Savefile>,
+    frames: u64,
+}
+
+impl Live {
+    /// Opens and activates the capture; from this moment packets are being captured.
+    pub fn open(opts: &LiveOptions) -> Result<Live, CaptureError> {
+        let device = pick_device(opts)?;
+        let mut inactive = Capture::from_device(device.as_str())
+            .map_err(|e| classify(&device, e))?
+            .immediate_mode(opts.immediate)
+            .snaplen(opts.snaplen)
+            .timeout(opts.timeout_ms.max(1))
+            .precision(Precision::Nano);
+        if let Some(b) = opts.buffer_size {
+            inactive = inactive.buffer_size(b);
+        }
+        // Non-blocking: with TPACKET_V3 a blocking read waits until the kernel retires a
+        // ring block, and an empty block is never retired, so a quiet interface would block
+        // forever and the caller could never stop. `next` backs off 1 ms when idle instead.
+        let mut cap = inactive
+            .open()
+            .and_then(|c| c.setnonblock())
+            .map_err(|e| classify(&device, e))?;
+        if let Some(f) = &opts.filter {
+            cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
+                filter: f.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        let linktype = cap.get_datalink().0 as u16;
+        Ok(Live {
+            cap,
+            device,
+            linktype,
+            savefile: None,
+            frames: 0,
+        })
+    }
+
+    /// Writes every packet read from now on to a pcap file (nanosecond stamps).
+    pub fn write_to(&mut self, path: &Path) -> Result<(), CaptureError> {
+        let sf = self
+            .cap
+            .savefile(path)
+            .map_err(|e| CaptureError::Savefile {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        self.savefile = Some(sf);
+        Ok(())
+    }
+
+    /// The next frame, or None when none is waiting (after a 1 ms pause).
+    pub fn next(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                if let Some(sf) = &mut self.savefile {
+                    sf.write(&p);
+                }
+                self.frames += 1;
+                let h = *p.header;
+                Ok(Some(Frame {
+                    number: self.frames,
+                    ts: Timestamp {
+                        secs: h.ts.tv_sec as i64,
+                        // Nanosecond precision: libpcap puts nanoseconds in tv_usec.
+                        nsecs: h.ts.tv_usec as i32,
+                    },
+                    caplen: h.caplen,
+                    wirelen: h.len,
+                    linktype: self.linktype,
+                    data: p.data,
+                    file_offset: 0,
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                Ok(None)
+            }
+            Err(e) => Err(classify(&self.device, e)),
+        }
+    }
+
+    /// Flushes the savefile so that what was captured so far is a complete pcap.
+    pub fn flush(&mut self) -> Result<(), CaptureError> {
+        if let Some(sf) = &mut self.savefile {
+            sf.flush().map_err(|e| CaptureError::Savefile {
+                path: "savefile".into(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&mut self) -> Option<Stats> {
+        self.cap.stats().ok().map(|s| Stats {
+            received: s.received as u64,
+            dropped: s.dropped as u64,
+            if_dropped: s.if_dropped as u64,
+        })
+    }
+
+    /// A handle that makes a blocked read return, from another thread or a signal.
+    pub fn breakloop_handle(&mut self) -> pcap::BreakLoop {
+        self.cap.breakloop_handle()
+    }
+}

@@ -302,7 +302,7 @@ impl<W: Write> Printer for JsonPrinter<W> {
             }
         }
         self.scratch.clear();
-        notes::packet_note(&mut self.scratch, ev, self.style.lang);
+        notes::packet_note(&mut self.scratch, ev, &self.style);
         if !self.scratch.is_empty() {
             o.str("note", &self.scratch)?;
         }

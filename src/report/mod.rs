@@ -2,6 +2,7 @@
 //! shared wording of annotations (English and the classic tutorial's Chinese terms).
 
 pub mod jsonl;
+pub mod ladder;
 pub mod notes;
 pub mod text;
 
@@ -53,6 +54,8 @@ pub struct Style {
     pub lang: Lang,
     /// Text only: print each packet's headers layer by layer.
     pub layers: bool,
+    /// Name the socket call behind each segment (the demo's lesson).
+    pub socket_calls: bool,
 }
 
 impl Default for Style {
@@ -61,6 +64,7 @@ impl Default for Style {
             payload_bytes: 256,
             lang: Lang::En,
             layers: false,
+            socket_calls: false,
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::PacketEvent;
-use crate::track::{HandshakeNote, Step};
+use super::{PacketEvent, Style};
+use crate::track::{HandshakeNote, PacketInfo, Step};
 use crate::wire::{Proto, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,8 +18,38 @@ fn ok_mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
 }
 
+/// The socket call behind a segment, in the classic lesson's terms.
+fn socket_call(info: &PacketInfo, zh: bool) -> Option<&'static str> {
+    let c = info.from_client;
+    Some(match (info.step?, c, zh) {
+        (Step::Syn, _, false) => "← client connect()",
+        (Step::Syn, _, true) => "← 客户端 connect()",
+        (Step::SynAck, _, false) => "← the listen()ing socket answers",
+        (Step::SynAck, _, true) => "← 服务器 listen() 的套接字应答",
+        (Step::HandshakeAck, _, false) => "→ connect() returns; accept() returns on the server",
+        (Step::HandshakeAck, _, true) => "→ connect() 返回; 服务器 accept() 返回",
+        (Step::Data, true, false) => "← client send()",
+        (Step::Data, true, true) => "← 客户端 send()",
+        (Step::Data, false, false) => "← server send() (the reply)",
+        (Step::Data, false, true) => "← 服务器 send() (回复)",
+        (Step::Ack, _, false) => "(kernel ACK, no data)",
+        (Step::Ack, _, true) => "(内核确认, 无数据)",
+        (Step::Fin, true, false) => "← client close()",
+        (Step::Fin, true, true) => "← 客户端 close()",
+        (Step::Fin, false, false) => "← server close() after recv() returned 0",
+        (Step::Fin, false, true) => "← 服务器 recv() 返回 0 后 close()",
+        (Step::Rst, _, false) => "(connection reset)",
+        (Step::Rst, _, true) => "(连接重置)",
+        (Step::Datagram, true, false) => "← client sendto() → server recvfrom()",
+        (Step::Datagram, true, true) => "← 客户端 sendto() → 服务器 recvfrom()",
+        (Step::Datagram, false, false) => "← server sendto()",
+        (Step::Datagram, false, true) => "← 服务器 sendto()",
+    })
+}
+
 /// Writes the annotation of one packet into `out` (which the caller clears).
-pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, lang: Lang) {
+pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
+    let lang = style.lang;
     let zh = lang == Lang::Zh;
     let info = ev.info;
     let d = ev.decoded;
@@ -207,6 +237,12 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, lang: Lang) {
                 out.push_str("IP fragment (no transport header)");
             }
         }
+    }
+    if style.socket_calls
+        && let Some(call) = socket_call(info, zh)
+    {
+        out.push(' ');
+        out.push_str(call);
     }
     if let Some(t) = d.tunnel {
         let _ = write!(out, " (inside {t})");

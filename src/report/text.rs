@@ -92,7 +92,7 @@ impl<W: Write> Printer for TextPrinter<W> {
             _ => {}
         }
         self.note.clear();
-        notes::packet_note(&mut self.note, ev, self.style.lang);
+        notes::packet_note(&mut self.note, ev, &self.style);
         if !self.note.is_empty() {
             // Pad the tcpdump-like part so annotations line up in a terminal.
             let width = l.chars().count();

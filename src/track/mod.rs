@@ -254,6 +254,16 @@ impl Tracker {
         out
     }
 
+    /// Every TCP conversation seen so far has ended (both sides closed, or reset).
+    pub fn tcp_all_over(&self) -> bool {
+        self.tcp.values().all(|c| c.is_over())
+    }
+
+    /// UDP datagrams seen so far.
+    pub fn udp_datagrams(&self) -> u64 {
+        self.udp.values().map(|u| u.packets()).sum()
+    }
+
     pub fn tcp_streams(&self) -> u32 {
         self.next_tcp
     }

@@ -104,6 +104,10 @@ impl UdpConv {
         }
     }
 
+    pub fn packets(&self) -> u64 {
+        self.packets[0] + self.packets[1]
+    }
+
     pub fn summary(self) -> UdpSummary {
         let c = self.client;
         let s = 1 - c;
