@@ -258,7 +258,7 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
     let mut done_at: Option<Instant> = None;
     let mut timed_out = false;
     loop {
-        if let Some(frame) = live.next()? {
+        if let Some(frame) = live.next_frame()? {
             let decoded = wire::decode(frame.linktype, frame.data, frame.wirelen);
             let info = tracker.packet(frame.number, frame.ts, &decoded);
             let ev = PacketEvent {

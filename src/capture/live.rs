@@ -215,7 +215,7 @@ impl Live {
     }
 
     /// The next frame, or None when none is waiting (after a 1 ms pause).
-    pub fn next(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         match self.cap.next_packet() {
             Ok(p) => {
                 if let Some(sf) = &mut self.savefile {
@@ -223,12 +223,15 @@ impl Live {
                 }
                 self.frames += 1;
                 let h = *p.header;
+                // time_t and suseconds_t are 32 bits on some targets.
+                #[allow(clippy::unnecessary_cast)]
+                let (secs, frac) = (h.ts.tv_sec as i64, h.ts.tv_usec as i64);
                 Ok(Some(Frame {
                     number: self.frames,
                     ts: Timestamp {
-                        secs: h.ts.tv_sec as i64,
+                        secs,
                         // Nanosecond precision: libpcap puts nanoseconds in tv_usec.
-                        nsecs: h.ts.tv_usec as i32,
+                        nsecs: frac as i32,
                     },
                     caplen: h.caplen,
                     wirelen: h.len,
