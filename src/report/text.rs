@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
+use crate::capture::Frame;
 use crate::capture::Timestamp;
 use crate::track::Finished;
-use crate::wire::Transport;
+use crate::wire::{Decoded, Transport, link};
 
 pub struct TextPrinter<W: Write> {
     out: W,
@@ -117,6 +118,9 @@ impl<W: Write> Printer for TextPrinter<W> {
             }
             l.push('\n');
         }
+        if self.style.layers {
+            layers(l, f, d);
+        }
         self.out.write_all(l.as_bytes())?;
         if self.live {
             self.out.flush()?;
@@ -201,5 +205,84 @@ impl<W: Write> Printer for TextPrinter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+fn mac(out: &mut String, b: &[u8]) {
+    for (i, x) in b.iter().enumerate() {
+        let _ = write!(out, "{}{x:02x}", if i > 0 { ":" } else { "" });
+    }
+}
+
+/// The packet's headers layer by layer, as the lesson's four-layer model names them.
+fn layers(l: &mut String, f: &Frame<'_>, d: &Decoded<'_>) {
+    const IND: &str = "                   ";
+    let _ = write!(l, "{IND}link: {}", link::linktype_name(f.linktype));
+    if f.linktype == link::LINKTYPE_ETHERNET && f.data.len() >= 14 {
+        l.push(' ');
+        mac(l, &f.data[6..12]);
+        l.push_str(" > ");
+        mac(l, &f.data[0..6]);
+        let _ = write!(l, ", type 0x{:02x}{:02x}", f.data[12], f.data[13]);
+    }
+    let _ = writeln!(l, ", {} of {} bytes captured", f.caplen, f.wirelen);
+    if let Some(ip) = d.ip {
+        let _ = writeln!(
+            l,
+            "{IND}network: IPv{} {} > {}, {} {}, header {} bytes, total {} bytes",
+            ip.version,
+            ip.src,
+            ip.dst,
+            if ip.version == 4 { "ttl" } else { "hop limit" },
+            ip.ttl,
+            ip.header_len,
+            ip.total_len
+        );
+    }
+    match &d.transport {
+        Transport::Tcp(seg) => {
+            let _ = write!(l, "{IND}transport: TCP {} > {}", seg.sport, seg.dport);
+            if let Some(fx) = seg.fixed {
+                let _ = write!(l, ", seq {} ack {}, flags ", fx.seq, fx.ack);
+                let _ = fx.flags.write_names(l);
+                let _ = write!(l, ", window {}, header {} bytes", fx.window, fx.header_len);
+            }
+            let o = &seg.options;
+            if let Some(m) = o.mss {
+                let _ = write!(l, ", mss {m}");
+            }
+            if let Some(w) = o.wscale {
+                let _ = write!(l, ", wscale {w}");
+            }
+            if o.sack_perm {
+                l.push_str(", sack permitted");
+            }
+            if let Some((v, e)) = o.ts {
+                let _ = write!(l, ", timestamps {v}/{e}");
+            }
+            l.push('\n');
+            let _ = writeln!(l, "{IND}application: {} bytes", seg.len.unwrap_or(0));
+        }
+        Transport::Udp(dg) => {
+            let _ = writeln!(
+                l,
+                "{IND}transport: UDP {} > {}, length {}",
+                dg.sport, dg.dport, dg.length
+            );
+            let _ = writeln!(l, "{IND}application: {} bytes", dg.len);
+        }
+        Transport::Icmp(m) => {
+            let _ = writeln!(
+                l,
+                "{IND}transport: ICMP type {} code {} ({})",
+                m.icmp_type,
+                m.code,
+                m.describe()
+            );
+        }
+        Transport::Arp(_) => {
+            let _ = writeln!(l, "{IND}network: ARP");
+        }
+        Transport::None => {}
     }
 }

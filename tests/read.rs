@@ -1,0 +1,307 @@
+//! `synack read` on every capture in `captures/`: the verdict each one must produce, and the
+//! behaviour on damaged, missing and hostile input.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{capture, lines, read_json, stderr, stdout, synack};
+
+fn conns(name: &str) -> (Vec<Value>, Vec<Value>, Value) {
+    let o = read_json(&capture(name));
+    assert!(o.status.success(), "{name}: {}", stderr(&o));
+    let s = lines(&o, "summary").pop().expect("summary line");
+    (lines(&o, "packet"), lines(&o, "conn"), s)
+}
+
+fn tcp(c: &[Value]) -> Vec<&Value> {
+    c.iter().filter(|c| c["proto"] == "tcp").collect()
+}
+
+/// The classic demo as recorded by any tool: one complete handshake, three echoes, a FIN
+/// close, one datagram.
+fn classic(name: &str) {
+    let (p, c, s) = conns(name);
+    assert_eq!(s["handshakes_complete"], 1, "{name}");
+    assert_eq!(s["malformed"], 0, "{name}");
+    let t = tcp(&c);
+    assert_eq!(t.len(), 1, "{name}");
+    assert_eq!(t[0]["handshake"], "complete", "{name}");
+    assert_eq!(t[0]["close"], "fin", "{name}");
+    assert_eq!(t[0]["completeness"], 31, "{name}");
+    assert_eq!(t[0]["history"], "ShADadFf", "{name}");
+    let ex = t[0]["exchanges"].as_array().expect("exchanges");
+    assert_eq!(ex.len(), 3, "{name}");
+    assert_eq!(ex[2]["request"], "你好");
+    assert!(
+        ex[0]["reply"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Hi,you send me :[")
+    );
+    let udp: Vec<&Value> = p.iter().filter(|x| x["proto"] == "udp").collect();
+    assert_eq!(udp.len(), 1, "{name}");
+    assert_eq!(udp[0]["payload"], "hello,this is a test info !");
+}
+
+#[test]
+fn classic_captures_from_every_tool_and_format() {
+    for name in [
+        "classic-ipv4.pcap",
+        "classic-ipv6.pcap",
+        "classic-ns.pcap",
+        "classic-ipv4-bigendian.pcap",
+        "any-sll2.pcap",
+        "dumpcap-ipv6.pcapng",
+        "tshark-lo.pcapng",
+        "demo-ipv4.pcap",
+        "demo-ipv6.pcap",
+    ] {
+        classic(name);
+    }
+}
+
+#[test]
+fn ns_and_us_captures_agree_except_for_precision() {
+    let (a, _, _) = conns("classic-ipv4.pcap");
+    let (b, _, _) = conns("classic-ipv4-bigendian.pcap");
+    assert_eq!(a, b, "byte order must not change a single field");
+}
+
+#[test]
+fn sll_v1_capture_missed_its_start_and_says_so() {
+    // tcpdump -i any -y LINUX_SLL joined after the handshake: the connection is not-seen.
+    let (p, c, _) = conns("any-sll.pcap");
+    assert!(!p.is_empty());
+    for t in tcp(&c) {
+        assert!(
+            ["complete", "not-seen"].contains(&t["handshake"].as_str().unwrap_or("")),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn two_interfaces_show_every_segment_twice_as_retransmissions() {
+    let (p, c, _) = conns("dumpcap-two-interfaces.pcapng");
+    assert_eq!(p.len(), 30);
+    let retrans = p
+        .iter()
+        .filter(|x| {
+            x["analysis"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| n == "retransmission"))
+        })
+        .count();
+    assert!(retrans >= 10, "{retrans} retransmissions");
+    // Retransmitted bytes are not counted twice.
+    let t = tcp(&c);
+    assert_eq!(t[0]["bytes_c2s"], 22);
+}
+
+#[test]
+fn refused_connection() {
+    let (p, c, s) = conns("refused.pcap");
+    assert_eq!(p.len(), 2);
+    let t = tcp(&c);
+    assert_eq!(t[0]["handshake"], "refused");
+    assert_eq!(t[0]["close"], "rst");
+    assert_eq!(s["handshakes_complete"], 0);
+    assert!(p[1]["note"].as_str().unwrap_or("").contains("refused"));
+    assert_eq!(p[1]["client_state"], "CLOSED");
+}
+
+#[test]
+fn snaplen_cut_frames_are_short_not_malformed() {
+    let (p, c, s) = conns("snaplen-60.pcap");
+    assert_eq!(s["malformed"], 0);
+    assert!(p.iter().any(|x| x.get("short").is_some()));
+    // tcp.len still comes from the headers.
+    assert!(p.iter().any(|x| {
+        x["len"].as_u64().unwrap_or(0) > 0 && x["caplen"].as_u64() < x["wirelen"].as_u64()
+    }));
+    assert_eq!(tcp(&c)[0]["handshake"], "complete");
+}
+
+#[test]
+fn http_and_udp_echo() {
+    let (_, c, _) = conns("http-and-udp-echo.pcap");
+    let t = tcp(&c);
+    assert_eq!(t[0]["handshake"], "complete");
+    let ex = t[0]["exchanges"].as_array().expect("exchanges");
+    assert!(
+        ex[0]["request"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("GET / HTTP/1.1")
+    );
+    assert!(
+        ex[0]["reply"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("HTTP/1.0 200")
+    );
+    let u: Vec<&Value> = c.iter().filter(|c| c["proto"] == "udp").collect();
+    let uex = u[0]["exchanges"].as_array().expect("udp exchanges");
+    assert_eq!(uex.len(), 1, "the socat echo answers");
+    assert_eq!(uex[0]["request"], uex[0]["reply"]);
+}
+
+#[test]
+fn damaged_files_report_good_frames_then_name_the_damage() {
+    for (name, frames, frame_no, offset) in [
+        ("damaged-cut.pcap", 4, 5, Some(373)),
+        ("damaged-absurd-length.pcap", 3, 4, None),
+        ("damaged-cut.pcapng", 15, 16, None),
+    ] {
+        let o = read_json(&capture(name));
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        assert_eq!(lines(&o, "packet").len(), frames, "{name}");
+        assert_eq!(lines(&o, "summary").len(), 1, "{name}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert!(e.contains(&format!("frame {frame_no}")), "{name}: {e}");
+        if let Some(off) = offset {
+            assert!(e.contains(&format!("byte offset {off}")), "{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn missing_and_non_capture_files_exit_2_with_one_line() {
+    let o = synack(&["read", "/nonexistent/x.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot open /nonexistent/x.pcap"));
+    let o = synack(&["read", concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a pcap or pcapng"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn unsupported_link_type_exits_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("usb.pcap");
+    let mut b = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&189u32.to_le_bytes());
+    std::fs::write(&f, b).expect("write");
+    let o = synack(&["read", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unsupported link type 189"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bpf_filter_and_count() {
+    let f = capture("classic-ipv4.pcap");
+    let o = synack(&[
+        "read",
+        "--format",
+        "json",
+        f.to_str().unwrap(),
+        "udp",
+        "port",
+        "8081",
+    ]);
+    assert!(o.status.success());
+    let p = lines(&o, "packet");
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["frame"], 15, "file frame numbers are kept");
+    let o = synack(&[
+        "read",
+        "--format",
+        "json",
+        "-c",
+        "3",
+        "-r",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(lines(&o, "packet").len(), 3);
+    let o = synack(&["read", f.to_str().unwrap(), "tcp", "and", "(("]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad filter expression"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn stdin_is_a_file_too() {
+    let f = std::fs::File::open(capture("classic-ipv4.pcap")).expect("open");
+    let o = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["read", "--format", "json", "-"])
+        .stdin(f)
+        .output()
+        .expect("run");
+    assert!(o.status.success());
+    assert_eq!(lines(&o, "packet").len(), 15);
+}
+
+#[test]
+fn closed_pipe_exits_0_quietly() {
+    // A capture big enough to overflow the pipe: the classic records repeated.
+    let src = std::fs::read(capture("classic-ipv4.pcap")).expect("read");
+    let mut big = src.clone();
+    for _ in 0..3000 {
+        big.extend_from_slice(&src[24..]);
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("big.pcap");
+    std::fs::write(&f, big).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["read", f.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
+    // stdout is dropped here: like `| head`.
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn every_capture_reads_without_panic_and_with_a_summary() {
+    let dir = capture("");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("captures") {
+        let p = e.expect("entry").path();
+        if !matches!(
+            p.extension().and_then(|x| x.to_str()),
+            Some("pcap" | "pcapng")
+        ) {
+            continue;
+        }
+        n += 1;
+        let o = read_json(&p);
+        assert!(
+            matches!(o.status.code(), Some(0 | 2)),
+            "{}: {:?}",
+            p.display(),
+            o.status
+        );
+        assert_eq!(lines(&o, "summary").len(), 1, "{}", p.display());
+        let text = synack(&["read", p.to_str().unwrap()]);
+        assert!(matches!(text.status.code(), Some(0 | 2)), "{}", p.display());
+    }
+    assert!(n >= 17);
+}
