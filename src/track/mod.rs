@@ -159,7 +159,7 @@ impl Tracker {
                     }
                 }
             }
-            Transport::Udp(dg) => {
+            Transport::Udp(dg) if !dg.bogus_length => {
                 let (stream, side) = self.udp_stream(ip.src, dg.sport, ip.dst, dg.dport, frame, ts);
                 info.stream = Some(stream);
                 if let Some(conv) = self.udp.get_mut(&stream) {

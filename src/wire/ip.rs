@@ -72,7 +72,8 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     }
     let total = hdr.total_len as usize;
     if total < ihl {
-        return (Some(hdr), None, Some(bad("total length", total as u32)));
+        // As with a bad IHL, Wireshark stops before the addresses.
+        return (None, None, Some(bad("total length", total as u32)));
     }
     // The datagram ends where its total length says (trailers and padding are not payload).
     let dgram = span.limit(total);

@@ -110,8 +110,9 @@ pub fn network_layer(
             };
             let net = match family {
                 2 => Some(Network::Ipv4),
-                // AF_INET6: BSDs 24, FreeBSD 28, Darwin 30, Linux 10.
-                10 | 24 | 28 | 30 => Some(Network::Ipv6),
+                // AF_INET6 as the BSDs (24), FreeBSD (28) and Darwin (30) write it. Linux's
+                // 10 never appears in DLT_NULL captures and Wireshark does not decode it.
+                24 | 28 | 30 => Some(Network::Ipv6),
                 // Some writers put an Ethernet type here instead of an address family.
                 t if t > 1500 => ethertype(t as u16),
                 _ => None,
@@ -161,7 +162,7 @@ mod tests {
             ([30, 0, 0, 0], Some(Network::Ipv6)),
             ([0, 0, 0, 24], Some(Network::Ipv6)),
             ([28, 0, 0, 0], Some(Network::Ipv6)),
-            ([10, 0, 0, 0], Some(Network::Ipv6)),
+            ([10, 0, 0, 0], None),
             ([99, 0, 0, 0], None),
         ] {
             let mut f = hdr.to_vec();

@@ -277,8 +277,9 @@ fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, d
 }
 
 fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, depth: u8) {
-    // Only a datagram's first fragment carries the transport header.
-    if hdr.fragment.offset != 0 {
+    // A fragment's transport is decoded only once the datagram is whole (Wireshark
+    // reassembles by default and dissects the transport in the completing frame).
+    if hdr.fragment.offset != 0 || hdr.fragment.more {
         d.proto = Proto::Other;
         return;
     }

@@ -18,6 +18,8 @@ pub struct UdpDatagram<'a> {
     pub len: u32,
     /// The captured part of the payload.
     pub payload: &'a [u8],
+    /// The length field is below 8: Wireshark stops before finding a conversation.
+    pub bogus_length: bool,
     /// The captured payload with the length it should have, for tunnels.
     payload_span: Span<'a>,
 }
@@ -62,6 +64,7 @@ pub fn parse(
         length,
         len: (length as u32).saturating_sub(8),
         payload: body.bytes,
+        bogus_length: length < 8,
         payload_span: body,
     };
     Ok((
