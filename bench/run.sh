@@ -21,7 +21,9 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install t
 measure() { # name, command...
   local name=$1; shift
   cat "$f" >/dev/null # warm the page cache
-  local out; out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  local tf; tf=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>&1 || true
+  local out; out=$(tail -1 "$tf"); rm -f "$tf"
   local secs=${out% *} kb=${out#* }
   printf '%-36s %8.2f s %8.1f MiB\n' "$name" "$secs" "$(echo "$kb/1024" | bc -l)"
   eval "T_${name//[^a-z]/_}=$secs"

@@ -94,16 +94,13 @@ impl<W: Write> Printer for TextPrinter<W> {
         }
         self.note.clear();
         notes::packet_note(&mut self.note, ev, &self.style);
-        if !self.note.is_empty() {
-            // Pad the tcpdump-like part so annotations line up in a terminal.
-            let width = l.chars().count();
-            for _ in width..88 {
-                l.push(' ');
-            }
-            l.push_str("  ");
-            l.push_str(&self.note);
-        }
         l.push('\n');
+        if !self.note.is_empty() {
+            // The annotation on its own line keeps both parts readable in a terminal.
+            l.push_str("                   ");
+            l.push_str(&self.note);
+            l.push('\n');
+        }
         let payload = match &d.transport {
             Transport::Tcp(s) => s.payload,
             Transport::Udp(u) => u.payload,

@@ -229,7 +229,12 @@ pub fn compare(file: &Path) -> Vec<String> {
         let tcp_seen = !w["tcp.srcport"].is_empty();
         let udp_seen = !w["udp.srcport"].is_empty();
         if proto == "other" && (tcp_seen || udp_seen) {
-            say(fr, "proto", Some("other".into()), Some(w["frame.protocols"].as_str()));
+            say(
+                fr,
+                "proto",
+                Some("other".into()),
+                Some(w["frame.protocols"].as_str()),
+            );
         }
         if proto == "tcp" || (icmp && tcp_seen) {
             say(
