@@ -14,8 +14,10 @@ use clap::Parser;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::capture::file::{FileError, FileReader};
-use crate::capture::live::{Live, LiveOptions};
-use crate::cli::{Cli, Command, DemoArgs, Format, OutputArgs, ReadArgs};
+use crate::capture::live::{Live, LiveOptions, list_devices};
+use crate::cli::{
+    Cli, Command, DemoArgs, ExpectArgs, Format, OutputArgs, ReadArgs, VerifyArgs, WatchArgs,
+};
 use crate::demo::{self, DemoConfig, Transcript};
 use crate::report::jsonl::JsonPrinter;
 use crate::report::ladder::{self, LadderRow};
@@ -23,6 +25,7 @@ use crate::report::text::TextPrinter;
 use crate::report::{Lang, LiveStats};
 use crate::report::{PacketEvent, Printer, Style, Summary};
 use crate::track::Tracker;
+use crate::verify::{self, Check, Collector, Expectations};
 use crate::wire::{self, link};
 
 /// How a successful run ended, for the exit code.
@@ -37,6 +40,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Some(Command::Read(args)) => read(&args),
         Some(Command::Demo(args)) => demo(&args),
+        Some(Command::Watch(args)) => watch(&args),
+        Some(Command::Verify(args)) => verify_file(&args),
         // No command: the main job, on safe defaults.
         None => match Cli::parse_from(["synack", "demo"]).command {
             Some(Command::Demo(args)) => demo(&args),
@@ -101,7 +106,32 @@ fn open_input(path: &Path) -> Result<Box<dyn Read>> {
 
 fn read(args: &ReadArgs) -> Result<Outcome> {
     let (path, filter) = args.file_and_filter().map_err(|e| anyhow!(e))?;
-    let input = open_input(&path)?;
+    let stdout = io::stdout();
+    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut printer = printer(&args.output, out, false);
+    let damage = read_into(
+        &path,
+        filter,
+        args.count,
+        args.output.payload_bytes,
+        printer.as_mut(),
+    )?;
+    if let Some(e) = damage {
+        return Err(anyhow!("{}: {e}", path.display()));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Runs a savefile through the pipeline into `printer` (conversations and summary included).
+/// Returns the damage that stopped the reading early, after every good frame was printed.
+fn read_into(
+    path: &Path,
+    filter: Option<String>,
+    count: Option<u64>,
+    payload_bytes: usize,
+    printer: &mut dyn Printer,
+) -> Result<Option<FileError>> {
+    let input = open_input(path)?;
     let mut reader = FileReader::new(input).map_err(|e| match e {
         FileError::Io(io) => anyhow!(io).context(format!("cannot read {}", path.display())),
         other => anyhow!("{}: {other}", path.display()),
@@ -116,10 +146,7 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
             path.display()
         );
     }
-    let stdout = io::stdout();
-    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut printer = printer(&args.output, out, false);
-    let mut tracker = Tracker::new(args.output.payload_bytes);
+    let mut tracker = Tracker::new(payload_bytes);
     let mut filters = Filters::new(filter);
     let mut shown = 0u64;
     let mut failure = None;
@@ -132,7 +159,7 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
                 break;
             }
         };
-        if args.count.is_some_and(|c| shown >= c) {
+        if count.is_some_and(|c| shown >= c) {
             break;
         }
         if !filters.matches(frame.linktype, frame.data)? {
@@ -147,10 +174,212 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
             info: &info,
         })?;
     }
-    finish(&mut tracker, printer.as_mut(), None)?;
-    if let Some(e) = failure {
-        return Err(anyhow!("{}: {e}", path.display()));
+    finish(&mut tracker, printer, None)?;
+    Ok(failure)
+}
+
+/// The expectations of `verify` and `demo --verify`: the file, then the flags over it.
+fn expectations(e: &ExpectArgs) -> Result<Expectations> {
+    let mut exp = match &e.expect {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            Expectations::from_toml(&text).map_err(|err| anyhow!("{}: {err}", p.display()))?
+        }
+        None => Expectations::default(),
+    };
+    exp.merge(e.flags());
+    Ok(exp)
+}
+
+/// Prints the checks, writes the JUnit file, and says whether all were met.
+fn report_checks(
+    out: &mut impl Write,
+    checks: &[Check],
+    format: Format,
+    junit: Option<&Path>,
+    suite: &str,
+) -> Result<Outcome> {
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    match format {
+        Format::Text => {
+            for c in checks {
+                let mark = if c.ok { "✓" } else { "✗" };
+                write!(out, "{mark} {} — {}", c.name, c.detail)?;
+                if !c.ok && !c.frames.is_empty() {
+                    write!(out, " (frames {:?})", c.frames)?;
+                }
+                writeln!(out)?;
+            }
+            if failed == 0 {
+                writeln!(out, "all {} expectations met", checks.len())?;
+            } else {
+                writeln!(out, "{failed} of {} expectations not met", checks.len())?;
+            }
+        }
+        Format::Json => {
+            for c in checks {
+                let v = serde_json::json!({
+                    "type": "check", "name": c.name, "ok": c.ok, "detail": c.detail, "frames": c.frames
+                });
+                writeln!(out, "{v}")?;
+            }
+            let v = serde_json::json!({"type": "verdict", "ok": failed == 0, "checks": checks.len(), "failed": failed});
+            writeln!(out, "{v}")?;
+        }
     }
+    out.flush()?;
+    if let Some(p) = junit {
+        std::fs::write(p, verify::junit(suite, checks))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(if failed == 0 {
+        Outcome::Ok
+    } else {
+        Outcome::Unmet
+    })
+}
+
+fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
+    let mut words = args.words.iter();
+    let path = match &args.read {
+        Some(p) => p.clone(),
+        None => words.next().map(std::path::PathBuf::from).ok_or_else(|| {
+            anyhow!("no capture file given: synack verify FILE --expect EXPECT.toml")
+        })?,
+    };
+    let rest: Vec<&str> = words.map(String::as_str).collect();
+    let filter = (!rest.is_empty()).then(|| rest.join(" "));
+    let exp = expectations(&args.expect)?;
+    if exp.is_empty() {
+        bail!(
+            "nothing to verify: give --expect FILE or expectation flags (see synack verify --help)"
+        );
+    }
+    let mut collector = Collector::new(None);
+    let damage = read_into(&path, filter, None, 1024, &mut collector)?;
+    collector.seen.damaged = damage.map(|e| e.to_string());
+    let checks = verify::check(&exp, &collector.seen);
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    report_checks(
+        &mut out,
+        &checks,
+        args.format,
+        args.expect.junit.as_deref(),
+        &path.display().to_string(),
+    )
+}
+
+/// Drops root for USER once the device and files are open, as tcpdump -Z does.
+fn drop_privileges(user: &str) -> Result<()> {
+    use nix::unistd::{User, setgid, setgroups, setuid};
+    let u = User::from_name(user)
+        .with_context(|| format!("cannot look up user {user}"))?
+        .ok_or_else(|| anyhow!("no such user {user} (for -Z)"))?;
+    setgroups(&[u.gid]).with_context(|| format!("cannot drop supplementary groups for {user}"))?;
+    setgid(u.gid).with_context(|| format!("cannot switch to the group of {user}"))?;
+    setuid(u.uid).with_context(|| format!("cannot switch to user {user}"))?;
+    Ok(())
+}
+
+fn watch(args: &WatchArgs) -> Result<Outcome> {
+    if args.list {
+        for (i, (name, desc, lo)) in list_devices()?.into_iter().enumerate() {
+            let mut extra = Vec::new();
+            if let Some(d) = desc {
+                extra.push(d);
+            }
+            if lo {
+                extra.push("Loopback".into());
+            }
+            if extra.is_empty() {
+                println!("{}.{name}", i + 1);
+            } else {
+                println!("{}.{name} ({})", i + 1, extra.join(", "));
+            }
+        }
+        return Ok(Outcome::Ok);
+    }
+    let filter = (!args.filter.is_empty()).then(|| args.filter.join(" "));
+    let mut live = Live::open(&LiveOptions {
+        device: args.interface.clone(),
+        loopback: false,
+        filter,
+        snaplen: if args.snaplen <= 0 {
+            262_144
+        } else {
+            args.snaplen
+        },
+        buffer_size: args.buffer_kib.map(|k| k.saturating_mul(1024)),
+        immediate: !args.no_immediate_mode,
+        timeout_ms: 100,
+    })?;
+    if let Some(w) = &args.write {
+        live.write_to(w)?;
+    }
+    if let Some(u) = &args.user {
+        drop_privileges(u)?;
+    }
+    eprintln!(
+        "synack: listening on {}, link type {} ({}); Ctrl-C to stop",
+        live.device,
+        live.linktype,
+        link::linktype_name(live.linktype)
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C / SIGTERM handler")?;
+    let stdout = io::stdout();
+    let mut printer = printer(&args.output, stdout.lock(), true);
+    let mut tracker = Tracker::new(args.output.payload_bytes);
+    let mut seen = 0u64;
+    let mut last_tick = Instant::now();
+    let mut last_drops = 0u64;
+    let mut now = crate::capture::Timestamp::default();
+    while !stop.load(Ordering::SeqCst) {
+        if let Some(frame) = live.next_frame()? {
+            seen += 1;
+            now = frame.ts;
+            let decoded = wire::decode(frame.linktype, frame.data, frame.wirelen);
+            let info = tracker.packet(frame.number, frame.ts, &decoded);
+            printer.packet(&PacketEvent {
+                frame: &frame,
+                decoded: &decoded,
+                info: &info,
+            })?;
+            if args.count.is_some_and(|c| seen >= c) {
+                break;
+            }
+        }
+        if last_tick.elapsed().as_secs_f64() >= 1.0 {
+            last_tick = Instant::now();
+            if let Some(st) = live.stats() {
+                let drops = st.dropped + st.if_dropped;
+                if drops > last_drops {
+                    eprintln!("synack: libpcap has dropped {drops} packets so far");
+                    last_drops = drops;
+                }
+            }
+            // Over and idle conversations are summed up now and forgotten: bounded memory.
+            for c in tracker.evict(now, args.idle) {
+                printer.conn(&c)?;
+            }
+        }
+    }
+    live.flush()?;
+    let st = live.stats().unwrap_or_default();
+    finish(
+        &mut tracker,
+        printer.as_mut(),
+        Some(LiveStats {
+            interface: live.device.clone(),
+            received: st.received,
+            dropped: st.dropped,
+            if_dropped: st.if_dropped,
+        }),
+    )?;
     Ok(Outcome::Ok)
 }
 
@@ -251,7 +480,13 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         r
     });
 
-    let mut printer = printer_styled(args.output.format, style, &mut out, true);
+    // Printers write to their own stdout handle, so the ladder can go in between.
+    let mut printer = Collector::new(Some(printer_styled(
+        args.output.format,
+        style,
+        io::stdout(),
+        true,
+    )));
     let mut tracker = Tracker::new(args.output.payload_bytes);
     let mut rows: Vec<LadderRow> = Vec::new();
     let started = Instant::now();
@@ -295,23 +530,67 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         .map_err(|_| anyhow!("the demo programs' thread panicked"))??;
     let stats = live.stats().unwrap_or_default();
     live.flush()?;
+    printer.flush()?;
+    drop(out);
+    let stdout = io::stdout();
     if text {
-        printer.flush()?;
-        drop(printer);
-        writeln!(out)?;
-        out.write_all(ladder::text(&rows, style.lang).as_bytes())?;
-        print_transcript(&mut out, &transcript, tcp_addr, udp_addr, zh)?;
-        writeln!(out)?;
-        printer = printer_styled(args.output.format, style, &mut out, true);
+        let mut o = stdout.lock();
+        writeln!(o)?;
+        o.write_all(ladder::text(&rows, style.lang).as_bytes())?;
+        print_transcript(&mut o, &transcript, tcp_addr, udp_addr, zh)?;
+        writeln!(o)?;
     }
-    let live_stats = LiveStats {
-        interface: live.device.clone(),
-        received: stats.received,
-        dropped: stats.dropped,
-        if_dropped: stats.if_dropped,
+    let mut done_convs = tracker.finish();
+    done_convs.sort_by_key(|c| c.first_frame());
+    for c in &done_convs {
+        printer.conn(c)?;
+    }
+    let summary = Summary {
+        totals: tracker.totals,
+        tcp_streams: tracker.tcp_streams(),
+        udp_streams: tracker.udp_streams(),
+        live: Some(LiveStats {
+            interface: live.device.clone(),
+            received: stats.received,
+            dropped: stats.dropped,
+            if_dropped: stats.if_dropped,
+        }),
     };
-    finish(&mut tracker, printer.as_mut(), Some(live_stats))?;
-    drop(printer);
+    printer.seen.summary = Some(summary.clone());
+    let mut outcome = Outcome::Ok;
+    let verdicts = if args.verify {
+        let exp = if args.expect.expect.is_some() || !args.expect.flags().is_empty() {
+            expectations(&args.expect)?
+        } else {
+            demo_expectations(&cfg)
+        };
+        Some(verify::check(&exp, &printer.seen))
+    } else {
+        None
+    };
+    if let (Some(checks), Format::Json) = (&verdicts, args.output.format) {
+        printer.flush()?;
+        outcome = report_checks(
+            &mut stdout.lock(),
+            checks,
+            Format::Json,
+            args.expect.junit.as_deref(),
+            "synack demo",
+        )?;
+    }
+    printer.summary(&summary)?;
+    printer.flush()?;
+    if let (Some(checks), Format::Text) = (&verdicts, args.output.format) {
+        let mut o = stdout.lock();
+        writeln!(o)?;
+        outcome = report_checks(
+            &mut o,
+            checks,
+            Format::Text,
+            args.expect.junit.as_deref(),
+            "synack demo",
+        )?;
+    }
     if let Some(path) = &args.svg {
         std::fs::write(path, ladder::svg(&rows, style.lang))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -325,13 +604,35 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
             stats.dropped + stats.if_dropped
         );
     }
-    if stats.dropped + stats.if_dropped > 0 {
+    if stats.dropped + stats.if_dropped > 0 && !args.verify {
         bail!(
             "libpcap dropped {} packets: the annotation above is incomplete",
             stats.dropped + stats.if_dropped
         );
     }
-    Ok(Outcome::Ok)
+    Ok(outcome)
+}
+
+/// What a demo run must show when the user names no expectations: what it sent.
+fn demo_expectations(cfg: &DemoConfig) -> Expectations {
+    let tcp = cfg.tcp_port.is_some();
+    let udp = cfg.udp_port.is_some();
+    Expectations {
+        handshakes: tcp.then_some(1),
+        closed_by_fin: tcp.then_some(true),
+        no_resets: Some(true),
+        exchanges: tcp.then_some(cfg.messages.len() as u64),
+        reply_regex: tcp.then(|| {
+            r"^Hi,you send me :\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}\] "
+                .to_string()
+        }),
+        requests: tcp.then(|| cfg.messages.clone()),
+        udp_datagrams: udp.then_some(1),
+        udp_payloads: udp.then(|| vec![demo::UDP_MESSAGE.to_string()]),
+        no_malformed: Some(true),
+        no_drops: Some(true),
+        ..Expectations::default()
+    }
 }
 
 fn printer_styled<'a, W: Write + 'a>(

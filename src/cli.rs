@@ -24,6 +24,134 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read a pcap or pcapng file and annotate every handshake, segment and datagram.
     Read(ReadArgs),
+    /// Capture live on any interface and annotate handshakes as they happen.
+    Watch(WatchArgs),
+    /// Check a capture against expectations; exit 0 (met), 1 (not met) or 2 (could not check).
+    Verify(VerifyArgs),
+}
+
+/// Expectations, from a TOML file and/or flags (flags win).
+#[derive(Debug, Clone, Args, Default)]
+pub struct ExpectArgs {
+    /// A TOML file of expectations (keys as the flags below, with underscores).
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// Number of complete three-way handshakes.
+    #[arg(long, value_name = "N")]
+    pub handshakes: Option<u64>,
+    /// Every TCP connection is closed by FIN.
+    #[arg(long)]
+    pub closed_by_fin: bool,
+    /// No RST anywhere.
+    #[arg(long)]
+    pub no_resets: bool,
+    /// At most N retransmitted segments.
+    #[arg(long, value_name = "N")]
+    pub max_retransmissions: Option<u64>,
+    /// Number of request/reply exchanges over TCP.
+    #[arg(long, value_name = "N")]
+    pub exchanges: Option<u64>,
+    /// Every TCP reply matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub reply_regex: Option<String>,
+    /// Number of UDP datagrams.
+    #[arg(long, value_name = "N")]
+    pub udp_datagrams: Option<u64>,
+    /// An expected UDP payload (repeatable, in order).
+    #[arg(long = "udp-payload", value_name = "TEXT")]
+    pub udp_payloads: Vec<String>,
+    /// Largest acceptable initial RTT in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub max_irtt_ms: Option<f64>,
+    /// Largest acceptable request-to-reply time in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub max_reply_rtt_ms: Option<f64>,
+    /// No malformed frames.
+    #[arg(long)]
+    pub no_malformed: bool,
+    /// libpcap dropped nothing.
+    #[arg(long)]
+    pub no_drops: bool,
+    /// Also write the verdicts as a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+impl ExpectArgs {
+    /// The expectations the flags name.
+    pub fn flags(&self) -> crate::verify::Expectations {
+        crate::verify::Expectations {
+            handshakes: self.handshakes,
+            closed_by_fin: self.closed_by_fin.then_some(true),
+            no_resets: self.no_resets.then_some(true),
+            max_retransmissions: self.max_retransmissions,
+            exchanges: self.exchanges,
+            reply_regex: self.reply_regex.clone(),
+            requests: None,
+            udp_datagrams: self.udp_datagrams,
+            udp_payloads: (!self.udp_payloads.is_empty()).then(|| self.udp_payloads.clone()),
+            max_irtt_ms: self.max_irtt_ms,
+            max_reply_rtt_ms: self.max_reply_rtt_ms,
+            no_malformed: self.no_malformed.then_some(true),
+            no_drops: self.no_drops.then_some(true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The capture to check (`-` for standard input), as tcpdump -r.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    /// Verdicts as text, or as JSON lines (`check` objects, then a `verdict`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// FILE (unless -r is given), then an optional BPF filter.
+    #[arg(value_name = "FILE] [FILTER")]
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Interface to capture on (default: as tcpdump chooses; `any` for all, Linux cooked v2).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// List the interfaces synack can capture on, and exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list: bool,
+    /// Stop after N packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Bytes to capture of each packet (0 = 262144, as tcpdump).
+    #[arg(
+        short = 's',
+        long = "snapshot-length",
+        value_name = "SNAPLEN",
+        default_value_t = 262_144
+    )]
+    pub snaplen: i32,
+    /// Capture buffer size in KiB, as tcpdump -B.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KiB")]
+    pub buffer_kib: Option<i32>,
+    /// Let the kernel batch packets instead of delivering each at once.
+    #[arg(long)]
+    pub no_immediate_mode: bool,
+    /// Also write the packets to a pcap file (complete and readable even after Ctrl-C).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// After opening the interface and the -w file, run as USER (as tcpdump -Z).
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    pub user: Option<String>,
+    /// Sum up and forget conversations idle this many seconds (bounded memory).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    pub idle: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// A BPF filter, such as `tcp port 12345`.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -64,6 +192,13 @@ pub struct DemoArgs {
     /// Seconds to wait for the teardown to appear on the wire before giving up.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub timeout: f64,
+    /// Check the run (exit 1 if not met): against --expect/flags, or by default against what
+    /// the demo sent (every message answered in the classic format, complete handshake, FIN
+    /// close, the datagram, no drops).
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -212,6 +347,19 @@ mod tests {
             d.message_list().last().map(String::as_str),
             Some("message 4")
         );
+    }
+
+    #[test]
+    fn test_flags_after_the_file_are_flags() {
+        let cli = Cli::parse_from([
+            "synack", "read", "x.pcap", "--format", "json", "tcp", "-c", "2",
+        ]);
+        let Some(Command::Read(r)) = cli.command else {
+            panic!("not read")
+        };
+        assert_eq!(r.output.format, Format::Json);
+        assert_eq!(r.count, Some(2));
+        assert_eq!(r.file_and_filter().unwrap().1.as_deref(), Some("tcp"));
     }
 
     #[test]

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod demo;
 pub mod report;
 pub mod track;
+pub mod verify;
 pub mod wire;

@@ -4,6 +4,8 @@ mod common;
 mod demo;
 mod oracle;
 mod read;
+mod verify;
+mod watch;
 
 use std::path::Path;
 

@@ -1,0 +1,168 @@
+//! `synack verify` on captures that meet and that break each expectation.
+
+use crate::common::{capture, lines, stderr, stdout, synack};
+
+fn verify(file: &str, args: &[&str]) -> std::process::Output {
+    let f = capture(file);
+    let mut a = vec!["verify", f.to_str().unwrap()];
+    a.extend_from_slice(args);
+    synack(&a)
+}
+
+#[test]
+fn classic_capture_meets_the_example_expectations() {
+    let toml = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/classic.toml");
+    for f in ["classic-ipv4.pcap", "classic-ipv6.pcap", "tshark-lo.pcapng"] {
+        let o = verify(f, &["--expect", toml]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("all 12 expectations met"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn refused_connection_breaks_handshake_fin_and_reset_expectations() {
+    let o = verify(
+        "refused.pcap",
+        &[
+            "--handshakes",
+            "1",
+            "--closed-by-fin",
+            "--no-resets",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let checks = lines(&o, "check");
+    let failed: Vec<(&str, Vec<u64>)> = checks
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or(""),
+                c["frames"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_u64()).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("handshakes = 1", vec![1]),
+            ("every connection closed by FIN", vec![2]),
+            ("no RST", vec![2])
+        ]
+    );
+    let v = &lines(&o, "verdict")[0];
+    assert_eq!(v["failed"], 3);
+}
+
+#[test]
+fn retransmitting_capture_breaks_the_retransmission_limit() {
+    let o = verify(
+        "dumpcap-two-interfaces.pcapng",
+        &["--max-retransmissions", "0"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("✗ retransmissions <= 0 — 10 retransmission(s) (frames [15, 16, 18"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify(
+        "dumpcap-two-interfaces.pcapng",
+        &["--max-retransmissions", "10"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn damaged_capture_fails_readability_and_still_checks_the_rest() {
+    let o = verify("damaged-cut.pcap", &["--handshakes", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("✗ capture readable to its end — frame 5 at byte offset 373"),
+        "{out}"
+    );
+    assert!(out.contains("✓ handshakes = 1"), "{out}");
+}
+
+#[test]
+fn reply_regex_and_udp_payloads() {
+    let o = verify(
+        "classic-ipv4.pcap",
+        &["--reply-regex", "^Bye", "--udp-payload", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("✗ replies match /^Bye/ — frame 6: reply"),
+        "{out}"
+    );
+    assert!(out.contains("✗ udp payloads"), "{out}");
+}
+
+#[test]
+fn junit_report_is_xml_with_one_case_per_check() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let j = dir.path().join("junit.xml");
+    let o = verify(
+        "refused.pcap",
+        &[
+            "--handshakes",
+            "1",
+            "--no-malformed",
+            "--junit",
+            j.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let text = std::fs::read_to_string(&j).expect("junit written");
+    let doc = roxmltree::Document::parse(&text).expect("valid XML");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 2);
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!(failures, 1);
+}
+
+#[test]
+fn could_not_check_exits_2() {
+    let o = verify("classic-ipv4.pcap", &[]);
+    assert_eq!(o.status.code(), Some(2), "no expectations");
+    let o = synack(&["verify", "/nonexistent.pcap", "--handshakes", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot open"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let t = dir.path().join("bad.toml");
+    std::fs::write(&t, "handshake = 1\n").expect("write");
+    let o = verify("classic-ipv4.pcap", &["--expect", t.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("handshake"), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_verify_checks_what_the_demo_sent() {
+    let o = synack(&["demo", "--verify", "--port", "0", "--messages", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("all 10 expectations met"),
+        "{}",
+        stdout(&o)
+    );
+    // An expectation the demo cannot meet makes it exit 1.
+    let o = synack(&["demo", "--verify", "--port", "0", "--exchanges", "5"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}

@@ -1,0 +1,174 @@
+//! `synack watch` capturing live on loopback while the test itself makes traffic (root).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{lines, read_json, stderr};
+
+/// Starts `synack watch` and waits until it says it is listening.
+fn start(args: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .arg("watch")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn synack watch");
+    let err = child.stderr.take().expect("stderr");
+    let mut r = BufReader::new(err);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("read stderr");
+    assert!(line.contains("listening on lo"), "{line}");
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = r.read_to_string(&mut rest);
+    });
+    child
+}
+
+fn tcp_echo_once() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut b = [0u8; 64];
+            let n = c.read(&mut b).unwrap_or(0);
+            let _ = c.write_all(&b[..n]);
+        }
+    });
+    port
+}
+
+fn sigint(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+fn wait(mut child: Child) -> std::process::Output {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn watch_sees_every_handshake_and_datagram() {
+    let port = tcp_echo_once();
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let uport = udp.local_addr().expect("addr").port();
+    let filter = format!("tcp port {port} or udp port {uport}");
+    let child = start(&["-i", "lo", "--format", "json", &filter]);
+    {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(b"ping").expect("send");
+        let mut b = [0u8; 4];
+        s.read_exact(&mut b).expect("echo");
+    }
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for _ in 0..2 {
+        sender
+            .send_to(b"hello,this is a test info !", ("127.0.0.1", uport))
+            .expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    sigint(&child);
+    let o = wait(child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let conns = lines(&o, "conn");
+    let tcp: Vec<_> = conns.iter().filter(|c| c["proto"] == "tcp").collect();
+    assert_eq!(tcp.len(), 1, "{conns:?}");
+    assert_eq!(tcp[0]["handshake"], "complete");
+    let udp_packets = lines(&o, "packet")
+        .into_iter()
+        .filter(|p| p["proto"] == "udp")
+        .count();
+    assert_eq!(udp_packets, 2);
+    let s = &lines(&o, "summary")[0];
+    assert_eq!(s["interface"], "lo");
+    assert_eq!(s["dropped"], 0);
+}
+
+#[test]
+fn watch_count_stops_by_itself() {
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let uport = udp.local_addr().expect("addr").port();
+    let filter = format!("udp port {uport}");
+    let child = start(&["-i", "lo", "-c", "3", "--format", "json", &filter]);
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for i in 0..5 {
+        sender
+            .send_to(format!("d{i}").as_bytes(), ("127.0.0.1", uport))
+            .expect("send");
+    }
+    let o = wait(child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(lines(&o, "packet").len(), 3);
+}
+
+#[test]
+fn sigint_during_write_leaves_a_complete_pcap() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("w.pcap");
+    let port = tcp_echo_once();
+    let filter = format!("tcp port {port}");
+    let child = start(&[
+        "-i",
+        "lo",
+        "-w",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        &filter,
+    ]);
+    {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(b"ping").expect("send");
+        let mut b = [0u8; 4];
+        s.read_exact(&mut b).expect("echo");
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    sigint(&child);
+    let o = wait(child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let live = lines(&o, "packet").len();
+    let back = read_json(&file);
+    assert!(
+        back.status.success(),
+        "the -w file must be complete: {}",
+        stderr(&back)
+    );
+    assert_eq!(lines(&back, "packet").len(), live);
+    assert!(live >= 8, "{live} packets");
+}
+
+#[test]
+fn watch_errors_name_the_problem() {
+    let o = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["watch", "-i", "no-such-if0", "-c", "1"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-if0"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["watch", "-i", "lo", "-c", "1", "tcp", "port", "(("])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad filter"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["watch", "-D"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("lo"));
+}
