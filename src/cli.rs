@@ -279,11 +279,7 @@ pub struct ReadArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// FILE (unless -r is given), then an optional BPF filter such as `tcp port 12345`.
-    #[arg(
-        value_name = "FILE] [FILTER",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "FILE] [FILTER")]
     pub words: Vec<String>,
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary on the real captures in `captures/` and on loopback.
 
+mod analysis;
 mod common;
 mod demo;
 mod oracle;

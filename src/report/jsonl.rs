@@ -359,6 +359,9 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 o.num("completeness", t.completeness)?;
                 o.str("history", &t.history)?;
                 o.str("close", t.close.as_str())?;
+                o.num("retransmissions", t.retransmissions)?;
+                o.num("dup_acks", t.dup_acks)?;
+                o.num("zero_windows", t.zero_windows)?;
                 o.str("client_state", t.client_state.as_str())?;
                 o.str("server_state", t.server_state.as_str())?;
                 o.raw("duration", format_args!("{:.9}", t.duration))?;

@@ -173,9 +173,7 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
                 };
             }
             if !info.analysis.is_empty() {
-                for name in info.analysis.names() {
-                    let _ = write!(out, " [{name}]");
-                }
+                analysis_words(out, info);
             }
             if let Some((c, s)) = info.states {
                 let _ = if zh {
@@ -251,5 +249,68 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
         let _ = write!(out, " — malformed: {m}");
     } else if let Some(s) = d.short {
         let _ = write!(out, " — cut by the snaplen: {s}");
+    }
+}
+
+/// The expert verdicts in a learner's words, with the frames and times behind them.
+fn analysis_words(out: &mut String, info: &PacketInfo) {
+    use crate::track::analysis::Flags as F;
+    let f = info.analysis;
+    let v = &info.verdict;
+    let mut say = |s: &str| {
+        out.push_str(" — ");
+        out.push_str(s);
+    };
+    if f.has(F::FAST_RETRANSMISSION) {
+        say("fast retransmission (asked for by duplicate ACKs)");
+    } else if f.has(F::SPURIOUS_RETRANSMISSION) {
+        say("spurious retransmission: the receiver had already acknowledged these bytes");
+    } else if f.has(F::RETRANSMISSION) {
+        match v.retrans_of {
+            Some((frame, ns)) => say(&format!(
+                "retransmission of frame {frame} after {:.3} ms",
+                ns as f64 / 1e6
+            )),
+            None => say("retransmission"),
+        }
+    }
+    if f.has(F::OUT_OF_ORDER) {
+        say("out of order: arrived after a later segment");
+    }
+    if f.has(F::LOST_PACKET) {
+        say("previous segment not captured (a hole in the sequence)");
+    }
+    if f.has(F::ACK_LOST_PACKET) {
+        say("acknowledges a segment the capture never saw");
+    }
+    if f.has(F::DUPLICATE_ACK) {
+        match v.dup_ack {
+            Some((n, frame)) => say(&format!("dup ACK #{n} of frame {frame}")),
+            None => say("duplicate ACK"),
+        }
+    }
+    if f.has(F::ZERO_WINDOW) {
+        say("receiver's window is zero: the sender must wait");
+    }
+    if f.has(F::ZERO_WINDOW_PROBE) {
+        say("zero-window probe (1 byte into a closed window)");
+    }
+    if f.has(F::ZERO_WINDOW_PROBE_ACK) {
+        say("ACK of the zero-window probe: still no room");
+    }
+    if f.has(F::KEEP_ALIVE) {
+        say("keep-alive probe (1 byte before the next expected seq)");
+    }
+    if f.has(F::KEEP_ALIVE_ACK) {
+        say("ACK of the keep-alive");
+    }
+    if f.has(F::WINDOW_UPDATE) {
+        say("window update: the receiver has room again");
+    }
+    if f.has(F::WINDOW_FULL) {
+        say("receiver's window is full");
+    }
+    if f.has(F::REUSED_PORTS) {
+        say("the same ports again: a new connection (new stream)");
     }
 }

@@ -29,9 +29,69 @@ impl PartialOrd for SeqNumber {
     }
 }
 
+/// The byte ranges of one direction's stream seen so far, relative to its base, so that a
+/// retransmission counts no byte twice and a hole filled later still counts.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// Sorted, disjoint, half-open ranges.
+    ranges: Vec<(u32, u32)>,
+}
+
+impl Coverage {
+    /// Bounds the list on hostile input; beyond it the closest ranges merge (over-coverage).
+    const MAX_RANGES: usize = 64;
+
+    /// Adds [start, start+len) and returns how many of its bytes are new.
+    pub fn add(&mut self, start: u32, len: u32) -> u32 {
+        if len == 0 {
+            return 0;
+        }
+        let end = start.saturating_add(len);
+        let mut new = len;
+        let mut s = start;
+        let mut e = end;
+        let mut i = 0;
+        while i < self.ranges.len() {
+            let (rs, re) = self.ranges[i];
+            if re < s || rs > e {
+                i += 1;
+                continue;
+            }
+            // Overlapping or touching: subtract the overlap, absorb the range.
+            let overlap = re.min(end).saturating_sub(rs.max(start));
+            new = new.saturating_sub(overlap);
+            s = s.min(rs);
+            e = e.max(re);
+            self.ranges.remove(i);
+        }
+        let at = self.ranges.partition_point(|r| r.0 < s);
+        self.ranges.insert(at, (s, e));
+        if self.ranges.len() > Self::MAX_RANGES {
+            let k = (1..self.ranges.len())
+                .min_by_key(|&k| self.ranges[k].0 - self.ranges[k - 1].1)
+                .unwrap_or(1);
+            let merged = (self.ranges[k - 1].0, self.ranges[k].1);
+            self.ranges[k - 1] = merged;
+            self.ranges.remove(k);
+        }
+        new
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_coverage_counts_each_byte_once() {
+        let mut c = Coverage::default();
+        assert_eq!(c.add(0, 100), 100);
+        assert_eq!(c.add(200, 100), 100); // a hole at 100..200
+        assert_eq!(c.add(0, 100), 0); // retransmission
+        assert_eq!(c.add(100, 100), 100); // the hole filled late
+        assert_eq!(c.add(50, 300), 50); // overlaps everything, 50 new at the end
+        assert_eq!(c.ranges, [(0, 350)]);
+    }
 
     #[test]
     fn test_wraparound_order() {

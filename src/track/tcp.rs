@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use super::analysis::{self, Flags, Flow, Verdict};
-use super::seq::SeqNumber;
+use super::seq::{Coverage, SeqNumber};
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
 use crate::capture::Timestamp;
@@ -118,7 +118,7 @@ pub struct Exchange {
 }
 
 /// Per-direction facts, indexed by the canonical side of the flow key.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Dir {
     /// Wireshark's base_seq: the ISN, or seq−1 when the first segment seen is not a SYN.
     base: u32,
@@ -128,8 +128,8 @@ struct Dir {
     /// Sequence number just after this side's SYN and FIN.
     syn_next: Option<SeqNumber>,
     fin_next: Option<SeqNumber>,
-    /// Highest sequence number sent so far (for new-byte counting).
-    high: Option<SeqNumber>,
+    /// Payload byte ranges seen, relative to the base (retransmissions count once).
+    coverage: Coverage,
     /// Its FIN has been acknowledged / it has acknowledged the peer's FIN.
     fin_acked: bool,
     acked_peer_fin: bool,
@@ -271,7 +271,7 @@ impl TcpConv {
             stream,
             key,
             client,
-            dirs: [Dir::default(); 2],
+            dirs: [Dir::default(), Dir::default()],
             flows: [Flow::new(), Flow::new()],
             irtt_visible: false,
             retransmissions: 0,
@@ -463,19 +463,12 @@ impl TcpConv {
         let role = self.role(side);
         let peer = 1 - role;
 
-        // New payload bytes, so retransmissions are not counted twice.
-        let end = seq + len + u32::from(flags.syn()) + u32::from(flags.fin());
-        let new_bytes = match self.dirs[side].high {
-            None => len,
-            Some(h) if end > h => {
-                let from = if seq > h { seq } else { h };
-                (end - from).min(len)
-            }
-            Some(_) => 0,
-        };
-        if self.dirs[side].high.is_none_or(|h| end > h) {
-            self.dirs[side].high = Some(end);
-        }
+        // New payload bytes: each byte once, however often it is sent.
+        let data_start = f
+            .seq
+            .wrapping_sub(self.dirs[side].base)
+            .wrapping_add(u32::from(flags.syn()));
+        let new_bytes = self.dirs[side].coverage.add(data_start, len);
         self.dirs[side].bytes += new_bytes as u64;
 
         self.history_letters(side, flags, len);

@@ -1,0 +1,107 @@
+//! Expert analysis on real traffic recorded in network namespaces (record-analysis.sh);
+//! the oracle test checks every flag against tshark, these check the story each one tells.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::common::{capture, lines, read_json, stderr};
+
+fn run(name: &str) -> (Vec<Value>, Vec<Value>) {
+    let o = read_json(&capture(name));
+    assert!(o.status.success(), "{name}: {}", stderr(&o));
+    (lines(&o, "packet"), lines(&o, "conn"))
+}
+
+fn flags(p: &[Value]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for x in p {
+        for a in x["analysis"].as_array().into_iter().flatten() {
+            *m.entry(a.as_str().unwrap_or("").to_string()).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[test]
+fn lossy_bulk_transfer_shows_holes_and_retransmissions() {
+    let (p, c) = run("lossy-bulk.pcap");
+    let f = flags(&p);
+    assert!(
+        f.get("previous-segment-not-captured").copied().unwrap_or(0) > 0,
+        "{f:?}"
+    );
+    assert!(f.get("retransmission").copied().unwrap_or(0) > 0, "{f:?}");
+    // Every byte of the 4 000 000 sent counts once, holes filled late included.
+    assert_eq!(c[0]["bytes_c2s"], 4_000_000);
+    assert!(c[0]["retransmissions"].as_u64().unwrap_or(0) > 0);
+    let note = p
+        .iter()
+        .find(|x| {
+            x["analysis"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| n == "retransmission"))
+        })
+        .and_then(|x| x["note"].as_str())
+        .unwrap_or("");
+    assert!(note.contains("retransmission"), "{note}");
+}
+
+#[test]
+fn tiny_receive_buffer_stalls_with_a_zero_window() {
+    let (p, _) = run("zero-window.pcap");
+    let f = flags(&p);
+    assert!(f.contains_key("zero-window"), "{f:?}");
+    assert!(f.contains_key("window-update"), "{f:?}");
+}
+
+#[test]
+fn keepalive_probes_and_their_acks() {
+    let (p, c) = run("keepalive.pcap");
+    let f = flags(&p);
+    assert!(f.get("keep-alive").copied().unwrap_or(0) >= 2, "{f:?}");
+    assert!(f.contains_key("keep-alive-ack"), "{f:?}");
+    assert_eq!(c[0]["close"], "fin");
+}
+
+#[test]
+fn half_close_server_keeps_sending_after_the_client_fin() {
+    let (p, c) = run("half-close.pcap");
+    let fin = p.iter().position(|x| x["step"] == "fin").expect("a FIN");
+    let after: Vec<&Value> = p[fin..].iter().filter(|x| x["step"] == "data").collect();
+    assert!(!after.is_empty(), "data after the first FIN");
+    assert_eq!(after[0]["client_state"], "FIN_WAIT_2");
+    assert_eq!(after[0]["server_state"], "CLOSE_WAIT");
+    assert_eq!(c[0]["client_state"], "TIME_WAIT");
+    assert_eq!(c[0]["server_state"], "CLOSED");
+}
+
+#[test]
+fn simultaneous_close_leaves_both_sides_in_time_wait() {
+    let (p, c) = run("simultaneous-close.pcap");
+    assert!(
+        p.iter()
+            .any(|x| x["client_state"] == "CLOSING" || x["server_state"] == "CLOSING")
+    );
+    assert_eq!(c[0]["client_state"], "TIME_WAIT");
+    assert_eq!(c[0]["server_state"], "TIME_WAIT");
+}
+
+#[test]
+fn joined_mid_stream() {
+    let (p, c) = run("midstream.pcap");
+    assert_eq!(c[0]["handshake"], "not-seen");
+    assert_eq!(p[0]["rel_seq"], 1);
+    assert_eq!(p[0]["rel_ack"], 1);
+    assert_eq!(p[0]["client_state"], "ESTABLISHED");
+}
+
+#[test]
+fn one_four_tuple_three_connections_ending_in_rst() {
+    let (p, c) = run("port-reuse-rst.pcap");
+    let tcp: Vec<&Value> = c.iter().filter(|x| x["proto"] == "tcp").collect();
+    assert_eq!(tcp.len(), 3);
+    assert_eq!(tcp[0]["client"], tcp[2]["client"]);
+    assert_eq!(tcp[2]["close"], "rst");
+    assert_eq!(flags(&p).get("port-reused").copied(), Some(2));
+}
