@@ -421,6 +421,7 @@ impl<'a> FileReader<'a> {
         };
         Ok(Some(Frame {
             number: self.frames,
+            has_ts: true,
             ts: Timestamp {
                 secs: secs as i64,
                 nsecs,
@@ -643,6 +644,7 @@ impl<'a> FileReader<'a> {
             });
         }
         self.frames += 1;
+        let has_ts = ts.is_some();
         let ts = match ts {
             Some(t) => {
                 let u = iface.units_per_sec;
@@ -658,6 +660,7 @@ impl<'a> FileReader<'a> {
         Ok(Some(Frame {
             number: self.frames,
             ts,
+            has_ts,
             caplen,
             wirelen,
             linktype: iface.linktype,

@@ -228,6 +228,7 @@ impl Live {
                 let (secs, frac) = (h.ts.tv_sec as i64, h.ts.tv_usec as i64);
                 Ok(Some(Frame {
                     number: self.frames,
+                    has_ts: true,
                     ts: Timestamp {
                         secs,
                         // Nanosecond precision: libpcap puts nanoseconds in tv_usec.

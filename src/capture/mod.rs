@@ -15,6 +15,11 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    /// Wireshark's `nstime_is_zero`: a zero time means "not set".
+    pub fn is_zero(&self) -> bool {
+        self.secs == 0 && self.nsecs == 0
+    }
+
     /// Seconds as a float, for durations (RTT) and display.
     pub fn as_f64(&self) -> f64 {
         self.secs as f64 + self.nsecs as f64 * 1e-9
@@ -44,6 +49,8 @@ pub struct Frame<'a> {
     /// 1-based position in the capture (`frame.number`).
     pub number: u64,
     pub ts: Timestamp,
+    /// False for pcapng simple packet blocks, which carry no time (tshark prints none).
+    pub has_ts: bool,
     pub caplen: u32,
     pub wirelen: u32,
     /// LINKTYPE_* value of the interface the frame was captured on.

@@ -142,7 +142,9 @@ impl<W: Write> Printer for JsonPrinter<W> {
         let info = ev.info;
         let mut o = Obj::begin(&mut self.out, "packet")?;
         o.num("frame", f.number)?;
-        o.raw("ts", format_args!("{}", f.ts))?;
+        if f.has_ts {
+            o.raw("ts", format_args!("{}", f.ts))?;
+        }
         o.num("caplen", f.caplen)?;
         o.num("wirelen", f.wirelen)?;
         o.str("proto", d.proto.as_str())?;

@@ -427,11 +427,12 @@ impl TcpConv {
             if !f.bogus_offset() {
                 // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
                 // most recent SYN to the first ACK once the peer has answered with a SYN.
+                // Wireshark keeps these as times where zero means "not set".
                 if flags.syn() && !flags.ack() {
-                    self.mru_syn = Some(ts);
+                    self.mru_syn = Some(ts).filter(|t| !t.is_zero());
                 } else if flags.ack()
                     && !flags.syn()
-                    && self.irtt_ns.is_none()
+                    && self.irtt_ns.is_none_or(|n| n == 0)
                     && self.dirs[other].saw_syn
                     && let Some(syn_ts) = self.mru_syn
                 {
@@ -698,7 +699,7 @@ impl TcpConv {
             handshake: self.handshake(),
             j: self.hs.j,
             k: self.hs.k,
-            irtt_ns: self.irtt_ns.filter(|_| self.irtt_visible),
+            irtt_ns: self.irtt_ns.filter(|&n| n != 0 && self.irtt_visible),
             completeness: self.comp_pass1 | self.comp_before_last,
             history: self.history,
             close,

@@ -202,7 +202,8 @@ pub fn compare(file: &Path) -> Vec<String> {
         let fr = w["frame.number"].as_str();
         say(fr, "frame", text(&g["frame"]), Some(fr));
         let ts = packet_lines.get(i).and_then(|l| raw_field(l, "ts"));
-        say(fr, "ts", ts, Some(w["frame.time_epoch"].as_str()));
+        let epoch = w["frame.time_epoch"].as_str();
+        say(fr, "ts", ts, (!epoch.is_empty()).then_some(epoch));
         say(
             fr,
             "caplen",
