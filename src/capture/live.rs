@@ -191,6 +191,10 @@ impl Live {
                 detail: e.to_string(),
             })?;
         }
+        // tcpdump 4.99 records `any` as Linux cooked v2, which keeps the interface index.
+        if device == "any" {
+            let _ = cap.set_datalink(pcap::Linktype(276));
+        }
         let linktype = cap.get_datalink().0 as u16;
         Ok(Live {
             cap,

@@ -125,6 +125,11 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// Releases spare capacity once the connection is over.
+    pub fn compact(&mut self) {
+        self.segments.shrink_to_fit();
+    }
+
     pub fn new() -> Self {
         Flow {
             valid_bif: true,

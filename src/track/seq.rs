@@ -41,6 +41,10 @@ impl Coverage {
     /// Bounds the list on hostile input; beyond it the closest ranges merge (over-coverage).
     const MAX_RANGES: usize = 64;
 
+    pub fn compact(&mut self) {
+        self.ranges.shrink_to_fit();
+    }
+
     /// Adds [start, start+len) and returns how many of its bytes are new.
     pub fn add(&mut self, start: u32, len: u32) -> u32 {
         if len == 0 {

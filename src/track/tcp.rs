@@ -183,6 +183,7 @@ pub struct TcpConv {
     /// Client and server states.
     states: [TcpState; 2],
     saw_rst: bool,
+    compacted: bool,
     pub reused: bool,
     pending: Option<Pending>,
     exchanges: Vec<Exchange>,
@@ -289,6 +290,7 @@ impl TcpConv {
             hs: HandshakeTrack::default(),
             states,
             saw_rst: false,
+            compacted: false,
             reused: false,
             pending: None,
             exchanges: Vec::new(),
@@ -480,6 +482,20 @@ impl TcpConv {
 
         if len > 0 && new_bytes > 0 && !flags.syn() {
             self.exchange(info, frame, ts, side, seg.payload, keep);
+        }
+        if self.is_over() && !self.compacted {
+            // Most connections of a long capture are over long before its end: keep their
+            // state (a late segment is still analysed) but not their spare capacity.
+            self.compacted = true;
+            for f in &mut self.flows {
+                f.compact();
+            }
+            for d in &mut self.dirs {
+                d.coverage.compact();
+            }
+            self.exchanges.shrink_to_fit();
+            self.text.shrink_to_fit();
+            self.history.shrink_to_fit();
         }
     }
 
