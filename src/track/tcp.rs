@@ -135,8 +135,10 @@ struct Dir {
     acked_peer_fin: bool,
     bytes: u64,
     packets: u64,
-    /// Zeek history letters already recorded for this side (bit per letter).
+    /// Zeek history: once-letters recorded, last seq of S H F R, counts of T W G.
     history_seen: u16,
+    history_seq: [Option<u32>; 4],
+    history_count: [u32; 3],
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -295,7 +297,12 @@ impl TcpConv {
             pending: None,
             exchanges: Vec::new(),
             text: Vec::new(),
-            history: String::new(),
+            // Zeek marks a connection whose first packet came from the responder.
+            history: if flags.syn() && flags.ack() {
+                "^".into()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -353,6 +360,8 @@ impl TcpConv {
         info.from_client = side == self.client;
         let flags = f.flags;
 
+        // The analysis verdict whether or not tshark would print it (cut frames).
+        let mut raw_verdict = Flags::default();
         // Relative numbers (tcp_analyze_sequence_number), only when the length is known.
         if let Some(len) = seg.len {
             let d = &mut self.dirs[side];
@@ -408,6 +417,7 @@ impl TcpConv {
                 &mut verdict,
             );
             let v = verdict.flags;
+            raw_verdict = v;
             if v.has(
                 Flags::RETRANSMISSION | Flags::FAST_RETRANSMISSION | Flags::SPURIOUS_RETRANSMISSION,
             ) {
@@ -474,7 +484,7 @@ impl TcpConv {
         let new_bytes = self.dirs[side].coverage.add(data_start, len);
         self.dirs[side].bytes += new_bytes as u64;
 
-        self.history_letters(side, flags, len);
+        self.history_letters(side, f, len, new_bytes, raw_verdict);
         self.handshake_step(info, side, f);
         self.transitions(side, role, peer, flags, seq, ack, len);
         info.states = Some((self.states[0], self.states[1]));
@@ -613,39 +623,68 @@ impl TcpConv {
         }
     }
 
-    /// Zeek's conn history: S H A D F R, upper case for the originator, each once per side.
-    fn history_letters(&mut self, side: usize, flags: TcpFlags, len: u32) {
+    /// Zeek's conn `history`: upper case for the originator, lower for the responder.
+    /// a d i q: once per side; s h f r: again only with a different sequence number;
+    /// g t w: at the 1st, 10th, 100th… occurrence (Zeek's logarithmic repeats).
+    fn history_letters(&mut self, side: usize, f: TcpFixed, len: u32, new_bytes: u32, v: Flags) {
         let orig = side == self.client;
-        let add = |letter: u8, bit: u16, dir: &mut Dir, h: &mut String| {
-            if dir.history_seen & bit == 0 {
-                dir.history_seen |= bit;
-                let c = if orig {
-                    letter
-                } else {
-                    letter.to_ascii_lowercase()
-                };
-                h.push(c as char);
-            }
-        };
+        let flags = f.flags;
         let d = &mut self.dirs[side];
         let h = &mut self.history;
-        if flags.syn() && !flags.ack() {
-            add(b'S', 1, d, h);
-        }
+        let mut put = |c: u8| h.push(if orig { c } else { c.to_ascii_lowercase() } as char);
+        let once = |bit: u16, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
+            if d.history_seen & bit == 0 {
+                d.history_seen |= bit;
+                put(c);
+            }
+        };
+        let by_seq = |slot: usize, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
+            if d.history_seq[slot] != Some(f.seq) {
+                d.history_seq[slot] = Some(f.seq);
+                put(c);
+            }
+        };
+        let log10 = |slot: usize, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
+            d.history_count[slot] += 1;
+            let n = d.history_count[slot];
+            let mut m = n;
+            while m >= 10 && m % 10 == 0 {
+                m /= 10;
+            }
+            if m == 1 {
+                put(c);
+            }
+        };
         if flags.syn() && flags.ack() {
-            add(b'H', 2, d, h);
+            by_seq(1, d, &mut put, b'H');
+        } else if flags.syn() {
+            by_seq(0, d, &mut put, b'S');
         }
-        if flags.ack() && !flags.syn() && len == 0 && !flags.fin() && !flags.rst() {
-            add(b'A', 4, d, h);
+        if flags.syn() && (flags.fin() || flags.rst()) {
+            once(1 << 3, d, &mut put, b'Q');
+        } else if flags.fin() && flags.rst() {
+            once(1 << 2, d, &mut put, b'I');
+        }
+        if flags.ack() && !flags.syn() && !flags.fin() && !flags.rst() && len == 0 {
+            once(1, d, &mut put, b'A');
         }
         if len > 0 {
-            add(b'D', 8, d, h);
+            once(1 << 1, d, &mut put, b'D');
         }
         if flags.fin() {
-            add(b'F', 16, d, h);
+            by_seq(2, d, &mut put, b'F');
         }
         if flags.rst() {
-            add(b'R', 32, d, h);
+            by_seq(3, d, &mut put, b'R');
+        }
+        if len > 0 && new_bytes < len {
+            log10(0, d, &mut put, b'T');
+        }
+        if f.window == 0 && !flags.rst() && !flags.syn() {
+            log10(1, d, &mut put, b'W');
+        }
+        if v.has(Flags::LOST_PACKET) {
+            log10(2, d, &mut put, b'G');
         }
     }
 
@@ -735,7 +774,72 @@ impl TcpConv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::tcp::{ACK, FIN, RST, SYN};
+    use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN};
+
+    fn conv_from(segs: &[(usize, u16, u32, u32, u32, u16)]) -> TcpConv {
+        use crate::wire::tcp::TcpOptions;
+        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
+        let mut c = TcpConv::new(
+            0,
+            key,
+            segs[0].0,
+            TcpFlags(segs[0].1),
+            1,
+            Timestamp::default(),
+        );
+        for (i, &(side, fl, seq, ack, len, win)) in segs.iter().enumerate() {
+            let payload = vec![b'x'; len as usize];
+            let seg = TcpSegment {
+                sport: 0,
+                dport: 0,
+                fixed: Some(TcpFixed {
+                    seq,
+                    ack,
+                    header_len: 20,
+                    flags: TcpFlags(fl),
+                    window: win,
+                }),
+                options: TcpOptions::default(),
+                len: Some(len),
+                payload: &payload,
+                header_complete: true,
+            };
+            let ts = Timestamp {
+                secs: 1,
+                nsecs: i as i32 * 1000,
+            };
+            c.segment(&mut PacketInfo::default(), i as u64 + 1, ts, side, &seg, 64);
+        }
+        c
+    }
+
+    #[test]
+    fn test_zeek_history_letters_and_repeats() {
+        // Handshake, data, a retransmission, zero windows, FINs.
+        let mut segs = vec![
+            (0, SYN, 100, 0, 0, 512),
+            (1, SYN | ACK, 500, 101, 0, 512),
+            (0, ACK, 101, 501, 0, 512),
+            (0, PSH | ACK, 101, 501, 10, 512),
+            (0, PSH | ACK, 101, 501, 10, 512),
+        ];
+        for _ in 0..10 {
+            segs.push((1, ACK, 501, 111, 0, 0));
+        }
+        segs.push((0, FIN | ACK, 111, 501, 0, 512));
+        segs.push((1, FIN | ACK, 501, 112, 0, 512));
+        let c = conv_from(&segs).summary();
+        // T once (1 retransmission); w at the 1st and 10th zero window.
+        assert_eq!(c.history, "ShADTawwFf");
+    }
+
+    #[test]
+    fn test_history_flipped_when_first_seen_is_syn_ack() {
+        let c =
+            conv_from(&[(1, SYN | ACK, 500, 101, 0, 512), (0, ACK, 101, 501, 0, 512)]).summary();
+        assert_eq!(c.history, "^hA");
+    }
 
     #[test]
     fn test_completeness_bits() {
