@@ -648,7 +648,7 @@ impl TcpConv {
             d.history_count[slot] += 1;
             let n = d.history_count[slot];
             let mut m = n;
-            while m >= 10 && m % 10 == 0 {
+            while m >= 10 && m.is_multiple_of(10) {
                 m /= 10;
             }
             if m == 1 {
