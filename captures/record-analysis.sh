@@ -120,4 +120,12 @@ ip netns exec $C $T reuse-client 10.88.2.2 5007 40404 || true
 sleep 0.3
 kill $SRV 2>/dev/null || true
 stop_cap
+# 8. A 4000-byte UDP datagram across the 1500-byte MTU path: IPv4 fragments, reassembled.
+start_cap $S -i s0 -w fragmented-udp.pcap udp port 5008 or '(ip[6:2] & 0x3fff != 0)'
+ip netns exec $C python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"hello,this is a test info ! " * 143, ("10.88.2.2", 5008))
+s.sendto(b"small one", ("10.88.2.2", 5008))'
+stop_cap
 echo "recorded analysis fixtures"

@@ -25,6 +25,7 @@ use crate::report::text::TextPrinter;
 use crate::report::{Lang, LiveStats};
 use crate::report::{PacketEvent, Printer, Style, Summary};
 use crate::track::Tracker;
+use crate::track::defrag::Reassembler;
 use crate::verify::{self, Check, Collector, Expectations};
 use crate::wire::{self, link};
 
@@ -147,6 +148,7 @@ fn read_into(
         );
     }
     let mut tracker = Tracker::new(payload_bytes);
+    let mut reassembler = Reassembler::new();
     let mut filters = Filters::new(filter);
     let mut shown = 0u64;
     let mut failure = None;
@@ -166,7 +168,12 @@ fn read_into(
             continue;
         }
         shown += 1;
-        let decoded = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let whole = reassembler.feed(frame.number, &first);
+        let decoded = match &whole {
+            Some(datagram) => wire::decode_reassembled(&first, datagram),
+            None => first,
+        };
         let info = tracker.packet(frame.number, frame.ts, &decoded);
         printer.packet(&PacketEvent {
             frame: &frame,
@@ -334,6 +341,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
     let stdout = io::stdout();
     let mut printer = printer(&args.output, stdout.lock(), true);
     let mut tracker = Tracker::new(args.output.payload_bytes);
+    let mut reassembler = Reassembler::new();
     let mut seen = 0u64;
     let mut last_tick = Instant::now();
     let mut last_drops = 0u64;
@@ -342,7 +350,12 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         if let Some(frame) = live.next_frame()? {
             seen += 1;
             now = frame.ts;
-            let decoded = wire::decode(frame.linktype, frame.data, frame.wirelen);
+            let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+            let whole = reassembler.feed(frame.number, &first);
+            let decoded = match &whole {
+                Some(datagram) => wire::decode_reassembled(&first, datagram),
+                None => first,
+            };
             let info = tracker.packet(frame.number, frame.ts, &decoded);
             printer.packet(&PacketEvent {
                 frame: &frame,

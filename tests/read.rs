@@ -305,3 +305,20 @@ fn every_capture_reads_without_panic_and_with_a_summary() {
     }
     assert!(n >= 17);
 }
+
+#[test]
+fn fragmented_datagram_is_decoded_in_the_completing_frame() {
+    let (p, c, _) = conns("fragmented-udp.pcap");
+    assert_eq!(p[0]["proto"], "other");
+    assert!(p[0]["note"].as_str().unwrap_or("").contains("fragment"));
+    let whole: Vec<&Value> = p.iter().filter(|x| x["proto"] == "udp").collect();
+    assert_eq!(whole.len(), 2);
+    assert_eq!(whole[0]["len"], 4004);
+    assert!(
+        whole[0]["payload"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("hello,this is a test info !")
+    );
+    assert_eq!(c[0]["bytes_c2s"], 4013);
+}

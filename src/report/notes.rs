@@ -231,8 +231,11 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
             };
         }
         Transport::None => {
-            if d.proto == Proto::Other && d.ip.is_some_and(|h| h.fragment.offset != 0) {
-                out.push_str("IP fragment (no transport header)");
+            if d.proto == Proto::Other
+                && d.ip
+                    .is_some_and(|h| h.fragment.offset != 0 || h.fragment.more)
+            {
+                out.push_str("IP fragment: the transport is shown when the datagram is whole");
             }
         }
     }

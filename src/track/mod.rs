@@ -3,6 +3,7 @@
 //! conversations (`udp.stream`) with request/reply pairing. Pure: time comes from packets.
 
 pub mod analysis;
+pub mod defrag;
 pub mod seq;
 pub mod state;
 pub mod tcp;

@@ -30,6 +30,9 @@ pub struct IpHeader {
     pub header_len: u16,
     /// Total length field (v4) or 40 + payload length (v6).
     pub total_len: u32,
+    /// Identification (v4) or the fragment header's identification (v6): which fragments
+    /// belong together.
+    pub id: u32,
 }
 
 type Parsed<'a> = (Option<IpHeader>, Option<Span<'a>>, Option<Shortfall>);
@@ -62,6 +65,7 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
         },
         header_len: ihl as u16,
         total_len: p.get_total_length() as u32,
+        id: p.get_identification() as u32,
     };
     if version != 4 {
         return (None, None, Some(bad("version", version as u32)));
@@ -99,6 +103,7 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
         fragment: Fragment::default(),
         header_len: 40,
         total_len: 40 + p.get_payload_length() as u32,
+        id: 0,
     };
     if p.get_version() != 6 {
         return (
@@ -141,6 +146,12 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
                     offset: (off >> 3) as u32 * 8,
                     more: off & 1 != 0,
                 };
+                hdr.id = u32::from_be_bytes([
+                    rest.bytes[4],
+                    rest.bytes[5],
+                    rest.bytes[6],
+                    rest.bytes[7],
+                ]);
                 8
             }
             _ => break,

@@ -179,6 +179,8 @@ pub struct Decoded<'a> {
     /// Ports of the outer UDP datagram of a VXLAN/Geneve tunnel.
     pub outer_udp_ports: Option<(u16, u16)>,
     pub transport: Transport<'a>,
+    /// A fragment's bytes, when the fragment was captured whole (for reassembly).
+    pub fragment: Option<&'a [u8]>,
     pub malformed: Option<DecodeError>,
     /// The snaplen cut a header short (Wireshark's `_ws.short`).
     pub short: Option<DecodeError>,
@@ -193,6 +195,7 @@ impl<'a> Decoded<'a> {
             tunnel: None,
             outer_udp_ports: None,
             transport: Transport::None,
+            fragment: None,
             malformed: None,
             short: None,
         }
@@ -281,6 +284,10 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
     // reassembles by default and dissects the transport in the completing frame).
     if hdr.fragment.offset != 0 || hdr.fragment.more {
         d.proto = Proto::Other;
+        // Only a fragment whose bytes were all captured can be reassembled.
+        if payload.bytes.len() == payload.reported {
+            d.fragment = Some(payload.bytes);
+        }
         return;
     }
     match hdr.protocol {
@@ -363,6 +370,21 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, dep
     d.tunnel = Some(name);
     d.malformed = d.malformed.or(inner_d.malformed);
     d.short = d.short.or(inner_d.short);
+}
+
+/// Decodes the transport of a reassembled datagram; `frame` is the decode of the frame that
+/// completed it (its link and IP facts are kept).
+pub fn decode_reassembled<'a>(frame: &Decoded<'_>, datagram: &'a [u8]) -> Decoded<'a> {
+    let mut d = Decoded::empty();
+    d.outer = frame.outer;
+    d.tunnel = frame.tunnel;
+    d.malformed = frame.malformed;
+    d.short = frame.short;
+    let Some(mut hdr) = frame.ip else { return d };
+    hdr.fragment = Fragment::default();
+    d.ip = Some(hdr);
+    decode_transport(&mut d, hdr, Span::new(datagram, datagram.len()), 1);
+    d
 }
 
 #[cfg(test)]
