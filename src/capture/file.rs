@@ -185,6 +185,36 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
+/// Wireshark keeps the original length in a signed 32-bit field: larger claims print as
+/// 2147483647.
+fn cap_wirelen(len: u32) -> u32 {
+    len.min(i32::MAX as u32)
+}
+
+/// wiretap's option walk: every option must fit in what is left of its block, up to
+/// opt_endofopt or the end. Returns the complaint wiretap makes otherwise.
+fn check_options(opts: &[u8], be: bool) -> Result<(), String> {
+    let mut rest = opts;
+    while !rest.is_empty() {
+        if rest.len() < 4 {
+            return Err("not enough data for an option header".into());
+        }
+        let code = u16_at(rest, 0, be);
+        let len = u16_at(rest, 2, be) as usize;
+        let padded = len.div_ceil(4) * 4;
+        if rest.len() - 4 < padded {
+            return Err(format!(
+                "not enough data to handle an option of length {len}"
+            ));
+        }
+        if code == 0 {
+            return Ok(());
+        }
+        rest = &rest[4 + padded..];
+    }
+    Ok(())
+}
+
 impl<'a> FileReader<'a> {
     /// Reads the file header and identifies the format.
     pub fn new(inner: impl Read + 'a) -> Result<Self, FileError> {
@@ -395,6 +425,7 @@ impl<'a> FileReader<'a> {
             return Err(self.cut_short(at, hlen as u64, n));
         }
         let (secs, frac, caplen, wirelen) = self.record_fields(&hdr[..16]);
+        let wirelen = cap_wirelen(wirelen);
         if caplen > MAX_RECORD {
             return Err(FileError::BadRecord {
                 frame: self.frames + 1,
@@ -535,6 +566,13 @@ impl<'a> FileReader<'a> {
                 what: format!("pcapng major version {major} is not supported"),
             });
         }
+        if let Err(what) = check_options(&self.buf[12..rest - 4], be) {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!("pcapng section header: {what}"),
+            });
+        }
         self.big_endian = be;
         self.interfaces.clear();
         self.offset = at + total as u64;
@@ -590,7 +628,20 @@ impl<'a> FileReader<'a> {
                     return self.packet(at, 0, None, caplen, wirelen, 4);
                 }
                 PCAPNG_SHB => {}
-                // NRB, ISB, DSB, custom and unknown blocks carry no frames.
+                // Interface statistics: no frame, but wiretap checks its options.
+                5 => {
+                    if self.buf.len() < 12 {
+                        return Err(self.short_block(at, "interface statistics block"));
+                    }
+                    if let Err(what) = check_options(&self.buf[12..], be) {
+                        return Err(FileError::BadRecord {
+                            frame: self.frames + 1,
+                            offset: at,
+                            what: format!("pcapng interface statistics: {what}"),
+                        });
+                    }
+                }
+                // NRB, DSB, custom and unknown blocks carry no frames.
                 _ => {}
             }
         }
@@ -643,8 +694,20 @@ impl<'a> FileReader<'a> {
                 ),
             });
         }
+        if data_at > 4 {
+            // EPB and OPB carry options after the padded data (SPB has none).
+            let opts_at = (data_at + (caplen as usize).div_ceil(4) * 4).min(self.buf.len());
+            if let Err(what) = check_options(&self.buf[opts_at..], self.big_endian) {
+                return Err(FileError::BadRecord {
+                    frame: self.frames + 1,
+                    offset: at,
+                    what: format!("pcapng packet block: {what}"),
+                });
+            }
+        }
         self.frames += 1;
         let has_ts = ts.is_some();
+        let wirelen = cap_wirelen(wirelen);
         let ts = match ts {
             Some(t) => {
                 let u = iface.units_per_sec;
@@ -673,6 +736,13 @@ impl<'a> FileReader<'a> {
         let be = self.big_endian;
         if self.buf.len() < 8 {
             return Err(self.short_block(at, "interface description block"));
+        }
+        if let Err(what) = check_options(&self.buf[8..], be) {
+            return Err(FileError::BadRecord {
+                frame: self.frames + 1,
+                offset: at,
+                what: format!("pcapng interface description: {what}"),
+            });
         }
         let linktype = u16_at(&self.buf, 0, be);
         let snaplen = u32_at(&self.buf, 4, be);

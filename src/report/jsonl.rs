@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::{PacketEvent, Printer, Style, Summary, escape_payload, notes};
+use super::{IpText, PacketEvent, Printer, Style, Summary, escape_payload, notes};
 use crate::track::{Finished, tcp::Exchange};
 use crate::wire::Transport;
 
@@ -60,14 +60,14 @@ impl<'w, W: Write> Obj<'w, W> {
 
     fn addr(&mut self, k: &str, ip: IpAddr) -> io::Result<()> {
         self.key(k)?;
-        write!(self.w, "\"{ip}\"")
+        write!(self.w, "\"{}\"", IpText(ip))
     }
 
     fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
         self.key(k)?;
         match ip {
-            IpAddr::V4(a) => write!(self.w, "\"{a}:{port}\""),
-            IpAddr::V6(a) => write!(self.w, "\"[{a}]:{port}\""),
+            IpAddr::V4(_) => write!(self.w, "\"{}:{port}\"", IpText(ip)),
+            IpAddr::V6(_) => write!(self.w, "\"[{}]:{port}\"", IpText(ip)),
         }
     }
 
@@ -259,7 +259,9 @@ impl<W: Write> Printer for JsonPrinter<W> {
                     write!(
                         o.w,
                         ",\"quote\":{{\"proto\":{},\"src\":\"{}\",\"dst\":\"{}\"",
-                        q.ip.protocol, q.ip.src, q.ip.dst
+                        q.ip.protocol,
+                        IpText(q.ip.src),
+                        IpText(q.ip.dst)
                     )?;
                     if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
                         write!(o.w, ",\"sport\":{sp},\"dport\":{dp}")?;

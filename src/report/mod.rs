@@ -125,12 +125,33 @@ fn push_hex(out: &mut String, b: u8) {
     out.push(HEX[(b & 15) as usize] as char);
 }
 
+/// An address as Wireshark writes it: like Rust, except that an IPv4-compatible IPv6
+/// address (first 96 bits zero, the next word non-zero) ends in a dotted quad (`::0.233.0.1`).
+pub struct IpText(pub std::net::IpAddr);
+
+impl std::fmt::Display for IpText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            std::net::IpAddr::V6(a) => {
+                let w = a.segments();
+                if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
+                    let o = a.octets();
+                    write!(f, "::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
+                } else {
+                    write!(f, "{a}")
+                }
+            }
+            v4 => write!(f, "{v4}"),
+        }
+    }
+}
+
 /// `ip:port` or `[ip6]:port`.
 pub fn endpoint(out: &mut String, ip: std::net::IpAddr, port: u16) {
     use std::fmt::Write;
     let _ = match ip {
-        std::net::IpAddr::V4(a) => write!(out, "{a}:{port}"),
-        std::net::IpAddr::V6(a) => write!(out, "[{a}]:{port}"),
+        std::net::IpAddr::V4(_) => write!(out, "{}:{port}", IpText(ip)),
+        std::net::IpAddr::V6(_) => write!(out, "[{}]:{port}", IpText(ip)),
     };
 }
 
@@ -142,6 +163,22 @@ mod tests {
         let mut s = String::new();
         let cut = escape_payload(b, limit, &mut s);
         (s, cut)
+    }
+
+    #[test]
+    fn test_ipv6_text_as_wireshark_writes_it() {
+        for (a, want) in [
+            ("::e9:1", "::0.233.0.1"),
+            ("::a00:1", "::10.0.0.1"),
+            ("::2", "::2"),
+            ("::1", "::1"),
+            ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("0:0:0:0:0:1:0:1", "::1:0:1"),
+        ] {
+            let ip: std::net::IpAddr = a.parse().unwrap();
+            assert_eq!(IpText(ip).to_string(), want, "{a}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
+use super::{IpText, PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
 use crate::capture::Frame;
 use crate::capture::Timestamp;
 use crate::track::Finished;
@@ -54,7 +54,7 @@ impl<W: Write> Printer for TextPrinter<W> {
                 endpoint(l, ip.dst, dp);
             }
             (Some(ip), _, _) => {
-                let _ = write!(l, "{} > {}", ip.src, ip.dst);
+                let _ = write!(l, "{} > {}", IpText(ip.src), IpText(ip.dst));
             }
             _ => {}
         }

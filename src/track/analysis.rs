@@ -268,7 +268,7 @@ pub fn analyze(
     // ACKed unseen segment: the peer acknowledges bytes we never saw it send.
     if rev.maxseq_to_be_acked != 0 && gt(ack, rev.maxseq_to_be_acked) && flags.ack() {
         verdict.set(Flags::ACK_LOST_PACKET);
-        rev.maxseq_to_be_acked = rev.nextseq;
+        rev.maxseq_to_be_acked = ack;
     }
 
     // Retransmission, fast retransmission, spurious retransmission or out-of-order: the
@@ -329,7 +329,10 @@ pub fn analyze(
         fwd.nextseq_frame = s.frame;
         fwd.nextseq_time = now;
     }
-    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == 0) && !probe {
+    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == 0)
+        && !probe
+        && !verdict.flags.has(Flags::LOST_PACKET)
+    {
         fwd.maxseq_to_be_acked = fwd.nextseq;
     }
     fwd.window = window;

@@ -362,6 +362,14 @@ impl TcpConv {
 
         // The analysis verdict whether or not tshark would print it (cut frames).
         let mut raw_verdict = Flags::default();
+        // A SYN+ACK with another ISN than its direction's base: Wireshark flags the ports as
+        // reused and counts that direction from the new ISN.
+        let mut synack_reused = false;
+        if flags.syn() && flags.ack() && self.dirs[side].base_set && f.seq != self.dirs[side].base {
+            self.dirs[side].base = f.seq;
+            self.dirs[side].saw_syn = true;
+            synack_reused = true;
+        }
         // Relative numbers (tcp_analyze_sequence_number), only when the length is known.
         if let Some(len) = seg.len {
             let d = &mut self.dirs[side];
@@ -394,7 +402,7 @@ impl TcpConv {
                 }
             }
             let mut verdict = Verdict::default();
-            if first && self.reused {
+            if (first && self.reused) || synack_reused {
                 verdict.flags.0 |= Flags::REUSED_PORTS;
                 verdict.exists = true;
             }

@@ -97,6 +97,10 @@ pub fn tshark(file: &Path) -> Vec<HashMap<&'static str, String>> {
     }
     let out = cmd.output().expect("run tshark");
     let text = String::from_utf8_lossy(&out.stdout);
+    if text.is_empty() {
+        // tshark could not open the file at all: it shows no frame.
+        return Vec::new();
+    }
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     assert_eq!(
