@@ -25,6 +25,37 @@ impl Timestamp {
         self.secs as f64 + self.nsecs as f64 * 1e-9
     }
 
+    /// Wireshark's `nstime_delta(b, a)`: seconds and nanoseconds subtracted apart and given
+    /// the same sign, but never normalised beyond that (damaged fractions stay visible).
+    pub fn delta(b: Timestamp, a: Timestamp) -> Timestamp {
+        let mut secs = b.secs - a.secs;
+        let mut nsecs = b.nsecs.wrapping_sub(a.nsecs);
+        if b.secs == a.secs {
+            secs = 0;
+        } else if b.secs < a.secs {
+            if nsecs > 0 {
+                nsecs -= 1_000_000_000;
+                secs += 1;
+            }
+        } else if nsecs < 0 {
+            nsecs += 1_000_000_000;
+            secs -= 1;
+        }
+        Timestamp { secs, nsecs }
+    }
+
+    /// A relative time as tshark prints it: one sign for both parts, nanoseconds unpadded
+    /// beyond nine digits.
+    pub fn rel_text(&self) -> String {
+        let neg = self.secs < 0 || self.nsecs < 0;
+        format!(
+            "{}{}.{:09}",
+            if neg { "-" } else { "" },
+            self.secs.unsigned_abs(),
+            self.nsecs.unsigned_abs()
+        )
+    }
+
     /// Nanoseconds since the epoch, for exact differences.
     pub fn as_nanos(&self) -> i128 {
         self.secs as i128 * 1_000_000_000 + self.nsecs as i128

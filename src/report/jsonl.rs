@@ -357,8 +357,8 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 if let Some(k) = t.k {
                     o.num("k", k)?;
                 }
-                if let Some(ns) = t.irtt_ns {
-                    o.raw("irtt", format_args!("{}", secs(ns)))?;
+                if let Some(d) = t.irtt {
+                    o.raw("irtt", format_args!("{}", d.rel_text()))?;
                 }
                 o.num("completeness", t.completeness)?;
                 o.str("history", &t.history)?;

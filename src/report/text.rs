@@ -144,8 +144,8 @@ impl<W: Write> Printer for TextPrinter<W> {
                     t.bytes_s2c,
                     t.handshake.as_str()
                 );
-                if let Some(ns) = t.irtt_ns {
-                    let _ = write!(l, " (iRTT {:.3} ms)", ns as f64 / 1e6);
+                if let Some(d) = t.irtt {
+                    let _ = write!(l, " (iRTT {:.3} ms)", d.as_nanos() as f64 / 1e6);
                 }
                 let _ = write!(
                     l,

@@ -180,7 +180,8 @@ pub struct TcpConv {
     comp_before_last: u8,
     comp_last: u8,
     mru_syn: Option<Timestamp>,
-    irtt_ns: Option<i128>,
+    /// Wireshark's `ts_first_rtt`, as its unnormalised time delta.
+    irtt: Option<Timestamp>,
     hs: HandshakeTrack,
     /// Client and server states.
     states: [TcpState; 2],
@@ -209,7 +210,8 @@ pub struct ConnSummary {
     pub handshake: Handshake,
     pub j: Option<u32>,
     pub k: Option<u32>,
-    pub irtt_ns: Option<i128>,
+    /// `tcp.analysis.initial_rtt`, when tshark would show it.
+    pub irtt: Option<Timestamp>,
     pub completeness: u8,
     pub history: String,
     pub close: Close,
@@ -288,7 +290,7 @@ impl TcpConv {
             comp_before_last: 0,
             comp_last: 0,
             mru_syn: None,
-            irtt_ns: None,
+            irtt: None,
             hs: HandshakeTrack::default(),
             states,
             saw_rst: false,
@@ -421,7 +423,7 @@ impl TcpConv {
                     window: f.window,
                 },
                 self.dirs[side].base,
-                self.irtt_ns,
+                self.irtt.map(|d| d.as_nanos()),
                 &mut verdict,
             );
             let v = verdict.flags;
@@ -446,17 +448,16 @@ impl TcpConv {
 
             if !f.bogus_offset() {
                 // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
-                // most recent SYN to the first ACK once the peer has answered with a SYN.
+                // most recent SYN to the first ACK. Whether tshark shows it is `irtt_visible`.
                 // Wireshark keeps these as times where zero means "not set".
                 if flags.syn() && !flags.ack() {
                     self.mru_syn = Some(ts).filter(|t| !t.is_zero());
                 } else if flags.ack()
                     && !flags.syn()
-                    && self.irtt_ns.is_none_or(|n| n == 0)
-                    && self.dirs[other].saw_syn
+                    && self.irtt.is_none_or(|d| d.is_zero())
                     && let Some(syn_ts) = self.mru_syn
                 {
-                    self.irtt_ns = Some(ts.as_nanos() - syn_ts.as_nanos());
+                    self.irtt = Some(Timestamp::delta(ts, syn_ts));
                 }
                 let bits = completeness_bits(flags, len);
                 // tshark's first pass ignores the conversation's first frame unless it is a
@@ -762,7 +763,7 @@ impl TcpConv {
             handshake: self.handshake(),
             j: self.hs.j,
             k: self.hs.k,
-            irtt_ns: self.irtt_ns.filter(|&n| n != 0 && self.irtt_visible),
+            irtt: self.irtt.filter(|d| !d.is_zero() && self.irtt_visible),
             completeness: self.comp_pass1 | self.comp_before_last,
             history: self.history,
             close,
