@@ -445,33 +445,39 @@ impl TcpConv {
                 info.verdict = verdict;
                 self.irtt_visible |= verdict.exists;
             }
-
-            if !f.bogus_offset() {
-                // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
-                // most recent SYN to the first ACK. Whether tshark shows it is `irtt_visible`.
-                // Wireshark keeps these as times where zero means "not set".
-                if flags.syn() && !flags.ack() {
-                    self.mru_syn = Some(ts).filter(|t| !t.is_zero());
-                } else if flags.ack()
-                    && !flags.syn()
-                    && self.irtt.is_none_or(|d| d.is_zero())
-                    && let Some(syn_ts) = self.mru_syn
-                {
-                    self.irtt = Some(Timestamp::delta(ts, syn_ts));
-                }
-                let bits = completeness_bits(flags, len);
-                // tshark's first pass ignores the conversation's first frame unless it is a
-                // SYN; its second pass applies every frame, printing each frame's value before
-                // applying that frame.
-                if !first || (flags.syn() && !flags.ack()) {
-                    self.comp_pass1 |= bits;
-                }
-                self.comp_before_last |= self.comp_last;
-                self.comp_last = bits;
-            }
         } else {
             info.rel_seq = Some(f.seq);
             info.rel_ack = Some(f.ack);
+        }
+        // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
+        // segment shorter than its header (its length then counts as 0).
+        if !f.bogus_offset() {
+            // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
+            // most recent SYN to the first ACK. Whether tshark shows it is `irtt_visible`.
+            // Wireshark keeps these as times where zero means "not set".
+            if flags.syn() && !flags.ack() {
+                self.mru_syn = Some(ts).filter(|t| !t.is_zero());
+            } else if flags.ack()
+                && !flags.syn()
+                && self.irtt.is_none_or(|d| d.is_zero())
+                && let Some(syn_ts) = self.mru_syn
+            {
+                self.irtt = Some(Timestamp::delta(ts, syn_ts));
+            }
+            let mut bits = completeness_bits(flags, seg.len.unwrap_or(0));
+            // A SYN counts only while nothing else has been counted (a SYN seen again
+            // after the connection's other segments adds nothing).
+            if bits & C_SYN != 0 && self.comp_pass1 != 0 {
+                bits &= !C_SYN;
+            }
+            // tshark's first pass ignores the conversation's first frame unless it is a
+            // SYN; its second pass applies every frame, printing each frame's value before
+            // applying that frame.
+            if !first || (flags.syn() && !flags.ack()) {
+                self.comp_pass1 |= bits;
+            }
+            self.comp_before_last |= self.comp_last;
+            self.comp_last = bits & !C_SYN;
         }
         if f.bogus_offset() {
             // Wireshark stops after seq and length: no flags, ack or window to act on.

@@ -333,7 +333,12 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             .iter()
             .filter(|t| t.irtt.is_some_and(|d| d.as_nanos() as f64 / 1e6 > max))
             .collect();
-        let worst = tcp.iter().filter_map(|t| t.irtt.map(|d| d.as_nanos())).max().unwrap_or(0) as f64 / 1e6;
+        let worst = tcp
+            .iter()
+            .filter_map(|t| t.irtt.map(|d| d.as_nanos()))
+            .max()
+            .unwrap_or(0) as f64
+            / 1e6;
         add(
             format!("initial RTT <= {max} ms"),
             slow.is_empty(),

@@ -180,6 +180,10 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
         return (Some(seg), Some(s));
     }
     if hlen > span.reported && !fragmented {
+        // A segment shorter than its own header: Wireshark still reads the options that
+        // are there, then reports the short segment.
+        let end = hlen.min(b.len()).min(span.reported);
+        seg.options = parse_options(&b[20..end.max(20)]);
         return (
             Some(seg),
             Some(malformed(Problem::BadLength {
