@@ -236,8 +236,10 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 if let Some(s) = info.stream {
                     o.num("stream", s)?;
                 }
-                o.num("len", dg.len)?;
-                o.num("udp_length", dg.length)?;
+                if dg.header_complete {
+                    o.num("len", dg.len)?;
+                    o.num("udp_length", dg.length)?;
+                }
                 payload = dg.payload;
             }
             Transport::Icmp(m) => {

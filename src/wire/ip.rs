@@ -44,6 +44,19 @@ fn bad(field: &'static str, value: u32) -> Shortfall {
     })
 }
 
+/// A length field claiming more than the frame holds (Wireshark: "total length exceeds
+/// packet length"); the payload is then what the frame has.
+fn too_long(layer: &'static str, total: usize, span: Span<'_>) -> Option<Shortfall> {
+    (total > span.reported).then_some(Shortfall::Malformed(DecodeError {
+        layer,
+        problem: Problem::BadLength {
+            field: "total length",
+            value: total as u32,
+            limit: span.reported as u32,
+        },
+    }))
+}
+
 pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     if let Err(s) = span.need("IPv4", 20) {
         return (None, None, Some(s));
@@ -84,7 +97,11 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     if let Err(s) = dgram.need("IPv4", ihl) {
         return (Some(hdr), None, Some(s));
     }
-    (Some(hdr), Some(dgram.after(ihl)), None)
+    (
+        Some(hdr),
+        Some(dgram.after(ihl)),
+        too_long("IPv4", total, span),
+    )
 }
 
 pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
@@ -163,7 +180,11 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
         at += len;
     }
     hdr.header_len = at as u16;
-    (Some(hdr), Some(dgram.after(at)), None)
+    (
+        Some(hdr),
+        Some(dgram.after(at)),
+        too_long("IPv6", hdr.total_len as usize, span),
+    )
 }
 
 #[cfg(test)]
@@ -193,6 +214,19 @@ mod tests {
         b.extend_from_slice(&[1, 2, 3, 4, 0xee, 0xee]);
         let (_, p, e) = parse_v4(Span::new(&b, b.len()));
         assert_eq!(p.unwrap().bytes, &[1, 2, 3, 4]);
+        assert!(e.is_none());
+    }
+
+    #[test]
+    fn test_total_length_beyond_the_frame_is_malformed_but_decoded() {
+        let mut b = v4(5, 100, 0);
+        b.extend_from_slice(&[1, 2, 3, 4]);
+        let (h, p, e) = parse_v4(Span::new(&b, b.len()));
+        assert!(h.is_some());
+        assert_eq!(p.unwrap().bytes, &[1, 2, 3, 4]);
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+        // Cut by the snaplen instead: not damage.
+        let (_, _, e) = parse_v4(Span::new(&b, 100));
         assert!(e.is_none());
     }
 

@@ -283,12 +283,16 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
     // A fragment's transport is decoded only once the datagram is whole (Wireshark
     // reassembles by default and dissects the transport in the completing frame).
     if hdr.fragment.offset != 0 || hdr.fragment.more {
-        d.proto = Proto::Other;
-        // Only a fragment whose bytes were all captured can be reassembled.
-        if payload.bytes.len() == payload.reported {
-            d.fragment = Some(payload.bytes);
+        // Only a fragment whose bytes were all captured can be reassembled. A first
+        // fragment the snaplen cut is dissected as it is (its length unknown), as
+        // Wireshark does; later fragments carry no transport header.
+        if payload.bytes.len() == payload.reported || hdr.fragment.offset != 0 {
+            d.proto = Proto::Other;
+            if payload.bytes.len() == payload.reported {
+                d.fragment = Some(payload.bytes);
+            }
+            return;
         }
-        return;
     }
     match hdr.protocol {
         6 => {

@@ -20,6 +20,8 @@ pub struct UdpDatagram<'a> {
     pub payload: &'a [u8],
     /// The length field is below 8: Wireshark stops before finding a conversation.
     pub bogus_length: bool,
+    /// All 8 header bytes were there (else only the ports are known).
+    pub header_complete: bool,
     /// The captured payload with the length it should have, for tunnels.
     payload_span: Span<'a>,
 }
@@ -30,15 +32,32 @@ pub fn parse(
     span: Span<'_>,
     fragmented: bool,
 ) -> Result<(UdpDatagram<'_>, Option<Shortfall>), Shortfall> {
-    span.need("UDP", 8)?;
+    if let Err(s) = span.need("UDP", 8) {
+        // The ports come first: Wireshark shows them even when the length is cut off.
+        if span.bytes.len() >= 4 {
+            let b = span.bytes;
+            return Ok((
+                UdpDatagram {
+                    sport: u16::from_be_bytes([b[0], b[1]]),
+                    dport: u16::from_be_bytes([b[2], b[3]]),
+                    length: 0,
+                    len: 0,
+                    payload: &[],
+                    bogus_length: true,
+                    header_complete: false,
+                    payload_span: span.after(span.bytes.len()),
+                },
+                Some(s),
+            ));
+        }
+        return Err(s);
+    }
+    // Eight bytes are there, so pnet's view exists.
     let Some(p) = UdpPacket::new(span.bytes) else {
-        return Err(span
-            .need("UDP", 8)
-            .err()
-            .unwrap_or(Shortfall::Short(DecodeError {
-                layer: "UDP",
-                problem: Problem::Truncated { need: 8, have: 0 },
-            })));
+        return Err(Shortfall::Short(DecodeError {
+            layer: "UDP",
+            problem: Problem::Truncated { need: 8, have: 0 },
+        }));
     };
     let length = p.get_length();
     let mut problem = None;
@@ -65,6 +84,7 @@ pub fn parse(
         len: (length as u32).saturating_sub(8),
         payload: body.bytes,
         bogus_length: length < 8,
+        header_complete: true,
         payload_span: body,
     };
     Ok((
@@ -125,13 +145,12 @@ mod tests {
     #[test]
     fn test_truncated() {
         let b = [0, 1, 0, 2];
-        assert!(matches!(
-            parse(Span::new(&b, 20), false),
-            Err(Shortfall::Short(_))
-        ));
-        assert!(matches!(
-            parse(Span::new(&b, 4), false),
-            Err(Shortfall::Malformed(_))
-        ));
+        // Four bytes: the ports are known, the rest is missing.
+        let (d, e) = parse(Span::new(&b, 20), false).unwrap();
+        assert_eq!((d.sport, d.dport, d.header_complete), (1, 2, false));
+        assert!(matches!(e, Some(Shortfall::Short(_))));
+        let (_, e) = parse(Span::new(&b, 4), false).unwrap();
+        assert!(matches!(e, Some(Shortfall::Malformed(_))));
+        assert!(parse(Span::new(&b[..3], 4), false).is_err());
     }
 }
