@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use super::{Lang, PacketEvent, escape_payload};
 use crate::track::{HandshakeNote, TcpState};
 use crate::wire::Transport;
@@ -129,7 +131,7 @@ pub fn text(rows: &[LadderRow], lang: Lang) -> String {
         let mut head = String::new();
         let _ = write!(head, "{:>6} {c} ", "");
         ep(&mut head, first.client);
-        let pad = (ARROW + 22).saturating_sub(head.chars().count());
+        let pad = (ARROW + 22).saturating_sub(head.width());
         let _ = write!(head, "{:pad$}{s} ", "");
         ep(&mut head, first.server);
         out.push_str(&head);
@@ -139,8 +141,18 @@ pub fn text(rows: &[LadderRow], lang: Lang) -> String {
                 .states
                 .map(|(c, s)| (state_name(c, lang), state_name(s, lang)))
                 .unwrap_or(("", ""));
-            let label: String = r.label.chars().take(ARROW - 8).collect();
-            let n = label.chars().count() + 2;
+            // Measured in terminal columns: CJK characters take two.
+            let mut label = String::new();
+            let mut cols = 0;
+            for c in r.label.chars() {
+                let w = c.width().unwrap_or(0);
+                if cols + w > ARROW - 8 {
+                    break;
+                }
+                cols += w;
+                label.push(c);
+            }
+            let n = label.width() + 2;
             let left = (ARROW - n) / 2;
             let right = ARROW - n - left;
             let (l, rgt) = if r.from_client {
