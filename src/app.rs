@@ -13,6 +13,7 @@ use clap::Parser;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::capture::Frame;
 use crate::capture::file::{FileError, FileReader};
 use crate::capture::live::{Live, LiveOptions, list_devices};
 use crate::cli::{
@@ -62,6 +63,45 @@ pub fn style(o: &OutputArgs) -> Style {
 
 pub fn printer<'a, W: Write + 'a>(o: &OutputArgs, out: W, live: bool) -> Box<dyn Printer + 'a> {
     printer_styled(o.format, style(o), out, live)
+}
+
+/// One frame's way through synack: decode, reassemble, track, print.
+struct Pipeline {
+    tracker: Tracker,
+    reassembler: Reassembler,
+}
+
+impl Pipeline {
+    fn new(payload_bytes: usize) -> Self {
+        Pipeline {
+            tracker: Tracker::new(payload_bytes),
+            reassembler: Reassembler::new(),
+        }
+    }
+
+    /// Runs `frame` through, prints it, and shows the event to `also` (the demo's ladder).
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        printer: &mut dyn Printer,
+        mut also: impl FnMut(&PacketEvent<'_, '_>),
+    ) -> io::Result<()> {
+        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let whole = self.reassembler.feed(frame.number, &first);
+        let decoded = match &whole {
+            Some(datagram) => wire::decode_reassembled(&first, datagram),
+            None => first,
+        };
+        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
+        let ev = PacketEvent {
+            frame,
+            decoded: &decoded,
+            info: &info,
+        };
+        printer.packet(&ev)?;
+        also(&ev);
+        Ok(())
+    }
 }
 
 /// BPF programs compiled per link type (pcapng files can mix them).
@@ -147,8 +187,7 @@ fn read_into(
             path.display()
         );
     }
-    let mut tracker = Tracker::new(payload_bytes);
-    let mut reassembler = Reassembler::new();
+    let mut pipeline = Pipeline::new(payload_bytes);
     let mut filters = Filters::new(filter);
     let mut shown = 0u64;
     let mut failure = None;
@@ -168,20 +207,9 @@ fn read_into(
             continue;
         }
         shown += 1;
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = reassembler.feed(frame.number, &first);
-        let decoded = match &whole {
-            Some(datagram) => wire::decode_reassembled(&first, datagram),
-            None => first,
-        };
-        let info = tracker.packet(frame.number, frame.ts, &decoded);
-        printer.packet(&PacketEvent {
-            frame: &frame,
-            decoded: &decoded,
-            info: &info,
-        })?;
+        pipeline.frame(&frame, printer, |_| {})?;
     }
-    finish(&mut tracker, printer, None)?;
+    finish(&mut pipeline.tracker, printer, None)?;
     Ok(failure)
 }
 
@@ -340,8 +368,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         .context("cannot install the Ctrl-C / SIGTERM handler")?;
     let stdout = io::stdout();
     let mut printer = printer(&args.output, stdout.lock(), true);
-    let mut tracker = Tracker::new(args.output.payload_bytes);
-    let mut reassembler = Reassembler::new();
+    let mut pipeline = Pipeline::new(args.output.payload_bytes);
     let mut seen = 0u64;
     let mut last_tick = Instant::now();
     let mut last_drops = 0u64;
@@ -350,18 +377,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         if let Some(frame) = live.next_frame()? {
             seen += 1;
             now = frame.ts;
-            let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-            let whole = reassembler.feed(frame.number, &first);
-            let decoded = match &whole {
-                Some(datagram) => wire::decode_reassembled(&first, datagram),
-                None => first,
-            };
-            let info = tracker.packet(frame.number, frame.ts, &decoded);
-            printer.packet(&PacketEvent {
-                frame: &frame,
-                decoded: &decoded,
-                info: &info,
-            })?;
+            pipeline.frame(&frame, printer.as_mut(), |_| {})?;
             if args.count.is_some_and(|c| seen >= c) {
                 break;
             }
@@ -376,7 +392,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
                 }
             }
             // Over and idle conversations are summed up now and forgotten: bounded memory.
-            for c in tracker.evict(now, args.idle) {
+            for c in pipeline.tracker.evict(now, args.idle) {
                 printer.conn(&c)?;
             }
         }
@@ -384,7 +400,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
     live.flush()?;
     let st = live.stats().unwrap_or_default();
     finish(
-        &mut tracker,
+        &mut pipeline.tracker,
         printer.as_mut(),
         Some(LiveStats {
             interface: live.device.clone(),
@@ -500,25 +516,20 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         io::stdout(),
         true,
     )));
-    let mut tracker = Tracker::new(args.output.payload_bytes);
+    let mut pipeline = Pipeline::new(args.output.payload_bytes);
     let mut rows: Vec<LadderRow> = Vec::new();
     let started = Instant::now();
     let mut done_at: Option<Instant> = None;
     let mut timed_out = false;
     loop {
         if let Some(frame) = live.next_frame()? {
-            let decoded = wire::decode(frame.linktype, frame.data, frame.wirelen);
-            let info = tracker.packet(frame.number, frame.ts, &decoded);
-            let ev = PacketEvent {
-                frame: &frame,
-                decoded: &decoded,
-                info: &info,
-            };
-            printer.packet(&ev)?;
-            if let Some(r) = LadderRow::from_event(&ev) {
-                rows.push(r);
-            }
+            pipeline.frame(&frame, &mut printer, |ev| {
+                if let Some(r) = LadderRow::from_event(ev) {
+                    rows.push(r);
+                }
+            })?;
         }
+        let tracker = &pipeline.tracker;
         if done.load(Ordering::SeqCst) {
             let at = *done_at.get_or_insert_with(Instant::now);
             // Everything the demo sent is on the wire once the TCP teardown's last ACK and
@@ -553,6 +564,7 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         print_transcript(&mut o, &transcript, tcp_addr, udp_addr, zh)?;
         writeln!(o)?;
     }
+    let tracker = &mut pipeline.tracker;
     let mut done_convs = tracker.finish();
     done_convs.sort_by_key(|c| c.first_frame());
     for c in &done_convs {

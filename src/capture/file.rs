@@ -588,24 +588,17 @@ impl<'a> FileReader<'a> {
             let be = self.big_endian;
             match btype {
                 1 => self.parse_idb(at)?,
-                // Enhanced packet block.
-                6 => {
-                    if self.buf.len() < 20 {
-                        return Err(self.short_block(at, "enhanced packet block"));
-                    }
-                    let ifid = u32_at(&self.buf, 0, be);
-                    let ts =
-                        ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
-                    let caplen = u32_at(&self.buf, 12, be);
-                    let wirelen = u32_at(&self.buf, 16, be);
-                    return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
-                }
-                // Obsolete packet block: 16-bit interface id and drop count.
-                2 => {
+                // Enhanced packet block, and the obsolete packet block whose interface id
+                // is 16 bits followed by a 16-bit drop count; the rest is laid out alike.
+                6 | 2 => {
                     if self.buf.len() < 20 {
                         return Err(self.short_block(at, "packet block"));
                     }
-                    let ifid = u16_at(&self.buf, 0, be) as u32;
+                    let ifid = if btype == 6 {
+                        u32_at(&self.buf, 0, be)
+                    } else {
+                        u16_at(&self.buf, 0, be) as u32
+                    };
                     let ts =
                         ((u32_at(&self.buf, 4, be) as u64) << 32) | u32_at(&self.buf, 8, be) as u64;
                     let caplen = u32_at(&self.buf, 12, be);
