@@ -93,9 +93,10 @@ impl Finished {
 /// All conversations of a capture.
 pub struct Tracker {
     tcp_index: FxHashMap<FlowKey, u32>,
-    tcp: FxHashMap<u32, TcpConv>,
+    /// Boxed so the table's growth moves pointers, not 700-byte conversations.
+    tcp: FxHashMap<u32, Box<TcpConv>>,
     udp_index: FxHashMap<FlowKey, u32>,
-    udp: FxHashMap<u32, UdpConv>,
+    udp: FxHashMap<u32, Box<UdpConv>>,
     next_tcp: u32,
     next_udp: u32,
     /// Bytes of each request and reply kept for `exchanges` (0 keeps none).
@@ -147,7 +148,7 @@ impl Tracker {
                     let replaced = self.tcp_index.insert(key, stream).is_some();
                     let mut conv = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
                     conv.reused = replaced;
-                    self.tcp.insert(stream, conv);
+                    self.tcp.insert(stream, Box::new(conv));
                 }
                 let Some(&stream) = self.tcp_index.get(&key) else {
                     return info;
@@ -200,7 +201,7 @@ impl Tracker {
         self.next_udp += 1;
         self.udp_index.insert(key, stream);
         self.udp
-            .insert(stream, UdpConv::new(stream, key, side, frame, ts));
+            .insert(stream, Box::new(UdpConv::new(stream, key, side, frame, ts)));
         (stream, side)
     }
 
