@@ -219,3 +219,17 @@ fn demo_no_capture_runs_the_programs_only() {
     assert!(out.contains("client got back: Hi,you send me :["), "{out}");
     assert!(!out.contains("handshake"), "{out}");
 }
+
+#[test]
+fn demo_without_capture_permission_says_how_to_fix_it() {
+    // CI runs as root; run the binary as `nobody` to see what a user without CAP_NET_RAW sees.
+    let o = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_synack"), "demo", "--port", "0"])
+        .output()
+        .expect("runuser (util-linux) is needed for this test");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(e.contains("needs root or CAP_NET_RAW"), "{e}");
+    assert!(e.contains("setcap cap_net_raw,cap_net_admin=eip"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
