@@ -35,17 +35,31 @@ start_cap() { # netns, tcpdump args...
 stop_cap() { sleep 0.5; kill -INT "$CAP"; wait "$CAP" 2>/dev/null || true; }
 
 # 1. Bulk transfer over a lossy router (8% of forwarded packets dropped either way), captured
-#    at the receiver with a small snaplen: holes, dup ACKs, fast and spurious retransmissions.
+#    at the receiver with a small snaplen: holes, dup ACKs, fast, spurious and plain
+#    retransmissions, out-of-order segments. GSO is limited to one MTU so that segments are
+#    real packets; retried until tshark sees every kind.
+ip -n $C link set c0 gso_max_size 1500
+ip -n $S link set s0 gso_max_size 1500
 ip netns exec $R nft add table ip loss
 ip netns exec $R nft add chain ip loss forwarding '{ type filter hook forward priority 0; }'
 ip netns exec $R nft add rule ip loss forwarding 'numgen random mod 100 < 8 drop'
-ip netns exec $S $T sink 10.88.2.2 5001 0 & SRV=$!
-sleep 0.4
-start_cap $S -i s0 -s 96 -w lossy-bulk.pcap tcp port 5001
-ip netns exec $C $T source 10.88.2.2 5001 4000000
-wait $SRV || true
-stop_cap
+for try in $(seq 6); do
+  ip netns exec $S $T sink 10.88.2.2 5001 0 & SRV=$!
+  sleep 0.4
+  start_cap $S -i s0 -s 96 -w lossy-bulk.pcap tcp port 5001
+  ip netns exec $C $T source 10.88.2.2 5001 3000000
+  wait $SRV || true
+  stop_cap
+  kinds=0
+  for f in fast_retransmission spurious_retransmission duplicate_ack out_of_order lost_segment; do
+    n=$(tshark -r lossy-bulk.pcap -Y "tcp.analysis.$f" 2>/dev/null | wc -l)
+    [ "$n" -gt 0 ] && kinds=$((kinds + 1))
+  done
+  [ "$kinds" -eq 5 ] && break
+done
 ip netns exec $R nft flush ruleset
+ip -n $C link set c0 gso_max_size 65536
+ip -n $S link set s0 gso_max_size 65536
 
 # 2. A receiver with a tiny buffer that reads late: zero window, probes, window updates.
 ip netns exec $S $T sink 10.88.2.2 5002 1.5 2048 & SRV=$!

@@ -31,9 +31,17 @@ fn lossy_bulk_transfer_shows_holes_and_retransmissions() {
         f.get("previous-segment-not-captured").copied().unwrap_or(0) > 0,
         "{f:?}"
     );
-    assert!(f.get("retransmission").copied().unwrap_or(0) > 0, "{f:?}");
-    // Every byte of the 4 000 000 sent counts once, holes filled late included.
-    assert_eq!(c[0]["bytes_c2s"], 4_000_000);
+    for kind in [
+        "retransmission",
+        "fast-retransmission",
+        "spurious-retransmission",
+        "dup-ack",
+        "out-of-order",
+    ] {
+        assert!(f.get(kind).copied().unwrap_or(0) > 0, "no {kind}: {f:?}");
+    }
+    // Every byte of the 3 000 000 sent counts once, holes filled late included.
+    assert_eq!(c[0]["bytes_c2s"], 3_000_000);
     assert!(c[0]["retransmissions"].as_u64().unwrap_or(0) > 0);
     let note = p
         .iter()
