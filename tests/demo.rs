@@ -224,7 +224,15 @@ fn demo_no_capture_runs_the_programs_only() {
 fn demo_without_capture_permission_says_how_to_fix_it() {
     // CI runs as root; run the binary as `nobody` to see what a user without CAP_NET_RAW sees.
     let o = std::process::Command::new("runuser")
-        .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_synack"), "demo", "--port", "0"])
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_synack"),
+            "demo",
+            "--port",
+            "0",
+        ])
         .output()
         .expect("runuser (util-linux) is needed for this test");
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));

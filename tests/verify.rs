@@ -169,10 +169,16 @@ fn demo_verify_checks_what_the_demo_sent() {
 
 #[test]
 fn reset_connection_breaks_fin_and_reset_expectations() {
-    let o = verify("port-reuse-rst.pcap", &["--handshakes", "3", "--closed-by-fin", "--no-resets"]);
+    let o = verify(
+        "port-reuse-rst.pcap",
+        &["--handshakes", "3", "--closed-by-fin", "--no-resets"],
+    );
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(out.contains("✓ handshakes = 3"), "{out}");
-    assert!(out.contains("✗ every connection closed by FIN — stream 2 ended rst"), "{out}");
+    assert!(
+        out.contains("✗ every connection closed by FIN — stream 2 ended rst"),
+        "{out}"
+    );
     assert!(out.contains("✗ no RST — 1 RST segment(s)"), "{out}");
 }
