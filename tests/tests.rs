@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod oracle;
 mod read;
+mod robust;
 mod verify;
 mod watch;
 
