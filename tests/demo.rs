@@ -241,3 +241,20 @@ fn demo_without_capture_permission_says_how_to_fix_it() {
     assert!(e.contains("setcap cap_net_raw,cap_net_admin=eip"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
+
+#[test]
+fn no_arguments_runs_the_demo_on_the_classic_ports() {
+    // The only test on the fixed ports 12345/8081; every other one asks for free ports.
+    let o = synack(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("filter: tcp port 12345 or udp port 8081"),
+        "{out}"
+    );
+    assert!(out.contains("handshake 3/3"), "{out}");
+    assert!(
+        out.contains("UDP server got: hello,this is a test info !"),
+        "{out}"
+    );
+}
