@@ -66,7 +66,7 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     };
     let version = p.get_version();
     let ihl = p.get_header_length() as usize * 4;
-    let hdr = IpHeader {
+    let mut hdr = IpHeader {
         version: 4,
         src: IpAddr::V4(p.get_source()),
         dst: IpAddr::V4(p.get_destination()),
@@ -86,6 +86,11 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     if ihl < 20 {
         // Wireshark gives up before reading the addresses of such a header.
         return (None, None, Some(bad("header length", ihl as u32)));
+    }
+    // A total length of 0 is how TCP segmentation offload leaves packets the capturing
+    // host sent: Wireshark then takes the length from the frame, and so do we.
+    if hdr.total_len == 0 {
+        hdr.total_len = span.reported as u32;
     }
     let total = hdr.total_len as usize;
     if total < ihl {
@@ -227,6 +232,16 @@ mod tests {
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         // Cut by the snaplen instead: not damage.
         let (_, _, e) = parse_v4(Span::new(&b, 100));
+        assert!(e.is_none());
+    }
+
+    #[test]
+    fn test_tso_total_length_zero_takes_the_frame_length() {
+        let mut b = v4(5, 0, 0);
+        b.extend_from_slice(&[9; 30]);
+        let (h, p, e) = parse_v4(Span::new(&b, b.len()));
+        assert_eq!(h.unwrap().total_len, 50);
+        assert_eq!(p.unwrap().bytes.len(), 30);
         assert!(e.is_none());
     }
 
