@@ -327,3 +327,27 @@ fn fragmented_datagram_is_decoded_in_the_completing_frame() {
     );
     assert_eq!(c[0]["bytes_c2s"], 4013);
 }
+
+#[test]
+fn large_downloads_and_tls() {
+    for name in ["http-download.pcap", "http-download-ipv6.pcap"] {
+        let (_, c, _) = conns(name);
+        let t = tcp(&c);
+        assert_eq!(t[0]["handshake"], "complete", "{name}");
+        // 8 000 000 bytes of body plus the HTTP headers, each byte once.
+        let s2c = t[0]["bytes_s2c"].as_u64().unwrap_or(0);
+        assert!((8_000_000..8_001_000).contains(&s2c), "{name}: {s2c}");
+        assert_eq!(t[0]["close"], "fin");
+    }
+    let (p, c, _) = conns("tls-session.pcap");
+    assert_eq!(tcp(&c)[0]["handshake"], "complete");
+    // The ClientHello starts with a TLS handshake record: 0x16 0x03.
+    let hello = p.iter().find(|x| x["step"] == "data").expect("data");
+    assert!(
+        hello["payload"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("\\x16\\x03"),
+        "{hello}"
+    );
+}
