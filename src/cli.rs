@@ -310,7 +310,7 @@ mod tests {
         let Some(Command::Read(r)) = cli.command else {
             panic!("not read")
         };
-        let (f, filt) = r.file_and_filter().unwrap();
+        let (f, filt) = r.file_and_filter().expect("test data");
         assert_eq!(f, PathBuf::from("x.pcap"));
         assert_eq!(filt.as_deref(), Some("tcp port 12345"));
     }
@@ -322,7 +322,7 @@ mod tests {
             panic!("not read")
         };
         assert_eq!(r.count, Some(3));
-        let (f, filt) = r.file_and_filter().unwrap();
+        let (f, filt) = r.file_and_filter().expect("test data");
         assert_eq!((f.to_str(), filt.as_deref()), (Some("x.pcap"), Some("udp")));
     }
 
@@ -355,7 +355,10 @@ mod tests {
         };
         assert_eq!(r.output.format, Format::Json);
         assert_eq!(r.count, Some(2));
-        assert_eq!(r.file_and_filter().unwrap().1.as_deref(), Some("tcp"));
+        assert_eq!(
+            r.file_and_filter().expect("test data").1.as_deref(),
+            Some("tcp")
+        );
     }
 
     #[test]

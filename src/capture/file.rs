@@ -804,8 +804,8 @@ mod tests {
         // snaplen in the header is 65535; Wireshark keeps a longer record whole.
         let big = vec![7u8; 70_000];
         record(&mut f, 1, 2, &big, 70_000);
-        let mut r = FileReader::new(&f[..]).unwrap();
-        let fr = r.next_frame().unwrap().unwrap();
+        let mut r = FileReader::new(&f[..]).expect("test data");
+        let fr = r.next_frame().expect("test data").expect("test data");
         assert_eq!(fr.caplen, 70_000);
         assert_eq!(fr.data.len(), 70_000);
         assert_eq!(fr.ts.nsecs, 2000);
@@ -817,8 +817,8 @@ mod tests {
         record(&mut f, 1, 2, &[1, 2, 3], 3);
         record(&mut f, 1, 2, &[1, 2, 3, 4, 5], 5);
         f.truncate(f.len() - 2);
-        let mut r = FileReader::new(&f[..]).unwrap();
-        assert!(r.next_frame().unwrap().is_some());
+        let mut r = FileReader::new(&f[..]).expect("test data");
+        assert!(r.next_frame().expect("test data").is_some());
         match r.next_frame() {
             Err(FileError::CutShort {
                 frame,
@@ -838,7 +838,7 @@ mod tests {
         for x in [0u32, 0, 0x7fff_ffff, 0x7fff_ffff] {
             f.extend_from_slice(&x.to_le_bytes());
         }
-        let mut r = FileReader::new(&f[..]).unwrap();
+        let mut r = FileReader::new(&f[..]).expect("test data");
         let e = r.next_frame().unwrap_err();
         assert!(e.to_string().contains("frame 1"), "{e}");
     }
@@ -851,11 +851,11 @@ mod tests {
             record(&mut f, 1_700_000_000, 5, &[0; 20], 20);
         }
         record(&mut f, 1_700_000_000, 4_294_967_295, &[0], 1);
-        let mut r = FileReader::new(&f[..]).unwrap();
+        let mut r = FileReader::new(&f[..]).expect("test data");
         for _ in 0..3 {
-            r.next_frame().unwrap().unwrap();
+            r.next_frame().expect("test data").expect("test data");
         }
-        let fr = r.next_frame().unwrap().unwrap();
+        let fr = r.next_frame().expect("test data").expect("test data");
         assert_eq!(fr.ts.to_string(), "-1700000000.000001000");
     }
 
@@ -869,7 +869,7 @@ mod tests {
         for x in [1u32, 0, 0x7fff_ffff, 40] {
             f.extend_from_slice(&x.to_le_bytes());
         }
-        let r = FileReader::new(&f[..]).unwrap();
+        let r = FileReader::new(&f[..]).expect("test data");
         assert_ne!(
             r.format(),
             Format::Pcap {
@@ -882,7 +882,7 @@ mod tests {
         for _ in 0..3 {
             record(&mut g, 1, 0, &[0; 40], 40);
         }
-        let r = FileReader::new(&g[..]).unwrap();
+        let r = FileReader::new(&g[..]).expect("test data");
         assert_eq!(
             r.format(),
             Format::Pcap {
@@ -905,9 +905,9 @@ mod tests {
             f.extend_from_slice(&x.to_be_bytes());
         }
         f.push(0x45);
-        let mut r = FileReader::new(&f[..]).unwrap();
+        let mut r = FileReader::new(&f[..]).expect("test data");
         assert_eq!(r.linktype(), Some(101));
-        let fr = r.next_frame().unwrap().unwrap();
+        let fr = r.next_frame().expect("test data").expect("test data");
         assert_eq!((fr.ts.secs, fr.ts.nsecs, fr.caplen), (5, 6000, 1));
     }
 
@@ -954,11 +954,11 @@ mod tests {
         }
         epb.extend_from_slice(&[0x45, 0, 0]);
         f.extend(block(6, &epb));
-        let mut r = FileReader::new(&f[..]).unwrap();
-        let fr = r.next_frame().unwrap().unwrap();
+        let mut r = FileReader::new(&f[..]).expect("test data");
+        let fr = r.next_frame().expect("test data").expect("test data");
         assert_eq!(fr.linktype, 101);
         assert_eq!(fr.ts.to_string(), "1700000000.123456789");
         assert_eq!(fr.data, &[0x45, 0, 0]);
-        assert!(r.next_frame().unwrap().is_none());
+        assert!(r.next_frame().expect("test data").is_none());
     }
 }

@@ -274,8 +274,8 @@ mod tests {
             udp_port: Some(0),
             messages: vec!["one".into(), "二".into()],
         };
-        let b = bind(&cfg).unwrap();
-        let t = run(b, &cfg).unwrap();
+        let b = bind(&cfg).expect("test data");
+        let t = run(b, &cfg).expect("test data");
         assert_eq!(t.server_received, ["one", "二"]);
         assert_eq!(t.replies.len(), 2);
         assert!(
@@ -284,13 +284,13 @@ mod tests {
             t.replies[1]
         );
         assert!(t.replies[1].ends_with("] 二"));
-        assert_eq!(t.udp_received.unwrap().0, UDP_MESSAGE);
+        assert_eq!(t.udp_received.expect("test data").0, UDP_MESSAGE);
     }
 
     #[test]
     fn test_port_in_use_is_named() {
-        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = busy.local_addr().unwrap().port();
+        let busy = TcpListener::bind("127.0.0.1:0").expect("test data");
+        let port = busy.local_addr().expect("test data").port();
         let cfg = DemoConfig {
             ipv6: false,
             tcp_port: Some(port),

@@ -71,6 +71,26 @@ impl<'w, W: Write> Obj<'w, W> {
         }
     }
 
+    /// The keys every `conn` line starts with, for TCP and UDP alike.
+    fn conversation(
+        &mut self,
+        proto: &str,
+        stream: u32,
+        (client, server, first, last): ((IpAddr, u16), (IpAddr, u16), u64, u64),
+        packets: u64,
+        (c2s, s2c): (u64, u64),
+    ) -> io::Result<()> {
+        self.str("proto", proto)?;
+        self.num("stream", stream)?;
+        self.endpoint("client", client)?;
+        self.endpoint("server", server)?;
+        self.num("first_frame", first)?;
+        self.num("last_frame", last)?;
+        self.num("packets", packets)?;
+        self.num("bytes_c2s", c2s)?;
+        self.num("bytes_s2c", s2c)
+    }
+
     fn end(self) -> io::Result<()> {
         self.w.write_all(b"}\n")
     }
@@ -343,15 +363,8 @@ impl<W: Write> Printer for JsonPrinter<W> {
         let mut o = Obj::begin(&mut self.out, "conn")?;
         match c {
             Finished::Tcp(t) => {
-                o.str("proto", "tcp")?;
-                o.num("stream", t.stream)?;
-                o.endpoint("client", t.client)?;
-                o.endpoint("server", t.server)?;
-                o.num("first_frame", t.first_frame)?;
-                o.num("last_frame", t.last_frame)?;
-                o.num("packets", t.packets)?;
-                o.num("bytes_c2s", t.bytes_c2s)?;
-                o.num("bytes_s2c", t.bytes_s2c)?;
+                let c = (t.client, t.server, t.first_frame, t.last_frame);
+                o.conversation("tcp", t.stream, c, t.packets, (t.bytes_c2s, t.bytes_s2c))?;
                 o.str("handshake", t.handshake.as_str())?;
                 if let Some(j) = t.j {
                     o.num("j", j)?;
@@ -374,15 +387,8 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 JsonPrinter::<W>::exchanges(&mut o, &t.exchanges, &t.text, limit)?;
             }
             Finished::Udp(u) => {
-                o.str("proto", "udp")?;
-                o.num("stream", u.stream)?;
-                o.endpoint("client", u.client)?;
-                o.endpoint("server", u.server)?;
-                o.num("first_frame", u.first_frame)?;
-                o.num("last_frame", u.last_frame)?;
-                o.num("packets", u.packets)?;
-                o.num("bytes_c2s", u.bytes_c2s)?;
-                o.num("bytes_s2c", u.bytes_s2c)?;
+                let c = (u.client, u.server, u.first_frame, u.last_frame);
+                o.conversation("udp", u.stream, c, u.packets, (u.bytes_c2s, u.bytes_s2c))?;
                 o.raw("duration", format_args!("{:.9}", u.duration))?;
                 JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }

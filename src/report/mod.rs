@@ -176,7 +176,7 @@ mod tests {
             ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
             ("0:0:0:0:0:1:0:1", "::1:0:1"),
         ] {
-            let ip: std::net::IpAddr = a.parse().unwrap();
+            let ip: std::net::IpAddr = a.parse().expect("test data");
             assert_eq!(IpText(ip).to_string(), want, "{a}");
         }
     }

@@ -793,7 +793,7 @@ mod tests {
 
     fn conv_from(segs: &[(usize, u16, u32, u32, u32, u16)]) -> TcpConv {
         use crate::wire::tcp::TcpOptions;
-        let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
         let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
         let mut c = TcpConv::new(
             0,

@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn test_toml_expectations_and_unknown_keys() {
         let e = Expectations::from_toml("handshakes = 1\nno_resets = true\nreply_regex = '^Hi'\n")
-            .unwrap();
+            .expect("test data");
         assert_eq!(e.handshakes, Some(1));
         assert_eq!(e.no_resets, Some(true));
         assert!(
@@ -443,7 +443,13 @@ mod tests {
         };
         let c = check(&exp, &seen);
         assert!(c.iter().all(|c| !c.ok));
-        assert_eq!(c.iter().find(|c| c.name == "no RST").unwrap().frames, [7]);
+        assert_eq!(
+            c.iter()
+                .find(|c| c.name == "no RST")
+                .expect("test data")
+                .frames,
+            [7]
+        );
         let x = junit("t", &c);
         assert!(
             x.contains("<failure") && x.contains("no malformed frames"),

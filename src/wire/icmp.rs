@@ -121,10 +121,10 @@ mod tests {
         b.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
         b.extend_from_slice(&[0xc0, 0, 0x1f, 0x91, 0, 16, 0, 0]);
         let (m, e) = parse(Span::new(&b, b.len()), false);
-        let m = m.unwrap();
+        let m = m.expect("test data");
         assert!(e.is_none());
         assert_eq!(m.describe(), "port unreachable");
-        let q = m.quoted.unwrap();
+        let q = m.quoted.expect("test data");
         assert_eq!(
             (q.ip.protocol, q.sport, q.dport),
             (17, Some(49152), Some(8081))
@@ -135,7 +135,7 @@ mod tests {
     fn test_truncated_quote_is_not_malformed() {
         let b = [3u8, 3, 0, 0, 0, 0, 0, 0, 0x45, 0];
         let (m, e) = parse(Span::new(&b, b.len()), false);
-        assert!(m.unwrap().quoted.is_none());
+        assert!(m.expect("test data").quoted.is_none());
         assert!(e.is_none());
     }
 }

@@ -218,7 +218,7 @@ mod tests {
         let mut b = v4(5, 24, 0);
         b.extend_from_slice(&[1, 2, 3, 4, 0xee, 0xee]);
         let (_, p, e) = parse_v4(Span::new(&b, b.len()));
-        assert_eq!(p.unwrap().bytes, &[1, 2, 3, 4]);
+        assert_eq!(p.expect("test data").bytes, &[1, 2, 3, 4]);
         assert!(e.is_none());
     }
 
@@ -228,7 +228,7 @@ mod tests {
         b.extend_from_slice(&[1, 2, 3, 4]);
         let (h, p, e) = parse_v4(Span::new(&b, b.len()));
         assert!(h.is_some());
-        assert_eq!(p.unwrap().bytes, &[1, 2, 3, 4]);
+        assert_eq!(p.expect("test data").bytes, &[1, 2, 3, 4]);
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         // Cut by the snaplen instead: not damage.
         let (_, _, e) = parse_v4(Span::new(&b, 100));
@@ -240,8 +240,8 @@ mod tests {
         let mut b = v4(5, 0, 0);
         b.extend_from_slice(&[9; 30]);
         let (h, p, e) = parse_v4(Span::new(&b, b.len()));
-        assert_eq!(h.unwrap().total_len, 50);
-        assert_eq!(p.unwrap().bytes.len(), 30);
+        assert_eq!(h.expect("test data").total_len, 50);
+        assert_eq!(p.expect("test data").bytes.len(), 30);
         assert!(e.is_none());
     }
 
@@ -250,7 +250,7 @@ mod tests {
         let b = v4(5, 20, 0x2000 | 3);
         let (h, _, _) = parse_v4(Span::new(&b, b.len()));
         assert_eq!(
-            h.unwrap().fragment,
+            h.expect("test data").fragment,
             Fragment {
                 offset: 24,
                 more: true
@@ -267,7 +267,7 @@ mod tests {
         b.extend_from_slice(&[17, 0, 0, 1, 0, 0, 0, 9]);
         b.extend_from_slice(&[0; 8]);
         let (h, p, e) = parse_v6(Span::new(&b, b.len()));
-        let h = h.unwrap();
+        let h = h.expect("test data");
         assert_eq!(h.protocol, 17);
         assert_eq!(
             h.fragment,
@@ -276,7 +276,7 @@ mod tests {
                 more: true
             }
         );
-        assert_eq!(p.unwrap().bytes.len(), 8);
+        assert_eq!(p.expect("test data").bytes.len(), 8);
         assert!(e.is_none());
     }
 

@@ -168,7 +168,7 @@ mod tests {
             let mut f = hdr.to_vec();
             f.push(0x45);
             let got = network_layer(LINKTYPE_NULL, Span::new(&f, f.len()))
-                .unwrap()
+                .expect("test data")
                 .map(|(n, s)| (n, s.bytes.len()));
             assert_eq!(got.map(|g| g.0), want, "{hdr:?}");
         }
@@ -179,8 +179,8 @@ mod tests {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x86, 0xdd, 0x60]);
         let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
-            .unwrap()
-            .unwrap();
+            .expect("test data")
+            .expect("test data");
         assert_eq!(n, Network::Ipv6);
         assert_eq!(s.bytes, &[0x60]);
     }
@@ -204,15 +204,15 @@ mod tests {
         let mut v1 = vec![0u8; 14];
         v1.extend_from_slice(&[0x08, 0x00, 0x45]);
         let (n, s) = network_layer(LINKTYPE_LINUX_SLL, Span::new(&v1, v1.len()))
-            .unwrap()
-            .unwrap();
+            .expect("test data")
+            .expect("test data");
         assert_eq!((n, s.bytes.len()), (Network::Ipv4, 1));
         let mut v2 = vec![0x86, 0xdd];
         v2.extend_from_slice(&[0u8; 18]);
         v2.push(0x60);
         let (n, _) = network_layer(LINKTYPE_LINUX_SLL2, Span::new(&v2, v2.len()))
-            .unwrap()
-            .unwrap();
+            .expect("test data")
+            .expect("test data");
         assert_eq!(n, Network::Ipv6);
     }
 }

@@ -304,9 +304,9 @@ pub(crate) mod tests {
     fn test_full_segment() {
         let f = ipv4_tcp_frame(b"hi");
         let (s, e) = seg(&f[34..], f.len() - 34);
-        let s = s.unwrap();
+        let s = s.expect("test data");
         assert!(e.is_none());
-        let fx = s.fixed.unwrap();
+        let fx = s.fixed.expect("test data");
         assert_eq!(
             (s.sport, s.dport, fx.seq, fx.ack),
             (12345, 49152, 1000, 2000)
@@ -323,11 +323,11 @@ pub(crate) mod tests {
         let t = &f[34..];
         // 12 bytes of a 20-byte header, cut by the snaplen: ports only, not malformed.
         let (s, e) = seg(&t[..12], t.len());
-        assert!(s.unwrap().fixed.is_none());
+        assert!(s.expect("test data").fixed.is_none());
         assert!(matches!(e, Some(Shortfall::Short(_))));
         // Cut inside the options: fixed fields and length still known.
         let (s, e) = seg(&t[..24], t.len());
-        let s = s.unwrap();
+        let s = s.expect("test data");
         assert_eq!(s.len, Some(5));
         assert!(matches!(e, Some(Shortfall::Short(_))));
     }
@@ -338,9 +338,9 @@ pub(crate) mod tests {
         let mut t = f[34..].to_vec();
         t[12] = 0x40; // 16 bytes
         let (s, e) = seg(&t, t.len());
-        let s = s.unwrap();
+        let s = s.expect("test data");
         assert_eq!(s.len, Some(32 - 16));
-        assert!(s.fixed.unwrap().bogus_offset());
+        assert!(s.fixed.expect("test data").bogus_offset());
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
     }
 
@@ -350,7 +350,7 @@ pub(crate) mod tests {
         let mut t = f[34..].to_vec();
         t[12] = 0xf0; // 60 bytes of header in a 32-byte segment
         let (s, e) = seg(&t, t.len());
-        assert_eq!(s.unwrap().len, None);
+        assert_eq!(s.expect("test data").len, None);
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
     }
 
@@ -386,7 +386,9 @@ pub(crate) mod tests {
     #[test]
     fn test_flag_names() {
         let mut s = String::new();
-        TcpFlags(SYN | ACK | ECE).write_names(&mut s).unwrap();
+        TcpFlags(SYN | ACK | ECE)
+            .write_names(&mut s)
+            .expect("test data");
         assert_eq!(s, "SYN+ACK+ECE");
     }
 }

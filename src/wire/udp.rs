@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn test_length_bounds_payload() {
         let b = [0x1f, 0x91, 0x30, 0x39, 0, 10, 0, 0, b'h', b'i', 0, 0];
-        let (d, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        let (d, e) = parse(Span::new(&b, b.len()), false).expect("test data");
         assert_eq!((d.sport, d.dport, d.len), (8081, 12345, 2));
         assert_eq!(d.payload, b"hi");
         assert!(e.is_none());
@@ -134,10 +134,10 @@ mod tests {
     #[test]
     fn test_bad_length() {
         let b = [0, 1, 0, 2, 0, 4, 0, 0];
-        let (_, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        let (_, e) = parse(Span::new(&b, b.len()), false).expect("test data");
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         let b = [0, 1, 0, 2, 0, 99, 0, 0];
-        let (d, e) = parse(Span::new(&b, b.len()), false).unwrap();
+        let (d, e) = parse(Span::new(&b, b.len()), false).expect("test data");
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         assert_eq!(d.len, 91);
     }
@@ -146,10 +146,10 @@ mod tests {
     fn test_truncated() {
         let b = [0, 1, 0, 2];
         // Four bytes: the ports are known, the rest is missing.
-        let (d, e) = parse(Span::new(&b, 20), false).unwrap();
+        let (d, e) = parse(Span::new(&b, 20), false).expect("test data");
         assert_eq!((d.sport, d.dport, d.header_complete), (1, 2, false));
         assert!(matches!(e, Some(Shortfall::Short(_))));
-        let (_, e) = parse(Span::new(&b, 4), false).unwrap();
+        let (_, e) = parse(Span::new(&b, 4), false).expect("test data");
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         assert!(parse(Span::new(&b[..3], 4), false).is_err());
     }
