@@ -489,14 +489,14 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
             l1.replacen("{}", &live.device, 1)
                 .replacen("{}", &filter, 1)
         )?;
-        let mut s = String::from(l2);
+        let mut servers = Vec::new();
         if let Some(a) = tcp_addr {
-            s.push_str(&format!(": TCP echo {a} (socket, bind, listen backlog 5)"));
+            servers.push(format!("TCP echo {a} (socket, bind, listen backlog 5)"));
         }
         if let Some(a) = udp_addr {
-            s.push_str(&format!(", UDP receiver {a} (socket, bind)"));
+            servers.push(format!("UDP receiver {a} (socket, bind)"));
         }
-        writeln!(out, "{s}\n")?;
+        writeln!(out, "{l2}: {}\n", servers.join(", "))?;
     }
 
     // The programs run on their own threads while this one captures.
