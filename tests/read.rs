@@ -351,3 +351,12 @@ fn large_downloads_and_tls() {
         "{hello}"
     );
 }
+
+#[test]
+fn conn_lines_count_packets_each_way() {
+    let (_, c, _) = conns("classic-ipv4.pcap");
+    let t = tcp(&c)[0];
+    assert_eq!(t["packets_c2s"], 8);
+    assert_eq!(t["packets_s2c"], 6);
+    assert_eq!(t["packets"], 14);
+}

@@ -271,9 +271,4 @@ impl Live {
             if_dropped: s.if_dropped as u64,
         })
     }
-
-    /// A handle that makes a blocked read return, from another thread or a signal.
-    pub fn breakloop_handle(&mut self) -> pcap::BreakLoop {
-        self.cap.breakloop_handle()
-    }
 }

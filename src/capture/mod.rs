@@ -90,10 +90,3 @@ pub struct Frame<'a> {
     /// Where the record starts in the file (0 for live frames), for error messages.
     pub file_offset: u64,
 }
-
-impl Frame<'_> {
-    /// Whether the snaplen cut this frame (then running out of bytes is not damage).
-    pub fn is_cut(&self) -> bool {
-        self.caplen < self.wirelen
-    }
-}

@@ -77,7 +77,7 @@ impl<'w, W: Write> Obj<'w, W> {
         proto: &str,
         stream: u32,
         (client, server, first, last): ((IpAddr, u16), (IpAddr, u16), u64, u64),
-        packets: u64,
+        (packets, p_c2s, p_s2c): (u64, u64, u64),
         (c2s, s2c): (u64, u64),
     ) -> io::Result<()> {
         self.str("proto", proto)?;
@@ -87,6 +87,8 @@ impl<'w, W: Write> Obj<'w, W> {
         self.num("first_frame", first)?;
         self.num("last_frame", last)?;
         self.num("packets", packets)?;
+        self.num("packets_c2s", p_c2s)?;
+        self.num("packets_s2c", p_s2c)?;
         self.num("bytes_c2s", c2s)?;
         self.num("bytes_s2c", s2c)
     }
@@ -364,7 +366,8 @@ impl<W: Write> Printer for JsonPrinter<W> {
         match c {
             Finished::Tcp(t) => {
                 let c = (t.client, t.server, t.first_frame, t.last_frame);
-                o.conversation("tcp", t.stream, c, t.packets, (t.bytes_c2s, t.bytes_s2c))?;
+                let p = (t.packets, t.packets_c2s, t.packets_s2c);
+                o.conversation("tcp", t.stream, c, p, (t.bytes_c2s, t.bytes_s2c))?;
                 o.str("handshake", t.handshake.as_str())?;
                 if let Some(j) = t.j {
                     o.num("j", j)?;
@@ -388,7 +391,8 @@ impl<W: Write> Printer for JsonPrinter<W> {
             }
             Finished::Udp(u) => {
                 let c = (u.client, u.server, u.first_frame, u.last_frame);
-                o.conversation("udp", u.stream, c, u.packets, (u.bytes_c2s, u.bytes_s2c))?;
+                let p = (u.packets, u.packets_c2s, u.packets_s2c);
+                o.conversation("udp", u.stream, c, p, (u.bytes_c2s, u.bytes_s2c))?;
                 o.raw("duration", format_args!("{:.9}", u.duration))?;
                 JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }

@@ -260,60 +260,63 @@ fn analysis_words(out: &mut String, info: &PacketInfo) {
     use crate::track::analysis::Flags as F;
     let f = info.analysis;
     let v = &info.verdict;
-    let mut say = |s: &str| {
-        out.push_str(" — ");
-        out.push_str(s);
-    };
+    // Written straight into the line: no temporary strings for a flagged frame.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            out.push_str(" — ");
+            let _ = write!(out, $($arg)*);
+        }};
+    }
     if f.has(F::FAST_RETRANSMISSION) {
-        say("fast retransmission (asked for by duplicate ACKs)");
+        say!("fast retransmission (asked for by duplicate ACKs)");
     } else if f.has(F::SPURIOUS_RETRANSMISSION) {
-        say("spurious retransmission: the receiver had already acknowledged these bytes");
+        say!("spurious retransmission: the receiver had already acknowledged these bytes");
     } else if f.has(F::RETRANSMISSION) {
         match v.retrans_of {
-            Some((frame, ns)) => say(&format!(
+            Some((frame, ns)) => say!(
                 "retransmission of frame {frame} after {:.3} ms",
                 ns as f64 / 1e6
-            )),
-            None => say("retransmission"),
+            ),
+            None => say!("retransmission"),
         }
     }
     if f.has(F::OUT_OF_ORDER) {
-        say("out of order: arrived after a later segment");
+        say!("out of order: arrived after a later segment");
     }
     if f.has(F::LOST_PACKET) {
-        say("previous segment not captured (a hole in the sequence)");
+        say!("previous segment not captured (a hole in the sequence)");
     }
     if f.has(F::ACK_LOST_PACKET) {
-        say("acknowledges a segment the capture never saw");
+        say!("acknowledges a segment the capture never saw");
     }
     if f.has(F::DUPLICATE_ACK) {
         match v.dup_ack {
-            Some((n, frame)) => say(&format!("dup ACK #{n} of frame {frame}")),
-            None => say("duplicate ACK"),
+            Some((n, frame)) => say!("dup ACK #{n} of frame {frame}"),
+            None => say!("duplicate ACK"),
         }
     }
     if f.has(F::ZERO_WINDOW) {
-        say("receiver's window is zero: the sender must wait");
+        say!("receiver's window is zero: the sender must wait");
     }
     if f.has(F::ZERO_WINDOW_PROBE) {
-        say("zero-window probe (1 byte into a closed window)");
+        say!("zero-window probe (1 byte into a closed window)");
     }
     if f.has(F::ZERO_WINDOW_PROBE_ACK) {
-        say("ACK of the zero-window probe: still no room");
+        say!("ACK of the zero-window probe: still no room");
     }
     if f.has(F::KEEP_ALIVE) {
-        say("keep-alive probe (1 byte before the next expected seq)");
+        say!("keep-alive probe (1 byte before the next expected seq)");
     }
     if f.has(F::KEEP_ALIVE_ACK) {
-        say("ACK of the keep-alive");
+        say!("ACK of the keep-alive");
     }
     if f.has(F::WINDOW_UPDATE) {
-        say("window update: the receiver has room again");
+        say!("window update: the receiver has room again");
     }
     if f.has(F::WINDOW_FULL) {
-        say("receiver's window is full");
+        say!("receiver's window is full");
     }
     if f.has(F::REUSED_PORTS) {
-        say("the same ports again: a new connection (new stream)");
+        say!("the same ports again: a new connection (new stream)");
     }
 }

@@ -58,7 +58,7 @@ impl<W: Write> Printer for TextPrinter<W> {
             }
             _ => {}
         }
-        let _ = write!(l, " {}", d.proto.as_str().to_ascii_uppercase());
+        let _ = write!(l, " {}", d.proto.label());
         match &d.transport {
             Transport::Tcp(seg) => {
                 if let Some(fx) = seg.fixed {

@@ -78,13 +78,10 @@ pub struct Verdict {
     /// The record exists: some flag, an acknowledged frame, or bytes in flight. tshark
     /// prints its SEQ/ACK analysis (and `initial_rtt`) only for such frames.
     pub exists: bool,
-    /// The frame this segment acknowledges, and how long after it.
-    pub acked: Option<(u64, i128)>,
     /// Duplicate ACK number and the frame it repeats.
     pub dup_ack: Option<(u32, u64)>,
     /// A retransmission: the frame that first carried the highest seq, and time since it.
     pub retrans_of: Option<(u64, i128)>,
-    pub bytes_in_flight: Option<u32>,
 }
 
 impl Verdict {
@@ -96,10 +93,8 @@ impl Verdict {
 
 #[derive(Debug, Clone, Copy)]
 struct Unacked {
-    frame: u64,
     seq: SeqNumber,
     nextseq: SeqNumber,
-    ts: i128,
 }
 
 /// One direction's analysis state (`tcp_flow_t` + `tcp_analyze_seq_flow_info_t`).
@@ -119,9 +114,6 @@ pub struct Flow {
     last_segment_flags: u32,
     valid_bif: bool,
     segments: Vec<Unacked>,
-    push_set_last: bool,
-    push_bytes_sent: u32,
-    seen: bool,
 }
 
 impl Flow {
@@ -159,7 +151,6 @@ pub fn analyze(
     fwd: &mut Flow,
     rev: &mut Flow,
     s: Segment,
-    base_seq: u32,
     first_rtt: Option<i128>,
     verdict: &mut Verdict,
 ) {
@@ -173,7 +164,6 @@ pub fn analyze(
     let gt = |a: u32, b: u32| SeqNumber(a) > SeqNumber(b);
     let lt = |a: u32, b: u32| SeqNumber(a) < SeqNumber(b);
     let le = |a: u32, b: u32| a == b || SeqNumber(a) < SeqNumber(b);
-    fwd.seen = true;
 
     if flags.ack() {
         rev.valid_bif = true;
@@ -317,10 +307,8 @@ pub fn analyze(
             nextseq = nextseq.wrapping_add(1);
         }
         fwd.segments.push(Unacked {
-            frame: s.frame,
             seq: SeqNumber(seq),
             nextseq: SeqNumber(nextseq),
-            ts: now,
         });
     }
     let probe = verdict.flags.has(Flags::ZERO_WINDOW_PROBE);
@@ -347,8 +335,8 @@ pub fn analyze(
         i -= 1;
         let u = rev.segments[i];
         if ackn == u.nextseq {
+            // The segment this ACK acknowledges exactly: tshark's "ACK to frame N".
             verdict.exists = true;
-            verdict.acked = Some((u.frame, now - u.ts));
         } else if ackn > u.seq && ackn <= u.nextseq {
             rev.segments[i].seq = ackn;
             continue;
@@ -358,32 +346,9 @@ pub fn analyze(
         rev.segments.remove(i);
     }
 
-    // Bytes in flight (and the push-bytes count): only for data segments.
+    // Bytes in flight: for a data segment with something unacknowledged, tshark keeps an
+    // analysis record (so it shows the SEQ/ACK analysis, and `initial_rtt`, on the frame).
     if seglen != 0 && !fwd.segments.is_empty() && fwd.valid_bif {
-        let base = SeqNumber(base_seq);
-        let mut first = fwd.segments[fwd.segments.len() - 1].seq - base;
-        let mut last = fwd.segments[fwd.segments.len() - 1].nextseq - base;
-        for u in &fwd.segments {
-            last = last.max(u.nextseq - base);
-            first = first.min(u.seq - base);
-        }
-        let in_flight = last.wrapping_sub(first);
-        if in_flight > 0 && in_flight < 2_000_000_000 {
-            verdict.bytes_in_flight = Some(in_flight);
-        }
-        if flags.has(crate::wire::tcp::PSH) {
-            fwd.push_bytes_sent = if fwd.push_set_last {
-                seglen
-            } else {
-                fwd.push_bytes_sent.wrapping_add(seglen)
-            };
-            fwd.push_set_last = true;
-        } else if fwd.push_set_last {
-            fwd.push_bytes_sent = seglen;
-            fwd.push_set_last = false;
-        } else {
-            fwd.push_bytes_sent = fwd.push_bytes_sent.wrapping_add(seglen);
-        }
         verdict.exists = true;
     }
 }
@@ -410,7 +375,7 @@ mod tests {
 
     fn run(a: &mut Flow, b: &mut Flow, s: Segment, rtt: Option<i128>) -> Verdict {
         let mut v = Verdict::default();
-        analyze(a, b, s, 0, rtt, &mut v);
+        analyze(a, b, s, rtt, &mut v);
         v
     }
 

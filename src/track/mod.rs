@@ -129,7 +129,10 @@ impl Tracker {
         // A tunnel's outer UDP flow is a conversation of its own in Wireshark's count, and it
         // is dissected (so numbered) before the inner one.
         if let (Some(outer), Some((sp, dp))) = (d.outer, d.outer_udp_ports) {
-            self.udp_stream(outer.src, sp, outer.dst, dp, frame, ts);
+            let (stream, side) = self.udp_stream(outer.src, sp, outer.dst, dp, frame, ts);
+            if let Some(conv) = self.udp.get_mut(&stream) {
+                conv.carries(frame, ts, side);
+            }
         }
         match &d.transport {
             Transport::Tcp(seg) => {
@@ -273,8 +276,45 @@ impl Tracker {
     pub fn udp_streams(&self) -> u32 {
         self.next_udp
     }
+}
 
-    pub fn open_conversations(&self) -> usize {
-        self.tcp.len() + self.udp.len()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+
+    #[test]
+    fn test_tunnel_outer_flow_counts_its_datagrams() {
+        // Ethernet/IPv4/UDP:4789/VXLAN carrying Ethernet/IPv4/UDP 1 → 2.
+        let inner_udp = [0u8, 1, 0, 2, 0, 10, 0, 0, b'h', b'i'];
+        let mut inner = vec![0u8; 12];
+        inner.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 30, 0, 0, 0, 0, 64, 17, 0, 0]);
+        inner.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+        inner.extend_from_slice(&inner_udp);
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 100, 0];
+        vx.extend_from_slice(&inner);
+        let mut outer_udp = vec![0xc3, 0x50, 0x12, 0xb5];
+        outer_udp.extend_from_slice(&((8 + vx.len()) as u16).to_be_bytes());
+        outer_udp.extend_from_slice(&[0, 0]);
+        outer_udp.extend_from_slice(&vx);
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((20 + outer_udp.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&outer_udp);
+        let d = wire::decode(1, &f, f.len() as u32);
+        assert_eq!(d.tunnel, Some("vxlan"));
+        let mut t = Tracker::new(16);
+        let info = t.packet(1, Timestamp::default(), &d);
+        assert_eq!(info.stream, Some(1), "the outer flow is numbered first");
+        let done = t.finish();
+        let packets: Vec<u64> = done
+            .iter()
+            .map(|c| match c {
+                Finished::Udp(u) => u.packets,
+                Finished::Tcp(t) => t.packets,
+            })
+            .collect();
+        assert_eq!(packets, [1, 1]);
     }
 }

@@ -123,8 +123,6 @@ struct Dir {
     /// Wireshark's base_seq: the ISN, or seq−1 when the first segment seen is not a SYN.
     base: u32,
     base_set: bool,
-    /// The base came from a SYN or SYN+ACK (Wireshark's TCP_S_SAW_SYN/SYNACK).
-    saw_syn: bool,
     /// Sequence number just after this side's SYN and FIN.
     syn_next: Option<SeqNumber>,
     fin_next: Option<SeqNumber>,
@@ -369,7 +367,6 @@ impl TcpConv {
         let mut synack_reused = false;
         if flags.syn() && flags.ack() && self.dirs[side].base_set && f.seq != self.dirs[side].base {
             self.dirs[side].base = f.seq;
-            self.dirs[side].saw_syn = true;
             synack_reused = true;
         }
         // Relative numbers (tcp_analyze_sequence_number), only when the length is known.
@@ -382,7 +379,6 @@ impl TcpConv {
                     f.seq.wrapping_sub(1)
                 };
                 d.base_set = true;
-                d.saw_syn = flags.syn();
             }
             if !self.dirs[other].base_set && flags.ack() {
                 self.dirs[other].base = f.ack.wrapping_sub(1);
@@ -422,7 +418,6 @@ impl TcpConv {
                     flags,
                     window: f.window,
                 },
-                self.dirs[side].base,
                 self.irtt.map(|d| d.as_nanos()),
                 &mut verdict,
             );

@@ -61,6 +61,14 @@ impl UdpConv {
         }
     }
 
+    /// A datagram of this flow that carried a tunnelled frame (VXLAN, Geneve): counted, but
+    /// its payload belongs to the inner conversation.
+    pub fn carries(&mut self, frame: u64, ts: Timestamp, side: usize) {
+        self.packets[side] += 1;
+        self.last_frame = frame;
+        self.last_ts = ts;
+    }
+
     pub fn datagram(
         &mut self,
         info: &mut PacketInfo,

@@ -1,8 +1,6 @@
 //! ICMP and ICMPv6: type and code, echo id/seq, and for error messages the IP and transport
 //! header they quote, which names the connection the error refers to.
 
-use std::net::IpAddr;
-
 use super::ip::{self, IpHeader};
 use super::{Shortfall, Span};
 
@@ -52,10 +50,6 @@ impl IcmpMessage {
             (true, 136, _) => "neighbor advertisement",
             _ => "message",
         }
-    }
-
-    pub fn quoted_addrs(&self) -> Option<(IpAddr, IpAddr)> {
-        self.quoted.map(|q| (q.ip.src, q.ip.dst))
     }
 }
 

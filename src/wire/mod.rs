@@ -15,7 +15,6 @@ pub mod tcp;
 pub mod udp;
 
 use std::fmt;
-use std::net::IpAddr;
 
 pub use arp::ArpPacket;
 pub use icmp::{IcmpMessage, Quoted};
@@ -38,6 +37,18 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// As the text report shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+            Proto::Icmp => "ICMP",
+            Proto::Icmpv6 => "ICMPv6",
+            Proto::Arp => "ARP",
+            Proto::Other => "OTHER",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
@@ -214,14 +225,6 @@ impl<'a> Decoded<'a> {
                 }
             }
         }
-    }
-
-    pub fn src(&self) -> Option<IpAddr> {
-        self.ip.map(|h| h.src)
-    }
-
-    pub fn dst(&self) -> Option<IpAddr> {
-        self.ip.map(|h| h.dst)
     }
 }
 
