@@ -427,14 +427,13 @@ impl<'a> FileReader<'a> {
         let (secs, frac, caplen, wirelen) = self.record_fields(&hdr[..16]);
         let wirelen = cap_wirelen(wirelen);
         if caplen > MAX_RECORD {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!(
+            return Err(self.bad(
+                at,
+                format!(
                     "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
                      the file is damaged"
                 ),
-            });
+            ));
         }
         self.buf.resize(caplen as usize, 0);
         let got = read_full(&mut self.input, &mut self.buf)?;
@@ -486,11 +485,10 @@ impl<'a> FileReader<'a> {
         }
         let total = u32_at(&hdr, 4, be);
         if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!("pcapng block of type {btype:#x} has an impossible length {total}"),
-            });
+            return Err(self.bad(
+                at,
+                format!("pcapng block of type {btype:#x} has an impossible length {total}"),
+            ));
         }
         let body = (total - 12) as usize;
         self.buf.resize(body + 4, 0);
@@ -500,13 +498,10 @@ impl<'a> FileReader<'a> {
         }
         let trailer = u32_at(&self.buf, body, be);
         if trailer != total {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!(
-                    "pcapng block length {total} does not match its trailing copy {trailer}"
-                ),
-            });
+            return Err(self.bad(
+                at,
+                format!("pcapng block length {total} does not match its trailing copy {trailer}"),
+            ));
         }
         self.buf.truncate(body);
         self.offset += total as u64;
@@ -537,19 +532,14 @@ impl<'a> FileReader<'a> {
         } else if u32::from_be_bytes(bom) == PCAPNG_BOM {
             true
         } else {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: "pcapng section header has no byte-order magic".into(),
-            });
+            return Err(self.bad(at, "pcapng section header has no byte-order magic"));
         };
         let total = u32_at(len_bytes, 0, be);
         if total < 28 || !total.is_multiple_of(4) || total > MAX_BLOCK {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!("pcapng section header has an impossible length {total}"),
-            });
+            return Err(self.bad(
+                at,
+                format!("pcapng section header has an impossible length {total}"),
+            ));
         }
         // Rest of the block after type, length and magic.
         let rest = (total - 12) as usize;
@@ -560,18 +550,10 @@ impl<'a> FileReader<'a> {
         }
         let major = u16_at(&self.buf, 0, be);
         if major != 1 {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!("pcapng major version {major} is not supported"),
-            });
+            return Err(self.bad(at, format!("pcapng major version {major} is not supported")));
         }
         if let Err(what) = check_options(&self.buf[12..rest - 4], be) {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!("pcapng section header: {what}"),
-            });
+            return Err(self.bad(at, format!("pcapng section header: {what}")));
         }
         self.big_endian = be;
         self.interfaces.clear();
@@ -627,11 +609,7 @@ impl<'a> FileReader<'a> {
                         return Err(self.short_block(at, "interface statistics block"));
                     }
                     if let Err(what) = check_options(&self.buf[12..], be) {
-                        return Err(FileError::BadRecord {
-                            frame: self.frames + 1,
-                            offset: at,
-                            what: format!("pcapng interface statistics: {what}"),
-                        });
+                        return Err(self.bad(at, format!("pcapng interface statistics: {what}")));
                     }
                 }
                 // NRB, DSB, custom and unknown blocks carry no frames.
@@ -640,12 +618,17 @@ impl<'a> FileReader<'a> {
         }
     }
 
-    fn short_block(&self, at: u64, what: &str) -> FileError {
+    /// Damage at the record or block starting at byte `at`: names the frame it would be.
+    fn bad(&self, at: u64, what: impl Into<String>) -> FileError {
         FileError::BadRecord {
             frame: self.frames + 1,
             offset: at,
-            what: format!("{what} is too short for its fixed fields"),
+            what: what.into(),
         }
+    }
+
+    fn short_block(&self, at: u64, what: &str) -> FileError {
+        self.bad(at, format!("{what} is too short for its fixed fields"))
     }
 
     fn packet(
@@ -658,44 +641,37 @@ impl<'a> FileReader<'a> {
         data_at: usize,
     ) -> Result<Option<Frame<'_>>, FileError> {
         let Some(iface) = self.interfaces.get(ifid as usize).copied() else {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!(
+            return Err(self.bad(
+                at,
+                format!(
                     "packet names interface {ifid}, but the section has {} interface(s)",
                     self.interfaces.len()
                 ),
-            });
+            ));
         };
         if caplen > MAX_RECORD {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!(
+            return Err(self.bad(
+                at,
+                format!(
                     "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
                      the file is damaged"
                 ),
-            });
+            ));
         }
         if data_at + caplen as usize > self.buf.len() {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!(
+            return Err(self.bad(
+                at,
+                format!(
                     "record claims {caplen} captured bytes but its block holds {}",
                     self.buf.len().saturating_sub(data_at)
                 ),
-            });
+            ));
         }
         if data_at > 4 {
             // EPB and OPB carry options after the padded data (SPB has none).
             let opts_at = (data_at + (caplen as usize).div_ceil(4) * 4).min(self.buf.len());
             if let Err(what) = check_options(&self.buf[opts_at..], self.big_endian) {
-                return Err(FileError::BadRecord {
-                    frame: self.frames + 1,
-                    offset: at,
-                    what: format!("pcapng packet block: {what}"),
-                });
+                return Err(self.bad(at, format!("pcapng packet block: {what}")));
             }
         }
         self.frames += 1;
@@ -731,11 +707,7 @@ impl<'a> FileReader<'a> {
             return Err(self.short_block(at, "interface description block"));
         }
         if let Err(what) = check_options(&self.buf[8..], be) {
-            return Err(FileError::BadRecord {
-                frame: self.frames + 1,
-                offset: at,
-                what: format!("pcapng interface description: {what}"),
-            });
+            return Err(self.bad(at, format!("pcapng interface description: {what}")));
         }
         let linktype = u16_at(&self.buf, 0, be);
         let snaplen = u32_at(&self.buf, 4, be);
@@ -758,11 +730,10 @@ impl<'a> FileReader<'a> {
                     1u64.checked_shl(exp).unwrap_or(0)
                 };
                 if units_per_sec == 0 {
-                    return Err(FileError::BadRecord {
-                        frame: self.frames + 1,
-                        offset: at,
-                        what: format!("interface has an impossible time resolution {r:#04x}"),
-                    });
+                    return Err(self.bad(
+                        at,
+                        format!("interface has an impossible time resolution {r:#04x}"),
+                    ));
                 }
             }
             pos = val + len.div_ceil(4) * 4;

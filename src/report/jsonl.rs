@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::{IpText, PacketEvent, Printer, Style, Summary, escape_payload, notes};
-use crate::track::{Finished, tcp::Exchange};
+use crate::track::{Finished, FlowSummary, tcp::Exchange};
 use crate::wire::Transport;
 
 /// Writes `v` as a JSON string (serde_json's escaping, no allocation).
@@ -72,25 +72,18 @@ impl<'w, W: Write> Obj<'w, W> {
     }
 
     /// The keys every `conn` line starts with, for TCP and UDP alike.
-    fn conversation(
-        &mut self,
-        proto: &str,
-        stream: u32,
-        (client, server, first, last): ((IpAddr, u16), (IpAddr, u16), u64, u64),
-        (packets, p_c2s, p_s2c): (u64, u64, u64),
-        (c2s, s2c): (u64, u64),
-    ) -> io::Result<()> {
+    fn conversation(&mut self, proto: &str, f: &FlowSummary) -> io::Result<()> {
         self.str("proto", proto)?;
-        self.num("stream", stream)?;
-        self.endpoint("client", client)?;
-        self.endpoint("server", server)?;
-        self.num("first_frame", first)?;
-        self.num("last_frame", last)?;
-        self.num("packets", packets)?;
-        self.num("packets_c2s", p_c2s)?;
-        self.num("packets_s2c", p_s2c)?;
-        self.num("bytes_c2s", c2s)?;
-        self.num("bytes_s2c", s2c)
+        self.num("stream", f.stream)?;
+        self.endpoint("client", f.client)?;
+        self.endpoint("server", f.server)?;
+        self.num("first_frame", f.first_frame)?;
+        self.num("last_frame", f.last_frame)?;
+        self.num("packets", f.packets)?;
+        self.num("packets_c2s", f.packets_c2s)?;
+        self.num("packets_s2c", f.packets_s2c)?;
+        self.num("bytes_c2s", f.bytes_c2s)?;
+        self.num("bytes_s2c", f.bytes_s2c)
     }
 
     fn end(self) -> io::Result<()> {
@@ -365,9 +358,7 @@ impl<W: Write> Printer for JsonPrinter<W> {
         let mut o = Obj::begin(&mut self.out, "conn")?;
         match c {
             Finished::Tcp(t) => {
-                let c = (t.client, t.server, t.first_frame, t.last_frame);
-                let p = (t.packets, t.packets_c2s, t.packets_s2c);
-                o.conversation("tcp", t.stream, c, p, (t.bytes_c2s, t.bytes_s2c))?;
+                o.conversation("tcp", &t.flow)?;
                 o.str("handshake", t.handshake.as_str())?;
                 if let Some(j) = t.j {
                     o.num("j", j)?;
@@ -386,13 +377,11 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 o.num("zero_windows", t.zero_windows)?;
                 o.str("client_state", t.client_state.as_str())?;
                 o.str("server_state", t.server_state.as_str())?;
-                o.raw("duration", format_args!("{:.9}", t.duration))?;
-                JsonPrinter::<W>::exchanges(&mut o, &t.exchanges, &t.text, limit)?;
+                o.raw("duration", format_args!("{:.9}", t.flow.duration))?;
+                JsonPrinter::<W>::exchanges(&mut o, &t.flow.exchanges, &t.flow.text, limit)?;
             }
             Finished::Udp(u) => {
-                let c = (u.client, u.server, u.first_frame, u.last_frame);
-                let p = (u.packets, u.packets_c2s, u.packets_s2c);
-                o.conversation("udp", u.stream, c, p, (u.bytes_c2s, u.bytes_s2c))?;
+                o.conversation("udp", u)?;
                 o.raw("duration", format_args!("{:.9}", u.duration))?;
                 JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }

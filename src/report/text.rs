@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use super::{IpText, PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
 use crate::capture::Frame;
 use crate::capture::Timestamp;
-use crate::track::Finished;
+use crate::track::{Finished, FlowSummary};
 use crate::wire::{Decoded, Transport, link};
 
 pub struct TextPrinter<W: Write> {
@@ -130,20 +130,8 @@ impl<W: Write> Printer for TextPrinter<W> {
         l.clear();
         match c {
             Finished::Tcp(t) => {
-                let _ = write!(l, "tcp stream {:<4} ", t.stream);
-                endpoint(l, t.client.0, t.client.1);
-                l.push_str(" → ");
-                endpoint(l, t.server.0, t.server.1);
-                let _ = write!(
-                    l,
-                    "  frames {}-{}  {} packets  bytes c→s {} s→c {}  handshake {}",
-                    t.first_frame,
-                    t.last_frame,
-                    t.packets,
-                    t.bytes_c2s,
-                    t.bytes_s2c,
-                    t.handshake.as_str()
-                );
+                flow_line(l, "tcp", &t.flow, "packets");
+                let _ = write!(l, "  handshake {}", t.handshake.as_str());
                 if let Some(d) = t.irtt {
                     let _ = write!(l, " (iRTT {:.3} ms)", d.as_nanos() as f64 / 1e6);
                 }
@@ -156,20 +144,12 @@ impl<W: Write> Printer for TextPrinter<W> {
                     t.client_state,
                     t.server_state
                 );
-                if !t.exchanges.is_empty() {
-                    let _ = write!(l, "  {} exchanges", t.exchanges.len());
+                if !t.flow.exchanges.is_empty() {
+                    let _ = write!(l, "  {} exchanges", t.flow.exchanges.len());
                 }
             }
             Finished::Udp(u) => {
-                let _ = write!(l, "udp stream {:<4} ", u.stream);
-                endpoint(l, u.client.0, u.client.1);
-                l.push_str(" → ");
-                endpoint(l, u.server.0, u.server.1);
-                let _ = write!(
-                    l,
-                    "  frames {}-{}  {} datagrams  bytes c→s {} s→c {}",
-                    u.first_frame, u.last_frame, u.packets, u.bytes_c2s, u.bytes_s2c
-                );
+                flow_line(l, "udp", u, "datagrams");
                 if !u.exchanges.is_empty() {
                     let _ = write!(l, "  {} replies", u.exchanges.len());
                 }
@@ -203,6 +183,19 @@ impl<W: Write> Printer for TextPrinter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// The part of a conversation's line that TCP and UDP share.
+fn flow_line(l: &mut String, proto: &str, f: &FlowSummary, unit: &str) {
+    let _ = write!(l, "{proto} stream {:<4} ", f.stream);
+    endpoint(l, f.client.0, f.client.1);
+    l.push_str(" → ");
+    endpoint(l, f.server.0, f.server.1);
+    let _ = write!(
+        l,
+        "  frames {}-{}  {} {unit}  bytes c→s {} s→c {}",
+        f.first_frame, f.last_frame, f.packets, f.bytes_c2s, f.bytes_s2c
+    );
 }
 
 fn mac(out: &mut String, b: &[u8]) {

@@ -19,7 +19,7 @@ use crate::wire::{Decoded, Transport};
 pub use seq::SeqNumber;
 pub use state::TcpState;
 pub use tcp::{Close, ConnSummary, Handshake, HandshakeNote, Step, TcpConv};
-pub use udp::UdpConv;
+pub use udp::{FlowSummary, UdpConv};
 
 /// Both endpoints of a conversation in a canonical order, so either direction finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,13 +78,13 @@ pub struct Totals {
 #[derive(Debug, Clone)]
 pub enum Finished {
     Tcp(ConnSummary),
-    Udp(udp::UdpSummary),
+    Udp(udp::FlowSummary),
 }
 
 impl Finished {
     pub fn first_frame(&self) -> u64 {
         match self {
-            Finished::Tcp(c) => c.first_frame,
+            Finished::Tcp(c) => c.flow.first_frame,
             Finished::Udp(u) => u.first_frame,
         }
     }
@@ -312,7 +312,7 @@ mod tests {
             .iter()
             .map(|c| match c {
                 Finished::Udp(u) => u.packets,
-                Finished::Tcp(t) => t.packets,
+                Finished::Tcp(t) => t.flow.packets,
             })
             .collect();
         assert_eq!(packets, [1, 1]);

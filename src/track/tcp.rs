@@ -3,12 +3,12 @@
 //! handshake verdict with j and k checked, endpoint states, byte counts and request/reply
 //! exchanges.
 
-use std::net::IpAddr;
 use std::ops::Range;
 
 use super::analysis::{self, Flags, Flow, Verdict};
 use super::seq::{Coverage, SeqNumber};
 use super::state::{self, Event, TcpState};
+use super::udp::FlowSummary;
 use super::{FlowKey, PacketInfo};
 use crate::capture::Timestamp;
 use crate::wire::TcpSegment;
@@ -195,16 +195,8 @@ pub struct TcpConv {
 /// Everything a `conn` line says about a TCP conversation.
 #[derive(Debug, Clone)]
 pub struct ConnSummary {
-    pub stream: u32,
-    pub client: (IpAddr, u16),
-    pub server: (IpAddr, u16),
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub packets: u64,
-    pub packets_c2s: u64,
-    pub packets_s2c: u64,
-    pub bytes_c2s: u64,
-    pub bytes_s2c: u64,
+    /// Ends, frames, counts and exchanges, as for UDP.
+    pub flow: FlowSummary,
     pub handshake: Handshake,
     pub j: Option<u32>,
     pub k: Option<u32>,
@@ -215,13 +207,9 @@ pub struct ConnSummary {
     pub close: Close,
     pub client_state: TcpState,
     pub server_state: TcpState,
-    pub duration: f64,
     pub retransmissions: u64,
     pub dup_acks: u64,
     pub zero_windows: u64,
-    pub exchanges: Vec<Exchange>,
-    /// The bytes `exchanges` point into.
-    pub text: Vec<u8>,
     pub reused: bool,
 }
 
@@ -750,18 +738,24 @@ impl TcpConv {
                 (None, None) => Close::Open,
             }
         };
+        let handshake = self.handshake();
         ConnSummary {
-            stream: self.stream,
-            client: self.key.endpoint(c),
-            server: self.key.endpoint(s),
-            first_frame: self.first_frame,
-            last_frame: self.last_frame,
-            packets: self.dirs[0].packets + self.dirs[1].packets,
-            packets_c2s: self.dirs[c].packets,
-            packets_s2c: self.dirs[s].packets,
-            bytes_c2s: self.dirs[c].bytes,
-            bytes_s2c: self.dirs[s].bytes,
-            handshake: self.handshake(),
+            flow: FlowSummary {
+                stream: self.stream,
+                client: self.key.endpoint(c),
+                server: self.key.endpoint(s),
+                first_frame: self.first_frame,
+                last_frame: self.last_frame,
+                packets: self.dirs[0].packets + self.dirs[1].packets,
+                packets_c2s: self.dirs[c].packets,
+                packets_s2c: self.dirs[s].packets,
+                bytes_c2s: self.dirs[c].bytes,
+                bytes_s2c: self.dirs[s].bytes,
+                duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+                exchanges: self.exchanges,
+                text: self.text,
+            },
+            handshake,
             j: self.hs.j,
             k: self.hs.k,
             irtt: self.irtt.filter(|d| !d.is_zero() && self.irtt_visible),
@@ -770,12 +764,9 @@ impl TcpConv {
             close,
             client_state: self.states[0],
             server_state: self.states[1],
-            duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
             retransmissions: self.retransmissions,
             dup_acks: self.dup_acks,
             zero_windows: self.zero_windows,
-            exchanges: self.exchanges,
-            text: self.text,
             reused: self.reused,
         }
     }

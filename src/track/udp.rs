@@ -26,8 +26,10 @@ pub struct UdpConv {
     text: Vec<u8>,
 }
 
+/// What every `conn` line says, TCP or UDP: the two ends, the frames, the counts each way
+/// and the request/reply exchanges.
 #[derive(Debug, Clone)]
-pub struct UdpSummary {
+pub struct FlowSummary {
     pub stream: u32,
     pub client: (IpAddr, u16),
     pub server: (IpAddr, u16),
@@ -40,6 +42,7 @@ pub struct UdpSummary {
     pub bytes_s2c: u64,
     pub duration: f64,
     pub exchanges: Vec<Exchange>,
+    /// The bytes `exchanges` point into.
     pub text: Vec<u8>,
 }
 
@@ -116,10 +119,10 @@ impl UdpConv {
         self.packets[0] + self.packets[1]
     }
 
-    pub fn summary(self) -> UdpSummary {
+    pub fn summary(self) -> FlowSummary {
         let c = self.client;
         let s = 1 - c;
-        UdpSummary {
+        FlowSummary {
             stream: self.stream,
             client: self.key.endpoint(c),
             server: self.key.endpoint(s),

@@ -205,8 +205,8 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
         let mut d = format!("{} complete handshake(s)", done.len());
         let mut frames = Vec::new();
         for t in tcp.iter().filter(|t| t.handshake != Handshake::Complete) {
-            let _ = write!(d, "; stream {} {}", t.stream, t.handshake.as_str());
-            frames.push(t.first_frame);
+            let _ = write!(d, "; stream {} {}", t.flow.stream, t.handshake.as_str());
+            frames.push(t.flow.first_frame);
         }
         add(
             format!("handshakes = {n}"),
@@ -221,11 +221,11 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             format!("all {} connection(s) closed by FIN", tcp.len())
         } else {
             bad.iter()
-                .map(|t| format!("stream {} ended {}", t.stream, t.close.as_str()))
+                .map(|t| format!("stream {} ended {}", t.flow.stream, t.close.as_str()))
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let frames = bad.iter().map(|t| t.last_frame).collect();
+        let frames = bad.iter().map(|t| t.flow.last_frame).collect();
         add(
             "every connection closed by FIN".into(),
             bad.is_empty() && !tcp.is_empty(),
@@ -252,7 +252,7 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
     }
     let exchanges: Vec<(&crate::track::ConnSummary, &crate::track::tcp::Exchange)> = tcp
         .iter()
-        .flat_map(|t| t.exchanges.iter().map(move |e| (*t, e)))
+        .flat_map(|t| t.flow.exchanges.iter().map(move |e| (*t, e)))
         .collect();
     if let Some(n) = exp.exchanges {
         add(
@@ -267,14 +267,14 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             Ok(r) => {
                 let bad: Vec<_> = exchanges
                     .iter()
-                    .filter(|(t, e)| !r.is_match(&text(&t.text[e.reply.clone()])))
+                    .filter(|(t, e)| !r.is_match(&text(&t.flow.text[e.reply.clone()])))
                     .collect();
                 let d = match bad.first() {
                     None => format!("{} reply(ies) match", exchanges.len()),
                     Some((t, e)) => format!(
                         "frame {}: reply {:?} does not match",
                         e.reply_frame,
-                        text(&t.text[e.reply.clone()])
+                        text(&t.flow.text[e.reply.clone()])
                     ),
                 };
                 let ok = bad.is_empty() && !exchanges.is_empty();
@@ -296,7 +296,7 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
     if let Some(reqs) = &exp.requests {
         let got: Vec<String> = exchanges
             .iter()
-            .map(|(t, e)| text(&t.text[e.request.clone()]))
+            .map(|(t, e)| text(&t.flow.text[e.request.clone()]))
             .collect();
         let missing: Vec<&String> = reqs.iter().filter(|r| !got.contains(r)).collect();
         add(
@@ -343,7 +343,7 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             format!("initial RTT <= {max} ms"),
             slow.is_empty(),
             format!("largest initial RTT {worst:.3} ms"),
-            slow.iter().map(|t| t.first_frame).collect(),
+            slow.iter().map(|t| t.flow.first_frame).collect(),
         );
     }
     if let Some(max) = exp.max_reply_rtt_ms {
