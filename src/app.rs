@@ -449,13 +449,12 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
     style.layers = args.layers;
     style.socket_calls = true;
     let stdout = io::stdout();
-    let mut out = stdout.lock();
     let text = args.output.format == Format::Text;
     let zh = style.lang == Lang::Zh;
 
     if args.no_capture {
         let t = demo::run(bound, &cfg)?;
-        print_transcript(&mut out, &t, tcp_addr, udp_addr, zh)?;
+        print_transcript(&mut stdout.lock(), &t, tcp_addr, udp_addr, zh)?;
         return Ok(Outcome::Ok);
     }
 
@@ -478,6 +477,8 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         live.write_to(w)?;
     }
     if text {
+        // Locked only while the header is written: the printers write through their own handle.
+        let mut out = stdout.lock();
         let (l1, l2) = if zh {
             ("正在 {} 上抓包 (过滤器: {})", "启动服务器")
         } else {
@@ -555,8 +556,6 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
     let stats = live.stats().unwrap_or_default();
     live.flush()?;
     printer.flush()?;
-    drop(out);
-    let stdout = io::stdout();
     if text {
         let mut o = stdout.lock();
         writeln!(o)?;
