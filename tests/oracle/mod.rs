@@ -50,6 +50,12 @@ const FIELDS: &[&str] = &[
     "tcp.analysis.ack_lost_segment",
     "tcp.analysis.reused_ports",
     "_ws.malformed",
+    // Beyond oracle.md's list (same options, more columns): the analysis flags synack emits
+    // that the list leaves out, so that none of them goes unchecked.
+    "tcp.analysis.keep_alive_ack",
+    "tcp.analysis.window_full",
+    "tcp.analysis.zero_window_probe",
+    "tcp.analysis.zero_window_probe_ack",
 ];
 
 /// tshark's analysis columns and the contract's names for them.
@@ -68,6 +74,13 @@ pub const ANALYSIS: &[(&str, &str)] = &[
     ("tcp.analysis.window_update", "window-update"),
     ("tcp.analysis.ack_lost_segment", "ack-unseen-segment"),
     ("tcp.analysis.reused_ports", "port-reused"),
+    ("tcp.analysis.keep_alive_ack", "keep-alive-ack"),
+    ("tcp.analysis.window_full", "window-full"),
+    ("tcp.analysis.zero_window_probe", "zero-window-probe"),
+    (
+        "tcp.analysis.zero_window_probe_ack",
+        "zero-window-probe-ack",
+    ),
 ];
 
 pub fn tshark_available() -> bool {
@@ -77,8 +90,15 @@ pub fn tshark_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Runs tshark on `file`: one map of field → text per frame.
-pub fn tshark(file: &Path) -> Vec<HashMap<&'static str, String>> {
+/// What tshark made of a file: one map of field → text per frame, and whether it read the
+/// file to its end (exit status 0).
+pub struct Tshark {
+    pub rows: Vec<HashMap<&'static str, String>>,
+    pub ok: bool,
+}
+
+/// Runs tshark on `file`.
+pub fn tshark(file: &Path) -> Tshark {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new("tshark");
     cmd.env("WIRESHARK_CONFIG_DIR", dir.path())
@@ -96,39 +116,53 @@ pub fn tshark(file: &Path) -> Vec<HashMap<&'static str, String>> {
         cmd.args(["-e", f]);
     }
     let out = cmd.output().expect("run tshark");
+    let ok = out.status.success();
     let text = String::from_utf8_lossy(&out.stdout);
-    if text.is_empty() {
-        // tshark could not open the file at all: it shows no frame.
-        return Vec::new();
-    }
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-    assert_eq!(
-        header.len(),
-        FIELDS.len(),
-        "tshark header for {}: {header:?}",
-        file.display()
+    // With `-E header=y` a tshark that opened the file prints the header even for zero
+    // frames: empty output means it could not open the file, which must also be a failure.
+    assert!(
+        !text.is_empty() || !ok,
+        "tshark printed nothing for {} but exited 0: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
     );
-    lines
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (*f, cols.get(i).copied().unwrap_or("").to_string()))
+    let mut lines = text.lines();
+    let rows = match lines.next() {
+        None => Vec::new(),
+        Some(h) => {
+            let header: Vec<&str> = h.split('\t').collect();
+            assert_eq!(
+                header.len(),
+                FIELDS.len(),
+                "tshark header for {}: {header:?}",
+                file.display()
+            );
+            lines
+                .map(|l| {
+                    let cols: Vec<&str> = l.split('\t').collect();
+                    FIELDS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| (*f, cols.get(i).copied().unwrap_or("").to_string()))
+                        .collect()
+                })
                 .collect()
-        })
-        .collect()
+        }
+    };
+    Tshark { rows, ok }
 }
 
-/// Runs `synack read --format json` on `file`: its raw output.
-pub fn raw_json(file: &Path) -> String {
+/// Runs `synack read --format json` on `file`: its raw output and whether it exited 0.
+pub fn raw_json(file: &Path) -> (String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_synack"))
         .args(["read", "--format", "json"])
         .arg(file)
         .output()
         .expect("run synack");
-    String::from_utf8_lossy(&out.stdout).to_string()
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        out.status.success(),
+    )
 }
 
 /// Packet and conn objects of a JSON Lines output.
@@ -172,8 +206,8 @@ fn raw_field(line: &str, key: &str) -> Option<String> {
 
 /// Compares one capture; returns the list of disagreements.
 pub fn compare(file: &Path) -> Vec<String> {
-    let raw = raw_json(file);
-    let want = tshark(file);
+    let (raw, synack_ok) = raw_json(file);
+    let Tshark { rows: want, ok } = tshark(file);
     let (got, conns) = parse(file, &raw);
     let mut diffs = Vec::new();
     let name = file
@@ -189,6 +223,13 @@ pub fn compare(file: &Path) -> Vec<String> {
             ));
         }
     };
+    // Both read the file to its end, or both stop at its damage (after every good frame).
+    say(
+        "-",
+        "read to the end",
+        Some(synack_ok.to_string()),
+        Some(&ok.to_string()),
+    );
     if want.len() != got.len() {
         say(
             "-",
@@ -373,16 +414,95 @@ pub fn compare(file: &Path) -> Vec<String> {
             say(fr, "malformed", None, Some("malformed"));
         }
     }
-    let conn_lines: Vec<&str> = raw
+    compare_conns(&raw, &conns, &want, &last_of_stream, &mut say);
+    diffs
+}
+
+/// A conversation as tshark's per-frame columns show it.
+#[derive(Default)]
+struct Seen {
+    first: Option<usize>,
+    last: Option<usize>,
+    packets: u64,
+}
+
+/// Conn lines against tshark's streams: one line per `tcp.stream` and per `udp.stream`, none
+/// that tshark does not know, and each with tshark's first and last frame, packet count,
+/// completeness and initial RTT.
+fn compare_conns(
+    raw: &str,
+    conns: &[Value],
+    want: &[HashMap<&'static str, String>],
+    last_of_stream: &HashMap<String, usize>,
+    say: &mut dyn FnMut(&str, &str, Option<String>, Option<&str>),
+) {
+    // ICMP errors quote a datagram or segment: the quoted UDP conversation is named in
+    // `udp.stream` (and synack creates it), the frame itself is no packet of it; a quoted
+    // TCP header makes no TCP conversation in either.
+    let mut tcp: std::collections::BTreeMap<u64, Seen> = Default::default();
+    let mut udp: std::collections::BTreeMap<u64, Seen> = Default::default();
+    for (i, w) in want.iter().enumerate() {
+        let icmp = w["frame.protocols"].contains("icmp");
+        if !icmp && let Some(s) = pick(&w["tcp.stream"], true).and_then(|s| s.parse().ok()) {
+            let e = tcp.entry(s).or_default();
+            e.first.get_or_insert(i);
+            e.last = Some(i);
+            e.packets += 1;
+        }
+        for s in w["udp.stream"].split(',').filter_map(|s| s.parse().ok()) {
+            let e = udp.entry(s).or_default();
+            e.first.get_or_insert(i);
+            if !icmp {
+                e.last = Some(i);
+                e.packets += 1;
+            }
+        }
+    }
+    for (proto, theirs) in [("tcp", &tcp), ("udp", &udp)] {
+        let ours: Vec<&Value> = conns.iter().filter(|c| c["proto"] == proto).collect();
+        say(
+            "-",
+            &format!("{proto} conn lines"),
+            Some(ours.len().to_string()),
+            Some(&theirs.len().to_string()),
+        );
+        for c in ours {
+            let s = c["stream"].as_u64().unwrap_or(u64::MAX);
+            let fr = format!("({proto} stream {s})");
+            let Some(t) = theirs.get(&s) else {
+                say(&fr, "conn stream", Some(s.to_string()), None);
+                continue;
+            };
+            let frame_no = |i: Option<usize>| i.map(|i| want[i]["frame.number"].clone());
+            say(
+                &fr,
+                "conn first_frame",
+                text(&c["first_frame"]),
+                frame_no(t.first).as_deref(),
+            );
+            say(
+                &fr,
+                "conn last_frame",
+                text(&c["last_frame"]),
+                frame_no(t.last.or(t.first)).as_deref(),
+            );
+            say(
+                &fr,
+                "conn packets",
+                text(&c["packets"]),
+                Some(&t.packets.to_string()),
+            );
+        }
+    }
+    let conn_lines = raw
         .lines()
-        .filter(|l| l.starts_with("{\"type\":\"conn\",\"proto\":\"tcp\""))
-        .collect();
+        .filter(|l| l.starts_with("{\"type\":\"conn\",\"proto\":\"tcp\""));
     for (c, line) in conns.iter().filter(|c| c["proto"] == "tcp").zip(conn_lines) {
         let s = text(&c["stream"]).unwrap_or_default();
         let Some(&last) = last_of_stream.get(&s) else {
             continue;
         };
-        let fr = format!("(stream {s})");
+        let fr = format!("(tcp stream {s})");
         say(
             &fr,
             "conn completeness",
@@ -395,7 +515,6 @@ pub fn compare(file: &Path) -> Vec<String> {
             .find_map(|w| pick(&w["tcp.analysis.initial_rtt"], true).map(str::to_string));
         say(&fr, "conn irtt", raw_field(line, "irtt"), irtt.as_deref());
     }
-    diffs
 }
 
 /// Every capture file in `dir`.
