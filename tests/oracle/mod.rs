@@ -418,6 +418,9 @@ pub fn compare(file: &Path) -> Vec<String> {
     diffs
 }
 
+/// Records one disagreement: frame, field, synack's value, tshark's value.
+type Say<'a> = dyn FnMut(&str, &str, Option<String>, Option<&str>) + 'a;
+
 /// A conversation as tshark's per-frame columns show it.
 #[derive(Default)]
 struct Seen {
@@ -434,7 +437,7 @@ fn compare_conns(
     conns: &[Value],
     want: &[HashMap<&'static str, String>],
     last_of_stream: &HashMap<String, usize>,
-    say: &mut dyn FnMut(&str, &str, Option<String>, Option<&str>),
+    say: &mut Say<'_>,
 ) {
     // ICMP errors quote a datagram or segment: the quoted UDP conversation is named in
     // `udp.stream` (and synack creates it), the frame itself is no packet of it; a quoted
