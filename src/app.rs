@@ -6,29 +6,29 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::capture::Frame;
 use crate::capture::file::{FileError, FileReader};
-use crate::capture::live::{Live, LiveOptions, list_devices};
+use crate::capture::live::{CaptureThread, Live, LiveOptions, list_devices};
 use crate::cli::{
     Cli, Command, DemoArgs, ExpectArgs, Format, OutputArgs, ReadArgs, VerifyArgs, WatchArgs,
 };
 use crate::demo::{self, DemoConfig, Transcript};
+use crate::event::{ConnsOnly, PacketEvent, Pipeline, Sink};
+use crate::report::Style;
 use crate::report::jsonl::JsonPrinter;
 use crate::report::ladder::{self, LadderRow};
 use crate::report::text::TextPrinter;
 use crate::report::{Lang, LiveStats};
-use crate::report::{PacketEvent, Printer, Style, Summary};
-use crate::track::Tracker;
-use crate::track::defrag::Reassembler;
+use crate::track::Limits;
 use crate::verify::{self, Check, Collector, Expectations};
-use crate::wire::{self, link};
+use crate::wire::link;
 
 /// How a successful run ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,47 +61,8 @@ pub fn style(o: &OutputArgs) -> Style {
     }
 }
 
-pub fn printer<'a, W: Write + 'a>(o: &OutputArgs, out: W, live: bool) -> Box<dyn Printer + 'a> {
+pub fn printer<'a, W: Write + 'a>(o: &OutputArgs, out: W, live: bool) -> Box<dyn Sink + 'a> {
     printer_styled(o.format, style(o), out, live)
-}
-
-/// One frame's way through synack: decode, reassemble, track, print.
-struct Pipeline {
-    tracker: Tracker,
-    reassembler: Reassembler,
-}
-
-impl Pipeline {
-    fn new(payload_bytes: usize) -> Self {
-        Pipeline {
-            tracker: Tracker::new(payload_bytes),
-            reassembler: Reassembler::new(),
-        }
-    }
-
-    /// Runs `frame` through, prints it, and shows the event to `also` (the demo's ladder).
-    fn frame(
-        &mut self,
-        frame: &Frame<'_>,
-        printer: &mut dyn Printer,
-        mut also: impl FnMut(&PacketEvent<'_, '_>),
-    ) -> io::Result<()> {
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = self.reassembler.feed(frame.number, &first);
-        let decoded = match &whole {
-            Some(datagram) => wire::decode_reassembled(&first, datagram),
-            None => first,
-        };
-        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
-        let ev = PacketEvent {
-            frame,
-            decoded: &decoded,
-            info: &info,
-        };
-        printer.packet(&ev)?;
-        also(&ev);
-        Ok(())
-    }
 }
 
 /// BPF programs compiled per link type (pcapng files can mix them).
@@ -150,13 +111,18 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut printer = printer(&args.output, out, false);
-    let damage = read_into(
-        &path,
-        filter,
-        args.count,
-        args.output.payload_bytes,
-        printer.as_mut(),
-    )?;
+    let mut pipeline = Pipeline::new(args.output.payload_bytes, args.table.limits());
+    let damage = if args.table.conns {
+        read_into(
+            &path,
+            filter,
+            args.count,
+            &mut pipeline,
+            &mut ConnsOnly(printer.as_mut()),
+        )?
+    } else {
+        read_into(&path, filter, args.count, &mut pipeline, printer.as_mut())?
+    };
     if let Some(e) = damage {
         return Err(anyhow!("{}: {e}", path.display()));
     }
@@ -169,8 +135,8 @@ fn read_into(
     path: &Path,
     filter: Option<String>,
     count: Option<u64>,
-    payload_bytes: usize,
-    printer: &mut dyn Printer,
+    pipeline: &mut Pipeline,
+    printer: &mut dyn Sink,
 ) -> Result<Option<FileError>> {
     let input = open_input(path)?;
     let mut reader = FileReader::new(input).map_err(|e| match e {
@@ -187,7 +153,6 @@ fn read_into(
             path.display()
         );
     }
-    let mut pipeline = Pipeline::new(payload_bytes);
     let mut filters = Filters::new(filter);
     let mut shown = 0u64;
     let mut failure = None;
@@ -207,9 +172,9 @@ fn read_into(
             continue;
         }
         shown += 1;
-        pipeline.frame(&frame, printer, |_| {})?;
+        pipeline.frame(&frame, printer)?;
     }
-    finish(&mut pipeline.tracker, printer, None)?;
+    pipeline.finish(printer, None)?;
     Ok(failure)
 }
 
@@ -292,7 +257,8 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         );
     }
     let mut collector = Collector::new(None);
-    let damage = read_into(&path, filter, None, 1024, &mut collector)?;
+    let mut pipeline = Pipeline::new(1024, Limits::default());
+    let damage = read_into(&path, filter, None, &mut pipeline, &mut collector)?;
     collector.seen.damaged = damage.map(|e| e.to_string());
     let checks = verify::check(&exp, &collector.seen);
     let stdout = io::stdout();
@@ -366,71 +332,75 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
     let flag = Arc::clone(&stop);
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("cannot install the Ctrl-C / SIGTERM handler")?;
+    let device = live.device.clone();
+    // The capture thread only drains libpcap and writes -w; this thread analyses.
+    let capture = CaptureThread::spawn(live, args.queue.max(1), args.count, Arc::clone(&stop));
     let stdout = io::stdout();
     let mut printer = printer(&args.output, stdout.lock(), true);
-    let mut pipeline = Pipeline::new(args.output.payload_bytes);
-    let mut seen = 0u64;
-    let mut last_tick = Instant::now();
-    let mut last_drops = 0u64;
-    let mut now = crate::capture::Timestamp::default();
-    while !stop.load(Ordering::SeqCst) {
-        if let Some(frame) = live.next_frame()? {
-            seen += 1;
-            now = frame.ts;
-            pipeline.frame(&frame, printer.as_mut(), |_| {})?;
-            if args.count.is_some_and(|c| seen >= c) {
-                break;
-            }
-        }
-        if last_tick.elapsed().as_secs_f64() >= 1.0 {
-            last_tick = Instant::now();
-            if let Some(st) = live.stats() {
-                let drops = st.dropped + st.if_dropped;
-                if drops > last_drops {
-                    eprintln!("synack: libpcap has dropped {drops} packets so far");
-                    last_drops = drops;
+    let mut conns_only;
+    let sink: &mut dyn Sink = if args.table.conns {
+        conns_only = ConnsOnly(printer.as_mut());
+        &mut conns_only
+    } else {
+        printer.as_mut()
+    };
+    let mut limits = args.table.limits();
+    if let Some(idle) = args.idle {
+        limits.tcp_idle_ns = secs_to_ns(idle);
+        limits.udp_idle_ns = secs_to_ns(idle);
+    }
+    let mut pipeline = Pipeline::new(args.output.payload_bytes, limits);
+    loop {
+        match capture.batches.recv_timeout(Duration::from_millis(100)) {
+            Ok(batch) => {
+                for frame in batch.frames() {
+                    pipeline.frame(&frame, sink)?;
                 }
+                // Give the batch's buffers back for reuse; a closed pool only costs an allocation.
+                let _ = capture.recycle.send(batch);
             }
-            // Over and idle conversations are summed up now and forgotten: bounded memory.
-            for c in pipeline.tracker.evict(now, args.idle) {
-                printer.conn(&c)?;
+            Err(RecvTimeoutError::Timeout) => {
+                // No packet: time still passes for the conversations (live time is wall time).
+                if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
+                    let now = crate::capture::Timestamp {
+                        secs: d.as_secs() as i64,
+                        nsecs: d.subsec_nanos() as i32,
+                    };
+                    pipeline.tick(now, sink)?;
+                }
+                sink.flush()?;
             }
+            Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    live.flush()?;
-    let st = live.stats().unwrap_or_default();
-    finish(
-        &mut pipeline.tracker,
-        printer.as_mut(),
+    let end = capture.join()?;
+    if end.not_analysed > 0 {
+        eprintln!(
+            "synack: {} of {} frames were captured{} but not analysed: the analysis fell behind",
+            end.not_analysed,
+            end.frames,
+            if args.write.is_some() {
+                " and saved"
+            } else {
+                ""
+            }
+        );
+    }
+    pipeline.finish(
+        sink,
         Some(LiveStats {
-            interface: live.device.clone(),
-            received: st.received,
-            dropped: st.dropped,
-            if_dropped: st.if_dropped,
+            interface: device,
+            received: end.stats.received,
+            dropped: end.stats.dropped,
+            if_dropped: end.stats.if_dropped,
+            not_analysed: end.not_analysed,
         }),
     )?;
     Ok(Outcome::Ok)
 }
 
-/// Prints every conversation's line, in order of first frame, and the summary.
-pub fn finish(
-    tracker: &mut Tracker,
-    printer: &mut dyn Printer,
-    live: Option<crate::report::LiveStats>,
-) -> Result<()> {
-    let mut done = tracker.finish();
-    done.sort_by_key(|c| c.first_frame());
-    for c in &done {
-        printer.conn(c)?;
-    }
-    printer.summary(&Summary {
-        totals: tracker.totals,
-        tcp_streams: tracker.tcp_streams(),
-        udp_streams: tracker.udp_streams(),
-        live,
-    })?;
-    printer.flush()?;
-    Ok(())
+fn secs_to_ns(s: f64) -> i128 {
+    (s.max(0.0) * 1e9) as i128
 }
 
 /// `synack demo`: the classic programs on loopback, captured while they run.
@@ -517,20 +487,19 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         io::stdout(),
         true,
     )));
-    let mut pipeline = Pipeline::new(args.output.payload_bytes);
-    let mut rows: Vec<LadderRow> = Vec::new();
+    let mut pipeline = Pipeline::new(args.output.payload_bytes, Limits::default());
+    let mut tap = LadderTap {
+        inner: &mut printer,
+        rows: Vec::new(),
+    };
     let started = Instant::now();
     let mut done_at: Option<Instant> = None;
     let mut timed_out = false;
     loop {
         if let Some(frame) = live.next_frame()? {
-            pipeline.frame(&frame, &mut printer, |ev| {
-                if let Some(r) = LadderRow::from_event(ev) {
-                    rows.push(r);
-                }
-            })?;
+            pipeline.frame(&frame, &mut tap)?;
         }
-        let tracker = &pipeline.tracker;
+        let tracker = pipeline.tracker();
         if done.load(Ordering::SeqCst) {
             let at = *done_at.get_or_insert_with(Instant::now);
             // Everything the demo sent is on the wire once the TCP teardown's last ACK and
@@ -553,6 +522,7 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
     let transcript = programs
         .join()
         .map_err(|_| anyhow!("the demo programs' thread panicked"))??;
+    let rows = tap.rows;
     let stats = live.stats().unwrap_or_default();
     live.flush()?;
     printer.flush()?;
@@ -563,23 +533,16 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
         print_transcript(&mut o, &transcript, tcp_addr, udp_addr, zh)?;
         writeln!(o)?;
     }
-    let tracker = &mut pipeline.tracker;
-    let mut done_convs = tracker.finish();
-    done_convs.sort_by_key(|c| c.first_frame());
-    for c in &done_convs {
-        printer.conn(c)?;
+    for c in pipeline.take_conversations() {
+        printer.conn(&c)?;
     }
-    let summary = Summary {
-        totals: tracker.totals,
-        tcp_streams: tracker.tcp_streams(),
-        udp_streams: tracker.udp_streams(),
-        live: Some(LiveStats {
-            interface: live.device.clone(),
-            received: stats.received,
-            dropped: stats.dropped,
-            if_dropped: stats.if_dropped,
-        }),
-    };
+    let summary = pipeline.summary(Some(LiveStats {
+        interface: live.device.clone(),
+        received: stats.received,
+        dropped: stats.dropped,
+        if_dropped: stats.if_dropped,
+        not_analysed: 0,
+    }));
     printer.seen.summary = Some(summary.clone());
     let mut outcome = Outcome::Ok;
     let verdicts = if args.verify {
@@ -637,6 +600,30 @@ fn demo(args: &DemoArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Passes events on and keeps a ladder row for each packet (the demo's diagram).
+struct LadderTap<'a> {
+    inner: &'a mut dyn Sink,
+    rows: Vec<LadderRow>,
+}
+
+impl Sink for LadderTap<'_> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        if let Some(r) = LadderRow::from_event(ev) {
+            self.rows.push(r);
+        }
+        self.inner.packet(ev)
+    }
+    fn conn(&mut self, c: &crate::track::Finished) -> io::Result<()> {
+        self.inner.conn(c)
+    }
+    fn summary(&mut self, s: &crate::event::Summary) -> io::Result<()> {
+        self.inner.summary(s)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// What a demo run must show when the user names no expectations: what it sent.
 fn demo_expectations(cfg: &DemoConfig) -> Expectations {
     let tcp = cfg.tcp_port.is_some();
@@ -664,7 +651,7 @@ fn printer_styled<'a, W: Write + 'a>(
     style: Style,
     out: W,
     live: bool,
-) -> Box<dyn Printer + 'a> {
+) -> Box<dyn Sink + 'a> {
     match format {
         Format::Text => Box::new(TextPrinter::new(out, style, live)),
         Format::Json => Box::new(JsonPrinter::new(out, style, live)),

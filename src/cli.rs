@@ -144,9 +144,15 @@ pub struct WatchArgs {
     /// After opening the interface and the -w file, run as USER (as tcpdump -Z).
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     pub user: Option<String>,
-    /// Sum up and forget conversations idle this many seconds (bounded memory).
-    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
-    pub idle: f64,
+    /// Idle timeout for TCP and UDP alike, in seconds (overrides --tcp-timeout/--udp-timeout).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle: Option<f64>,
+    /// Batches (of up to 512 frames) that may wait for the analysis; when the analysis falls
+    /// further behind, frames are still saved with -w and counted as not analysed.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub queue: usize,
+    #[command(flatten)]
+    pub table: TableArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// A BPF filter, such as `tcp port 12345`.
@@ -268,6 +274,40 @@ pub struct OutputArgs {
     pub lang: LangArg,
 }
 
+/// How conversations are summed up and leave memory (times are packet time).
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// Print only conversation records and the summary (as Zeek's conn.log), no packet lines.
+    #[arg(long)]
+    pub conns: bool,
+    /// A TCP connection silent this long is summed up (Zeek's tcp_inactivity_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub tcp_timeout: f64,
+    /// A UDP conversation silent this long is summed up (Zeek's udp_inactivity_timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub udp_timeout: f64,
+    /// After a TCP connection is over (FINs acknowledged, or RST), wait this long for late
+    /// segments before its record is written (Zeek's tcp_close_delay).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub close_delay: f64,
+    /// Conversations held in memory at once; when full, the longest idle is summed up early
+    /// (counted as `summed_up_early`).
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_conns: u64,
+}
+
+impl TableArgs {
+    pub fn limits(&self) -> crate::track::Limits {
+        let ns = |s: f64| (s.max(0.0) * 1e9) as i128;
+        crate::track::Limits {
+            tcp_idle_ns: ns(self.tcp_timeout),
+            udp_idle_ns: ns(self.udp_timeout),
+            close_delay_ns: ns(self.close_delay),
+            max_conns: usize::try_from(self.max_conns).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
     /// The capture file to read (`-` for standard input), as tcpdump -r.
@@ -276,6 +316,8 @@ pub struct ReadArgs {
     /// Stop after N frames that pass the filter.
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
+    #[command(flatten)]
+    pub table: TableArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// FILE (unless -r is given), then an optional BPF filter such as `tcp port 12345`.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod demo;
+pub mod event;
 pub mod report;
 pub mod track;
 pub mod verify;

@@ -1,15 +1,12 @@
 //! Bad input never crashes synack: every capture, mutated many times over (seeded, so a
 //! failure is reproducible), goes through reader → decoder → tracker → both printers.
 
-use std::io;
-
 use synack::capture::file::FileReader;
+use synack::event::Pipeline;
+use synack::report::Style;
 use synack::report::jsonl::JsonPrinter;
 use synack::report::text::TextPrinter;
-use synack::report::{PacketEvent, Printer, Style};
-use synack::track::Tracker;
-use synack::track::defrag::Reassembler;
-use synack::wire;
+use synack::track::Limits;
 
 /// xorshift64*: enough randomness for mutations, and no dependency.
 struct Rng(u64);
@@ -26,38 +23,56 @@ impl Rng {
     }
 }
 
-/// Runs one file image through everything; returns the number of frames read.
+/// Runs one file image through the pipeline into both printers; returns the number of frames
+/// read. The JSON output must stay valid JSON Lines with every frame read reported, in order,
+/// one conn record per stream, and the summary last.
 fn run(bytes: &[u8]) -> usize {
     let Ok(mut reader) = FileReader::new(bytes) else {
         return 0;
     };
-    let mut tracker = Tracker::new(64);
-    let mut reassembler = Reassembler::new();
-    let mut json = JsonPrinter::new(io::sink(), Style::default(), false);
-    let mut text = TextPrinter::new(io::sink(), Style::default(), false);
-    let mut n = 0;
+    // A small table, so that mutated captures also exercise early summing-up and tombs.
+    let limits = Limits {
+        max_conns: 8,
+        ..Limits::default()
+    };
+    let mut json_pipe = Pipeline::new(64, limits);
+    let mut text_pipe = Pipeline::new(64, limits);
+    let mut out = Vec::new();
+    let mut json = JsonPrinter::new(&mut out, Style::default(), false);
+    let mut text = TextPrinter::new(std::io::sink(), Style::default(), false);
+    let mut n = 0u64;
     while let Ok(Some(frame)) = reader.next_frame() {
         n += 1;
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = reassembler.feed(frame.number, &first);
-        let decoded = match &whole {
-            Some(d) => wire::decode_reassembled(&first, d),
-            None => first,
-        };
-        let info = tracker.packet(frame.number, frame.ts, &decoded);
-        let ev = PacketEvent {
-            frame: &frame,
-            decoded: &decoded,
-            info: &info,
-        };
-        json.packet(&ev).expect("sink");
-        text.packet(&ev).expect("sink");
+        json_pipe.frame(&frame, &mut json).expect("write to memory");
+        text_pipe.frame(&frame, &mut text).expect("sink");
     }
-    for c in tracker.finish() {
-        json.conn(&c).expect("sink");
-        text.conn(&c).expect("sink");
+    json_pipe.finish(&mut json, None).expect("write to memory");
+    text_pipe.finish(&mut text, None).expect("sink");
+    drop(json);
+    let text = String::from_utf8(out).expect("JSON output is UTF-8");
+    let mut frames = 0u64;
+    let mut summary = None;
+    for line in text.lines() {
+        assert!(summary.is_none(), "a line after the summary: {line}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        match v["type"].as_str() {
+            Some("packet") => {
+                frames += 1;
+                assert_eq!(v["frame"].as_u64(), Some(frames), "{line}");
+            }
+            Some("conn") => {
+                assert!(v["ended"].is_string(), "{line}");
+                assert!(v["last_frame"].as_u64() <= Some(frames), "{line}");
+            }
+            Some("summary") => summary = Some(v),
+            _ => panic!("unknown line {line}"),
+        }
     }
-    n
+    assert_eq!(frames, n, "every frame read is reported");
+    let s = summary.expect("a summary line");
+    assert_eq!(s["frames"].as_u64(), Some(n));
+    n as usize
 }
 
 #[test]

@@ -272,3 +272,206 @@ impl Live {
         })
     }
 }
+
+/// One captured frame inside a `Batch`: its header, and where its bytes are.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    number: u64,
+    ts: Timestamp,
+    caplen: u32,
+    wirelen: u32,
+    start: usize,
+    end: usize,
+}
+
+/// Frames handed from the capture thread to the analysis in one piece: the bytes of all
+/// frames in one buffer, so a batch costs no allocation once the pool is warm.
+#[derive(Debug, Default)]
+pub struct Batch {
+    slots: Vec<Slot>,
+    bytes: Vec<u8>,
+    linktype: u16,
+}
+
+impl Batch {
+    /// How full a batch gets before it is handed over (frames, bytes).
+    const FRAMES: usize = 512;
+    const BYTES: usize = 1 << 20;
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.bytes.clear();
+    }
+
+    fn full(&self) -> bool {
+        self.slots.len() >= Batch::FRAMES || self.bytes.len() >= Batch::BYTES
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The frames, in capture order.
+    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
+        self.slots.iter().map(|s| Frame {
+            number: s.number,
+            ts: s.ts,
+            has_ts: true,
+            caplen: s.caplen,
+            wirelen: s.wirelen,
+            linktype: self.linktype,
+            data: &self.bytes[s.start..s.end],
+            file_offset: 0,
+        })
+    }
+}
+
+/// How a capture thread ended.
+#[derive(Debug, Default)]
+pub struct CaptureEnd {
+    pub stats: Stats,
+    /// Frames captured (and saved) that the analysis never got: the queue was full.
+    pub not_analysed: u64,
+    pub frames: u64,
+}
+
+/// A thread that only drains libpcap (and writes `-w`), so the kernel's buffer never fills
+/// because the analysis is slow: batches go to the analysis through a bounded queue, and when
+/// that is full a batch is counted as not analysed instead of being waited for.
+pub struct CaptureThread {
+    pub batches: std::sync::mpsc::Receiver<Batch>,
+    /// Used batches go back here for reuse.
+    pub recycle: std::sync::mpsc::Sender<Batch>,
+    handle: std::thread::JoinHandle<Result<CaptureEnd, CaptureError>>,
+}
+
+impl CaptureThread {
+    /// Starts capturing on `live` until `stop` is set or `count` frames were captured.
+    /// `queue` is the number of batches that may wait for the analysis.
+    pub fn spawn(
+        mut live: Live,
+        queue: usize,
+        count: Option<u64>,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> CaptureThread {
+        use std::sync::atomic::Ordering;
+        use std::sync::mpsc::{TrySendError, channel, sync_channel};
+        use std::time::{Duration, Instant};
+        let (tx, rx) = sync_channel::<Batch>(queue.max(1));
+        let (back_tx, back_rx) = channel::<Batch>();
+        let handle = std::thread::spawn(move || {
+            let mut end = CaptureEnd::default();
+            let mut batch = Batch::default();
+            let mut since = Instant::now();
+            let mut last_drops = 0u64;
+            let mut last_check = Instant::now();
+            let linktype = live.linktype;
+            loop {
+                let stopping =
+                    stop.load(Ordering::SeqCst) || count.is_some_and(|c| end.frames >= c);
+                let got = if stopping {
+                    false
+                } else {
+                    match live.cap.next_packet() {
+                        Ok(p) => {
+                            if let Some(sf) = &mut live.savefile {
+                                sf.write(&p);
+                            }
+                            end.frames += 1;
+                            let h = *p.header;
+                            #[allow(clippy::unnecessary_cast)]
+                            let (secs, frac) = (h.ts.tv_sec as i64, h.ts.tv_usec as i64);
+                            let start = batch.bytes.len();
+                            batch.bytes.extend_from_slice(p.data);
+                            batch.slots.push(Slot {
+                                number: end.frames,
+                                ts: Timestamp {
+                                    secs,
+                                    nsecs: frac as i32,
+                                },
+                                caplen: h.caplen,
+                                wirelen: h.len,
+                                start,
+                                end: batch.bytes.len(),
+                            });
+                            true
+                        }
+                        Err(pcap::Error::TimeoutExpired) => false,
+                        Err(e) => return Err(classify(&live.device, e)),
+                    }
+                };
+                // Hand over a full batch, or whatever is there after 10 ms, or at the end.
+                if !batch.is_empty()
+                    && (batch.full() || stopping || since.elapsed() >= Duration::from_millis(10))
+                {
+                    batch.linktype = linktype;
+                    let next = back_rx.try_recv().unwrap_or_default();
+                    let full = std::mem::replace(&mut batch, next);
+                    batch.clear();
+                    let n = full.len() as u64;
+                    let sent = if stopping {
+                        tx.send(full).map_err(|e| TrySendError::Disconnected(e.0))
+                    } else {
+                        tx.try_send(full)
+                    };
+                    match sent {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(mut b)) => {
+                            end.not_analysed += n;
+                            b.clear();
+                            batch = b;
+                        }
+                        Err(TrySendError::Disconnected(_)) => {
+                            end.not_analysed += n;
+                        }
+                    }
+                    since = Instant::now();
+                }
+                if stopping {
+                    break;
+                }
+                if !got {
+                    std::thread::sleep(Duration::from_millis(1));
+                    if batch.is_empty() {
+                        since = Instant::now();
+                    }
+                }
+                if last_check.elapsed() >= Duration::from_secs(1) {
+                    last_check = Instant::now();
+                    if let Some(st) = live.stats() {
+                        let drops = st.dropped + st.if_dropped;
+                        if drops > last_drops {
+                            eprintln!("synack: libpcap has dropped {drops} packets so far");
+                            last_drops = drops;
+                        }
+                    }
+                    // Keep the savefile complete on disk as the capture goes on.
+                    live.flush()?;
+                }
+            }
+            live.flush()?;
+            end.stats = live.stats().unwrap_or_default();
+            Ok(end)
+        });
+        CaptureThread {
+            batches: rx,
+            recycle: back_tx,
+            handle,
+        }
+    }
+
+    /// Waits for the thread (after the stop flag was set or the count reached).
+    pub fn join(self) -> Result<CaptureEnd, CaptureError> {
+        drop(self.batches);
+        self.handle.join().unwrap_or_else(|_| {
+            Err(CaptureError::Other {
+                device: "(capture thread)".into(),
+                detail: "the capture thread panicked".into(),
+            })
+        })
+    }
+}

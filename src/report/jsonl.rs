@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::{IpText, PacketEvent, Printer, Style, Summary, escape_payload, notes};
+use super::{IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
 use crate::track::{Finished, FlowSummary, tcp::Exchange};
 use crate::wire::Transport;
 
@@ -150,7 +150,7 @@ impl<W: Write> JsonPrinter<W> {
     }
 }
 
-impl<W: Write> Printer for JsonPrinter<W> {
+impl<W: Write> Sink for JsonPrinter<W> {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
         let f = ev.frame;
         let d = ev.decoded;
@@ -386,6 +386,11 @@ impl<W: Write> Printer for JsonPrinter<W> {
                 JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }
         }
+        let f = c.flow();
+        o.str("ended", f.ended.as_str())?;
+        if f.resumed {
+            o.bool("resumed", true)?;
+        }
         o.end()
     }
 
@@ -396,7 +401,9 @@ impl<W: Write> Printer for JsonPrinter<W> {
         o.num("udp_streams", s.udp_streams)?;
         o.num("handshakes_complete", s.totals.handshakes_complete)?;
         o.num("malformed", s.totals.malformed)?;
+        o.num("summed_up_early", s.totals.summed_up_early)?;
         if let Some(l) = &s.live {
+            o.num("not_analysed", l.not_analysed)?;
             o.num("received", l.received)?;
             o.num("dropped", l.dropped + l.if_dropped)?;
             o.num("dropped_kernel", l.dropped)?;

@@ -6,46 +6,8 @@ pub mod ladder;
 pub mod notes;
 pub mod text;
 
-use std::io;
-
-use crate::capture::Frame;
-use crate::track::{Finished, PacketInfo, Totals};
-use crate::wire::Decoded;
-
+pub use crate::event::{LiveStats, PacketEvent, Sink, Summary};
 pub use notes::Lang;
-
-/// One frame with everything known about it.
-pub struct PacketEvent<'a, 'b> {
-    pub frame: &'b Frame<'a>,
-    pub decoded: &'b Decoded<'a>,
-    pub info: &'b PacketInfo,
-}
-
-/// The last line's facts.
-#[derive(Debug, Clone, Default)]
-pub struct Summary {
-    pub totals: Totals,
-    pub tcp_streams: u32,
-    pub udp_streams: u32,
-    /// Live capture only: libpcap's drop counts and the interface.
-    pub live: Option<LiveStats>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LiveStats {
-    pub interface: String,
-    pub received: u64,
-    pub dropped: u64,
-    pub if_dropped: u64,
-}
-
-/// A report format.
-pub trait Printer {
-    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()>;
-    fn conn(&mut self, c: &Finished) -> io::Result<()>;
-    fn summary(&mut self, s: &Summary) -> io::Result<()>;
-    fn flush(&mut self) -> io::Result<()>;
-}
 
 /// Options shared by the printers.
 #[derive(Debug, Clone, Copy)]

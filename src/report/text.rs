@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{IpText, PacketEvent, Printer, Style, Summary, endpoint, escape_payload, notes};
-use crate::capture::Frame;
+use super::{IpText, PacketEvent, Sink, Style, Summary, endpoint, escape_payload, notes};
 use crate::capture::Timestamp;
-use crate::track::{Finished, FlowSummary};
+use crate::event::FrameMeta;
+use crate::track::{Ended, Finished, FlowSummary};
 use crate::wire::{Decoded, Transport, link};
 
 pub struct TextPrinter<W: Write> {
@@ -32,7 +32,7 @@ impl<W: Write> TextPrinter<W> {
     }
 }
 
-impl<W: Write> Printer for TextPrinter<W> {
+impl<W: Write> Sink for TextPrinter<W> {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
         let f = ev.frame;
         let d = ev.decoded;
@@ -116,7 +116,7 @@ impl<W: Write> Printer for TextPrinter<W> {
             l.push('\n');
         }
         if self.style.layers {
-            layers(l, f, d);
+            layers(l, &f, d);
         }
         self.out.write_all(l.as_bytes())?;
         if self.live {
@@ -155,6 +155,14 @@ impl<W: Write> Printer for TextPrinter<W> {
                 }
             }
         }
+        // Why the record came before the end of the input (nothing to say at the end).
+        let f = c.flow();
+        if f.ended != Ended::EndOfInput {
+            let _ = write!(l, "  ended {}", f.ended.as_str());
+        }
+        if f.resumed {
+            l.push_str("  (resumed)");
+        }
         l.push('\n');
         self.out.write_all(l.as_bytes())
     }
@@ -169,12 +177,22 @@ impl<W: Write> Printer for TextPrinter<W> {
             s.udp_streams,
             s.totals.malformed
         )?;
+        if s.totals.summed_up_early > 0 {
+            write!(
+                self.out,
+                ", {} conversations summed up early (table full)",
+                s.totals.summed_up_early
+            )?;
+        }
         if let Some(live) = &s.live {
             write!(
                 self.out,
                 "; {}: {} received by filter, {} dropped by kernel, {} dropped by interface",
                 live.interface, live.received, live.dropped, live.if_dropped
             )?;
+            if live.not_analysed > 0 {
+                write!(self.out, ", {} not analysed", live.not_analysed)?;
+            }
         }
         writeln!(self.out)?;
         self.out.flush()
@@ -205,15 +223,15 @@ fn mac(out: &mut String, b: &[u8]) {
 }
 
 /// The packet's headers layer by layer, as the lesson's four-layer model names them.
-fn layers(l: &mut String, f: &Frame<'_>, d: &Decoded<'_>) {
+fn layers(l: &mut String, f: &FrameMeta, d: &Decoded<'_>) {
     const IND: &str = "                   ";
     let _ = write!(l, "{IND}link: {}", link::linktype_name(f.linktype));
-    if f.linktype == link::LINKTYPE_ETHERNET && f.data.len() >= 14 {
+    if let Some((src, dst, ethertype)) = d.ethernet {
         l.push(' ');
-        mac(l, &f.data[6..12]);
+        mac(l, &src);
         l.push_str(" > ");
-        mac(l, &f.data[0..6]);
-        let _ = write!(l, ", type 0x{:02x}{:02x}", f.data[12], f.data[13]);
+        mac(l, &dst);
+        let _ = write!(l, ", type 0x{ethertype:04x}");
     }
     let _ = writeln!(l, ", {} of {} bytes captured", f.caplen, f.wirelen);
     if let Some(ip) = d.ip {

@@ -9,6 +9,8 @@ pub mod state;
 pub mod tcp;
 pub mod udp;
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -72,6 +74,33 @@ pub struct Totals {
     pub frames: u64,
     pub malformed: u64,
     pub handshakes_complete: u64,
+    pub udp_datagrams: u64,
+    /// Conversations summed up before they were over because the table was full.
+    pub summed_up_early: u64,
+}
+
+/// Why a conversation's record was written (the contract's `ended`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ended {
+    /// Over (FIN both ways and the last ACK, or RST) and quiet for the close delay.
+    Closed,
+    /// Silent longer than its idle timeout.
+    Idle,
+    /// Summed up to make room: the table held `max_conns` conversations.
+    TableFull,
+    #[default]
+    EndOfInput,
+}
+
+impl Ended {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ended::Closed => "closed",
+            Ended::Idle => "idle",
+            Ended::TableFull => "table-full",
+            Ended::EndOfInput => "end-of-input",
+        }
+    }
 }
 
 /// A finished conversation, ready for its `conn` line.
@@ -83,42 +112,329 @@ pub enum Finished {
 
 impl Finished {
     pub fn first_frame(&self) -> u64 {
+        self.flow().first_frame
+    }
+
+    /// What TCP and UDP records share.
+    pub fn flow(&self) -> &FlowSummary {
         match self {
-            Finished::Tcp(c) => c.flow.first_frame,
-            Finished::Udp(u) => u.first_frame,
+            Finished::Tcp(c) => &c.flow,
+            Finished::Udp(u) => u,
         }
     }
 }
 
-/// All conversations of a capture.
+/// How long conversations stay in memory, in packet time (never the wall clock, so reading
+/// a file twice gives the same output). The defaults are Zeek's: `tcp_inactivity_timeout`
+/// 5 min, `udp_inactivity_timeout` 1 min, `tcp_close_delay` / `tcp_reset_delay` 5 s.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub tcp_idle_ns: i128,
+    pub udp_idle_ns: i128,
+    /// How long an over TCP conversation waits for late segments (retransmitted FINs and
+    /// ACKs, a RST after the close) before its record is written.
+    pub close_delay_ns: i128,
+    /// Conversations held at once; the longest idle is summed up to make room.
+    pub max_conns: usize,
+}
+
+impl Limits {
+    pub const SEC: i128 = 1_000_000_000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            tcp_idle_ns: 300 * Limits::SEC,
+            udp_idle_ns: 60 * Limits::SEC,
+            close_delay_ns: 5 * Limits::SEC,
+            max_conns: 100_000,
+        }
+    }
+}
+
+/// A conversation's place in the tables, ordered so that ties break the same way every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum ConvId {
+    Tcp(u32),
+    Udp(u32),
+}
+
+/// A conversation with its bookkeeping: when it last saw a packet (on the tracker's clock)
+/// and the deadline of its valid entry in the timer heap.
+struct Slot<C> {
+    conv: C,
+    active: i128,
+    deadline: i128,
+}
+
+/// What is kept of a conversation after its state left memory, so that a flow that comes
+/// back keeps Wireshark's stream number (Wireshark never forgets a conversation) and its
+/// relative sequence numbers: the stream, the client's side, the TCP base sequence numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Tomb {
+    pub stream: u32,
+    pub client: usize,
+    pub bases: [Option<u32>; 2],
+}
+
+/// All conversations of a capture, bounded: a conversation is summed up (its `conn` record
+/// handed out) when it is over, idle, or the oldest when the table is full.
 pub struct Tracker {
     tcp_index: FxHashMap<FlowKey, u32>,
     /// Boxed so the table's growth moves pointers, not 700-byte conversations.
-    tcp: FxHashMap<u32, Box<TcpConv>>,
+    tcp: FxHashMap<u32, Box<Slot<TcpConv>>>,
     udp_index: FxHashMap<FlowKey, u32>,
-    udp: FxHashMap<u32, Box<UdpConv>>,
+    udp: FxHashMap<u32, Box<Slot<UdpConv>>>,
+    /// Timer entries (deadline, conversation), earliest first; stale ones are skipped.
+    timers: BinaryHeap<Reverse<(i128, ConvId)>>,
+    /// Activity entries (last active, conversation), longest idle first; stale ones re-queued.
+    idle: BinaryHeap<Reverse<(i128, ConvId)>>,
+    /// Summed-up flows by 4-tuple, and their order of burial so the oldest go first.
+    tombs: [FxHashMap<FlowKey, Tomb>; 2],
+    buried: VecDeque<(ConvId, FlowKey)>,
+    /// Records handed out by the tracker itself (table full) before the current packet.
+    ready: Vec<Finished>,
     next_tcp: u32,
     next_udp: u32,
     /// Bytes of each request and reply kept for `exchanges` (0 keeps none).
     keep_bytes: usize,
+    limits: Limits,
+    /// Packet time: robust to single damaged timestamps (see `advance`).
+    clock: i128,
+    recent: [i128; 2],
     pub totals: Totals,
 }
 
 impl Tracker {
     pub fn new(keep_bytes: usize) -> Self {
+        Tracker::with_limits(keep_bytes, Limits::default())
+    }
+
+    pub fn with_limits(keep_bytes: usize, limits: Limits) -> Self {
         Tracker {
             tcp_index: FxHashMap::default(),
             tcp: FxHashMap::default(),
             udp_index: FxHashMap::default(),
             udp: FxHashMap::default(),
+            timers: BinaryHeap::new(),
+            idle: BinaryHeap::new(),
+            tombs: [FxHashMap::default(), FxHashMap::default()],
+            buried: VecDeque::new(),
+            ready: Vec::new(),
             next_tcp: 0,
             next_udp: 0,
             keep_bytes,
+            limits: Limits {
+                max_conns: limits.max_conns.max(1),
+                ..limits
+            },
+            clock: i128::MIN,
+            recent: [i128::MIN; 2],
             totals: Totals::default(),
         }
     }
 
-    /// Feeds one decoded frame through the conversation tables.
+    /// Moves the packet clock with a frame's time. The clock is the running maximum of the
+    /// median of the last three frame times, so one damaged timestamp (a fuzzed year, a zero)
+    /// neither expires every conversation nor keeps one alive: it takes two in a row.
+    pub fn advance(&mut self, ts: Timestamp) {
+        let t = ts.as_nanos();
+        let [a, b] = self.recent;
+        self.recent = [b, t];
+        let median = if a == i128::MIN {
+            t.min(if b == i128::MIN { t } else { b })
+        } else {
+            a.max(b).min(t).max(a.min(b))
+        };
+        self.clock = self.clock.max(median);
+    }
+
+    /// Moves the clock to `ts` directly (live capture: wall-clock time while no packet comes).
+    pub fn advance_to(&mut self, ts: Timestamp) {
+        self.clock = self.clock.max(ts.as_nanos());
+    }
+
+    fn live(&self) -> usize {
+        self.tcp.len() + self.udp.len()
+    }
+
+    fn timeout(&self, id: ConvId) -> Option<i128> {
+        match id {
+            ConvId::Tcp(s) => self.tcp.get(&s).map(|t| {
+                if t.conv.is_over() {
+                    self.limits.close_delay_ns
+                } else {
+                    self.limits.tcp_idle_ns
+                }
+            }),
+            ConvId::Udp(s) => self.udp.get(&s).map(|_| self.limits.udp_idle_ns),
+        }
+    }
+
+    /// Records activity on `id` now, and moves its timer earlier when its timeout shrank
+    /// (a connection that just closed waits only the close delay).
+    fn touch(&mut self, id: ConvId) {
+        let now = self.clock;
+        let Some(t) = self.timeout(id) else { return };
+        let deadline = now.saturating_add(t);
+        let slot_deadline = match id {
+            ConvId::Tcp(s) => self.tcp.get_mut(&s).map(|x| {
+                x.active = now;
+                &mut x.deadline
+            }),
+            ConvId::Udp(s) => self.udp.get_mut(&s).map(|x| {
+                x.active = now;
+                &mut x.deadline
+            }),
+        };
+        if let Some(d) = slot_deadline
+            && deadline < *d
+        {
+            *d = deadline;
+            self.timers.push(Reverse((deadline, id)));
+        }
+    }
+
+    /// Makes room for one more conversation: the longest-idle one is summed up.
+    fn make_room(&mut self) {
+        while self.live() >= self.limits.max_conns {
+            let Some(Reverse((at, id))) = self.idle.pop() else {
+                return;
+            };
+            let active = match id {
+                ConvId::Tcp(s) => self.tcp.get(&s).map(|x| x.active),
+                ConvId::Udp(s) => self.udp.get(&s).map(|x| x.active),
+            };
+            match active {
+                None => {}
+                Some(a) if a != at => self.idle.push(Reverse((a, id))),
+                Some(_) => {
+                    let over = matches!(id, ConvId::Tcp(s) if self.tcp.get(&s).is_some_and(|x| x.conv.is_over()));
+                    let ended = if over {
+                        Ended::Closed
+                    } else {
+                        self.totals.summed_up_early += 1;
+                        Ended::TableFull
+                    };
+                    if let Some(f) = self.remove(id, ended) {
+                        self.ready.push(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts a new conversation into the tables and its timers.
+    fn admit(&mut self, id: ConvId) {
+        let now = self.clock;
+        let t = self.timeout(id).unwrap_or(0);
+        let deadline = now.saturating_add(t);
+        match id {
+            ConvId::Tcp(s) => {
+                if let Some(x) = self.tcp.get_mut(&s) {
+                    x.active = now;
+                    x.deadline = deadline;
+                }
+            }
+            ConvId::Udp(s) => {
+                if let Some(x) = self.udp.get_mut(&s) {
+                    x.active = now;
+                    x.deadline = deadline;
+                }
+            }
+        }
+        self.timers.push(Reverse((deadline, id)));
+        self.idle.push(Reverse((now, id)));
+    }
+
+    /// Takes a conversation out of memory: its record, and a tomb for its 4-tuple.
+    fn remove(&mut self, id: ConvId, ended: Ended) -> Option<Finished> {
+        let (key, tomb, mut f) = match id {
+            ConvId::Tcp(s) => {
+                let x = self.tcp.remove(&s)?;
+                let key = x.conv.key;
+                if self.tcp_index.get(&key) != Some(&s) {
+                    // A newer stream owns the 4-tuple now: nothing to bury.
+                    return Some(Finished::Tcp(x.conv.summary()));
+                }
+                self.tcp_index.remove(&key);
+                let tomb = x.conv.tomb();
+                (key, tomb, Finished::Tcp(x.conv.summary()))
+            }
+            ConvId::Udp(s) => {
+                let x = self.udp.remove(&s)?;
+                let key = x.conv.key;
+                self.udp_index.remove(&key);
+                let tomb = x.conv.tomb();
+                (key, tomb, Finished::Udp(x.conv.summary()))
+            }
+        };
+        match &mut f {
+            Finished::Tcp(c) => c.flow.ended = ended,
+            Finished::Udp(u) => u.ended = ended,
+        }
+        let p = matches!(id, ConvId::Udp(_)) as usize;
+        self.tombs[p].insert(key, tomb);
+        self.buried.push_back((id, key));
+        // Tombs are small (about 80 bytes) but bounded too: four per table place.
+        while self.buried.len() > self.limits.max_conns.saturating_mul(4) {
+            if let Some((old, k)) = self.buried.pop_front() {
+                let p = matches!(old, ConvId::Udp(_)) as usize;
+                let stream = match old {
+                    ConvId::Tcp(s) | ConvId::Udp(s) => s,
+                };
+                if self.tombs[p].get(&k).is_some_and(|t| t.stream == stream) {
+                    self.tombs[p].remove(&k);
+                }
+            }
+        }
+        Some(f)
+    }
+
+    /// The next conversation whose time is up at the current clock, if any. Call until None
+    /// before each packet and when the clock moves without one.
+    pub fn pop_expired(&mut self) -> Option<Finished> {
+        if let Some(f) = self.ready.pop() {
+            return Some(f);
+        }
+        let now = self.clock;
+        while let Some(&Reverse((deadline, id))) = self.timers.peek() {
+            if deadline > now {
+                return None;
+            }
+            self.timers.pop();
+            let slot = match id {
+                ConvId::Tcp(s) => self.tcp.get(&s).map(|x| (x.active, x.deadline)),
+                ConvId::Udp(s) => self.udp.get(&s).map(|x| (x.active, x.deadline)),
+            };
+            let Some((active, valid)) = slot else {
+                continue;
+            };
+            if valid != deadline {
+                continue;
+            }
+            let actual = active.saturating_add(self.timeout(id).unwrap_or(0));
+            if actual > now {
+                match id {
+                    ConvId::Tcp(s) => self.tcp.get_mut(&s).map(|x| x.deadline = actual),
+                    ConvId::Udp(s) => self.udp.get_mut(&s).map(|x| x.deadline = actual),
+                };
+                self.timers.push(Reverse((actual, id)));
+                continue;
+            }
+            let over =
+                matches!(id, ConvId::Tcp(s) if self.tcp.get(&s).is_some_and(|x| x.conv.is_over()));
+            let ended = if over { Ended::Closed } else { Ended::Idle };
+            if let Some(f) = self.remove(id, ended) {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    /// Feeds one decoded frame through the conversation tables. Call `advance` with the
+    /// frame's time and drain `pop_expired` first.
     pub fn packet(&mut self, frame: u64, ts: Timestamp, d: &Decoded<'_>) -> PacketInfo {
         self.totals.frames += 1;
         if d.malformed.is_some() {
@@ -130,46 +446,77 @@ impl Tracker {
         // is dissected (so numbered) before the inner one.
         if let (Some(outer), Some((sp, dp))) = (d.outer, d.outer_udp_ports) {
             let (stream, side) = self.udp_stream(outer.src, sp, outer.dst, dp, frame, ts);
-            if let Some(conv) = self.udp.get_mut(&stream) {
-                conv.carries(frame, ts, side);
+            if let Some(x) = self.udp.get_mut(&stream) {
+                x.conv.carries(frame, ts, side);
             }
+            self.touch(ConvId::Udp(stream));
         }
         match &d.transport {
             Transport::Tcp(seg) => {
                 // Wireshark needs ports through window (16 bytes) before it finds a conversation.
                 let Some(fixed) = seg.fixed else { return info };
                 let (key, side) = FlowKey::new(ip.src, seg.sport, ip.dst, seg.dport);
-                let reuse = self
-                    .tcp_index
-                    .get(&key)
-                    .and_then(|s| self.tcp.get(s))
-                    .map(|c| c.starts_new_stream(side, fixed))
-                    .unwrap_or(true);
-                if reuse {
-                    let stream = self.next_tcp;
-                    self.next_tcp += 1;
-                    let replaced = self.tcp_index.insert(key, stream).is_some();
-                    let mut conv = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
-                    conv.reused = replaced;
-                    self.tcp.insert(stream, Box::new(conv));
+                let known = self.tcp_index.get(&key).copied();
+                let new_stream = match known.and_then(|s| self.tcp.get(&s)) {
+                    Some(x) => x.conv.starts_new_stream(side, fixed),
+                    None => true,
+                };
+                if new_stream {
+                    // A flow summed up earlier comes back: same stream, unless Wireshark's
+                    // rule (a SYN with another ISN) starts a new one.
+                    let tomb = if known.is_none() {
+                        self.tombs[0].remove(&key)
+                    } else {
+                        None
+                    };
+                    let (stream, mut conv) = match tomb {
+                        Some(t) if !TcpConv::tomb_starts_new_stream(&t, side, fixed) => (
+                            t.stream,
+                            TcpConv::resume(t, key, side, fixed.flags, frame, ts),
+                        ),
+                        other => {
+                            let stream = self.next_tcp;
+                            self.next_tcp += 1;
+                            let mut c = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
+                            c.reused = known.is_some() || other.is_some();
+                            (stream, c)
+                        }
+                    };
+                    conv.stream = stream;
+                    self.make_room();
+                    self.tcp_index.insert(key, stream);
+                    self.tcp.insert(
+                        stream,
+                        Box::new(Slot {
+                            conv,
+                            active: self.clock,
+                            deadline: i128::MAX,
+                        }),
+                    );
+                    self.admit(ConvId::Tcp(stream));
                 }
                 let Some(&stream) = self.tcp_index.get(&key) else {
                     return info;
                 };
-                if let Some(conv) = self.tcp.get_mut(&stream) {
+                if let Some(x) = self.tcp.get_mut(&stream) {
+                    let conv = &mut x.conv;
                     let was_complete = conv.handshake() == Handshake::Complete;
                     conv.segment(&mut info, frame, ts, side, seg, self.keep_bytes);
                     if !was_complete && conv.handshake() == Handshake::Complete {
                         self.totals.handshakes_complete += 1;
                     }
                 }
+                self.touch(ConvId::Tcp(stream));
             }
             Transport::Udp(dg) if !dg.bogus_length => {
                 let (stream, side) = self.udp_stream(ip.src, dg.sport, ip.dst, dg.dport, frame, ts);
                 info.stream = Some(stream);
-                if let Some(conv) = self.udp.get_mut(&stream) {
-                    conv.datagram(&mut info, frame, ts, side, dg, self.keep_bytes);
+                self.totals.udp_datagrams += 1;
+                if let Some(x) = self.udp.get_mut(&stream) {
+                    x.conv
+                        .datagram(&mut info, frame, ts, side, dg, self.keep_bytes);
                 }
+                self.touch(ConvId::Udp(stream));
             }
             Transport::Icmp(m) => {
                 // An error quoting a UDP datagram belongs to that datagram's conversation
@@ -200,73 +547,71 @@ impl Tracker {
         if let Some(&s) = self.udp_index.get(&key) {
             return (s, side);
         }
-        let stream = self.next_udp;
-        self.next_udp += 1;
+        let conv = match self.tombs[1].remove(&key) {
+            Some(t) => UdpConv::resume(t, key, frame, ts),
+            None => {
+                let stream = self.next_udp;
+                self.next_udp += 1;
+                UdpConv::new(stream, key, side, frame, ts)
+            }
+        };
+        let stream = conv.stream;
+        self.make_room();
         self.udp_index.insert(key, stream);
-        self.udp
-            .insert(stream, Box::new(UdpConv::new(stream, key, side, frame, ts)));
+        self.udp.insert(
+            stream,
+            Box::new(Slot {
+                conv,
+                active: self.clock,
+                deadline: i128::MAX,
+            }),
+        );
+        self.admit(ConvId::Udp(stream));
         (stream, side)
     }
 
-    /// Takes every conversation out, in stream order (TCP first, then UDP), for the end of
-    /// a capture.
+    /// Takes every conversation still in memory out, in order of first frame, for the end
+    /// of the input.
     pub fn finish(&mut self) -> Vec<Finished> {
-        let mut tcp: Vec<_> = self.tcp.drain().map(|(_, c)| c).collect();
-        tcp.sort_by_key(|c| c.stream);
-        let mut udp: Vec<_> = self.udp.drain().map(|(_, c)| c).collect();
-        udp.sort_by_key(|c| c.stream);
-        self.tcp_index.clear();
-        self.udp_index.clear();
-        let mut out: Vec<Finished> = tcp
-            .into_iter()
-            .map(|c| Finished::Tcp(c.summary()))
-            .collect();
-        out.extend(udp.into_iter().map(|c| Finished::Udp(c.summary())));
-        out
-    }
-
-    /// Takes out conversations that are over (closed, or idle for `idle` seconds at `now`),
-    /// so a long live capture keeps bounded tables. Their 4-tuples are forgotten, which is
-    /// what a live observer wants: a new SYN on them starts a new stream anyway.
-    pub fn evict(&mut self, now: Timestamp, idle: f64) -> Vec<Finished> {
-        let mut out = Vec::new();
-        let done: Vec<u32> = self
+        let mut out: Vec<Finished> = self.ready.drain(..).collect();
+        let ids: Vec<ConvId> = self
             .tcp
-            .values()
-            .filter(|c| c.is_over() || now.as_f64() - c.last_ts().as_f64() > idle)
-            .map(|c| c.stream)
+            .keys()
+            .map(|&s| ConvId::Tcp(s))
+            .chain(self.udp.keys().map(|&s| ConvId::Udp(s)))
             .collect();
-        for s in done {
-            if let Some(c) = self.tcp.remove(&s) {
-                if self.tcp_index.get(&c.key) == Some(&s) {
-                    self.tcp_index.remove(&c.key);
-                }
-                out.push(Finished::Tcp(c.summary()));
+        for id in ids {
+            if let Some(f) = self.remove(id, Ended::EndOfInput) {
+                out.push(f);
             }
         }
-        let done: Vec<u32> = self
-            .udp
-            .values()
-            .filter(|c| now.as_f64() - c.last_ts.as_f64() > idle)
-            .map(|c| c.stream)
-            .collect();
-        for s in done {
-            if let Some(c) = self.udp.remove(&s) {
-                self.udp_index.remove(&c.key);
-                out.push(Finished::Udp(c.summary()));
-            }
-        }
+        out.sort_by_key(|f| {
+            (
+                f.first_frame(),
+                matches!(f, Finished::Udp(_)),
+                f.flow().stream,
+            )
+        });
+        self.timers.clear();
+        self.idle.clear();
+        self.tombs = [FxHashMap::default(), FxHashMap::default()];
+        self.buried.clear();
         out
     }
 
-    /// Every TCP conversation seen so far has ended (both sides closed, or reset).
+    /// Every TCP conversation still in memory has ended (both sides closed, or reset).
     pub fn tcp_all_over(&self) -> bool {
-        self.tcp.values().all(|c| c.is_over())
+        self.tcp.values().all(|x| x.conv.is_over())
     }
 
     /// UDP datagrams seen so far.
     pub fn udp_datagrams(&self) -> u64 {
-        self.udp.values().map(|u| u.packets()).sum()
+        self.totals.udp_datagrams
+    }
+
+    /// Conversations in memory now.
+    pub fn conversations(&self) -> usize {
+        self.live()
     }
 
     pub fn tcp_streams(&self) -> u32 {

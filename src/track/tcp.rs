@@ -186,6 +186,8 @@ pub struct TcpConv {
     saw_rst: bool,
     compacted: bool,
     pub reused: bool,
+    /// Picked up again after it was summed up (idle or table full).
+    resumed: bool,
     pending: Option<Pending>,
     exchanges: Vec<Exchange>,
     text: Vec<u8>,
@@ -282,6 +284,7 @@ impl TcpConv {
             saw_rst: false,
             compacted: false,
             reused: false,
+            resumed: false,
             pending: None,
             exchanges: Vec::new(),
             text: Vec::new(),
@@ -300,6 +303,43 @@ impl TcpConv {
     pub fn starts_new_stream(&self, side: usize, f: TcpFixed) -> bool {
         let d = &self.dirs[side];
         f.flags.syn() && !f.flags.ack() && d.base_set && f.seq != d.base
+    }
+
+    /// A conversation summed up earlier whose flow came back: Wireshark still knows it, so
+    /// it keeps its stream number, client and base sequence numbers.
+    pub fn resume(
+        t: super::Tomb,
+        key: FlowKey,
+        side: usize,
+        flags: TcpFlags,
+        frame: u64,
+        ts: Timestamp,
+    ) -> Self {
+        let mut c = TcpConv::new(t.stream, key, side, flags, frame, ts);
+        c.client = t.client;
+        c.resumed = true;
+        c.history.clear();
+        for (d, b) in c.dirs.iter_mut().zip(t.bases) {
+            if let Some(b) = b {
+                d.base = b;
+                d.base_set = true;
+            }
+        }
+        c
+    }
+
+    /// What is kept of this conversation once it leaves memory.
+    pub fn tomb(&self) -> super::Tomb {
+        super::Tomb {
+            stream: self.stream,
+            client: self.client,
+            bases: [0, 1].map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base)),
+        }
+    }
+
+    /// `starts_new_stream` for a conversation that only has its tomb left.
+    pub fn tomb_starts_new_stream(t: &super::Tomb, side: usize, f: TcpFixed) -> bool {
+        f.flags.syn() && !f.flags.ack() && t.bases[side].is_some_and(|b| b != f.seq)
     }
 
     fn role(&self, side: usize) -> usize {
@@ -754,6 +794,8 @@ impl TcpConv {
                 duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
                 exchanges: self.exchanges,
                 text: self.text,
+                ended: super::Ended::EndOfInput,
+                resumed: self.resumed,
             },
             handshake,
             j: self.hs.j,

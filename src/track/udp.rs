@@ -24,6 +24,7 @@ pub struct UdpConv {
     pending: Option<(u64, Timestamp, usize)>,
     exchanges: Vec<Exchange>,
     text: Vec<u8>,
+    resumed: bool,
 }
 
 /// What every `conn` line says, TCP or UDP: the two ends, the frames, the counts each way
@@ -44,6 +45,10 @@ pub struct FlowSummary {
     pub exchanges: Vec<Exchange>,
     /// The bytes `exchanges` point into.
     pub text: Vec<u8>,
+    /// Why the record was written.
+    pub ended: super::Ended,
+    /// The flow was summed up before and came back: this record continues that stream.
+    pub resumed: bool,
 }
 
 impl UdpConv {
@@ -61,6 +66,24 @@ impl UdpConv {
             pending: None,
             exchanges: Vec::new(),
             text: Vec::new(),
+            resumed: false,
+        }
+    }
+
+    /// A flow summed up earlier that came back: its stream number and client again.
+    pub fn resume(t: super::Tomb, key: FlowKey, frame: u64, ts: Timestamp) -> Self {
+        UdpConv {
+            resumed: true,
+            ..UdpConv::new(t.stream, key, t.client, frame, ts)
+        }
+    }
+
+    /// What is kept of this flow once it leaves memory.
+    pub fn tomb(&self) -> super::Tomb {
+        super::Tomb {
+            stream: self.stream,
+            client: self.client,
+            bases: [None; 2],
         }
     }
 
@@ -136,6 +159,8 @@ impl UdpConv {
             duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
             exchanges: self.exchanges,
             text: self.text,
+            ended: super::Ended::EndOfInput,
+            resumed: self.resumed,
         }
     }
 }

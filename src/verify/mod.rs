@@ -7,7 +7,7 @@ use std::io;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::report::{PacketEvent, Printer, Summary};
+use crate::report::{PacketEvent, Sink, Summary};
 use crate::track::{Close, Finished, Handshake};
 use crate::wire::Transport;
 
@@ -99,12 +99,12 @@ pub struct Observed {
 
 /// A printer that records what the checks need and passes everything on.
 pub struct Collector<'a> {
-    pub inner: Option<Box<dyn Printer + 'a>>,
+    pub inner: Option<Box<dyn Sink + 'a>>,
     pub seen: Observed,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(inner: Option<Box<dyn Printer + 'a>>) -> Self {
+    pub fn new(inner: Option<Box<dyn Sink + 'a>>) -> Self {
         Collector {
             inner,
             seen: Observed::default(),
@@ -112,7 +112,7 @@ impl<'a> Collector<'a> {
     }
 }
 
-impl Printer for Collector<'_> {
+impl Sink for Collector<'_> {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
         let n = ev.frame.number;
         if ev.decoded.malformed.is_some() {

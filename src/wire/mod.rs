@@ -181,6 +181,8 @@ pub enum Transport<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Decoded<'a> {
     pub proto: Proto,
+    /// Ethernet source, destination and EtherType, for frames of an Ethernet link.
+    pub ethernet: Option<([u8; 6], [u8; 6], u16)>,
     /// The IP header that carries the transport (the inner one in a tunnel).
     pub ip: Option<IpHeader>,
     /// The outermost IP header when the transport came out of a tunnel.
@@ -201,6 +203,7 @@ impl<'a> Decoded<'a> {
     fn empty() -> Self {
         Decoded {
             proto: Proto::Other,
+            ethernet: None,
             ip: None,
             outer: None,
             tunnel: None,
@@ -241,6 +244,16 @@ pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
                 limit: wirelen,
             },
         });
+    }
+    if linktype == link::LINKTYPE_ETHERNET
+        && let (Some(dst), Some(src), Some(t)) = (data.get(0..6), data.get(6..12), data.get(12..14))
+    {
+        let mac = |b: &[u8]| {
+            let mut m = [0u8; 6];
+            m.copy_from_slice(b);
+            m
+        };
+        d.ethernet = Some((mac(src), mac(dst), u16::from_be_bytes([t[0], t[1]])));
     }
     let frame = Span::new(data, wirelen as usize);
     match link::network_layer(linktype, frame) {

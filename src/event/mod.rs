@@ -1,0 +1,168 @@
+//! The pipeline every command shares: each frame is decoded, reassembled and tracked, and the
+//! events it causes (a `packet`, the `conn` records of conversations that are over, the
+//! final `summary`) go to a `Sink`, which the printers and `verify` implement.
+
+use std::io;
+
+use crate::capture::{Frame, Timestamp};
+use crate::track::defrag::Reassembler;
+use crate::track::{Finished, Limits, PacketInfo, Totals, Tracker};
+use crate::wire::{self, Decoded};
+
+/// A frame's facts without its bytes: what printers need once it is decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameMeta {
+    /// 1-based position in the capture (`frame.number`).
+    pub number: u64,
+    pub ts: Timestamp,
+    /// False for pcapng simple packet blocks, which carry no time (tshark prints none).
+    pub has_ts: bool,
+    pub caplen: u32,
+    pub wirelen: u32,
+    /// LINKTYPE_* value of the interface the frame was captured on.
+    pub linktype: u16,
+}
+
+impl FrameMeta {
+    pub fn of(f: &Frame<'_>) -> Self {
+        FrameMeta {
+            number: f.number,
+            ts: f.ts,
+            has_ts: f.has_ts,
+            caplen: f.caplen,
+            wirelen: f.wirelen,
+            linktype: f.linktype,
+        }
+    }
+}
+
+/// One frame with everything known about it.
+pub struct PacketEvent<'a, 'b> {
+    pub frame: FrameMeta,
+    pub decoded: &'b Decoded<'a>,
+    pub info: &'b PacketInfo,
+}
+
+/// The last line's facts.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub totals: Totals,
+    pub tcp_streams: u32,
+    pub udp_streams: u32,
+    /// Live capture only: libpcap's drop counts and the interface.
+    pub live: Option<LiveStats>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveStats {
+    pub interface: String,
+    pub received: u64,
+    pub dropped: u64,
+    pub if_dropped: u64,
+    /// Frames captured (and saved with `-w`) that the analysis skipped because it fell behind.
+    pub not_analysed: u64,
+}
+
+/// Where events go: a printer, `verify`'s collector, or both.
+pub trait Sink {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()>;
+    fn conn(&mut self, c: &Finished) -> io::Result<()>;
+    fn summary(&mut self, s: &Summary) -> io::Result<()>;
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// `--conns`: conversation records and the summary only, with all the tracking behind them.
+pub struct ConnsOnly<'a>(pub &'a mut dyn Sink);
+
+impl Sink for ConnsOnly<'_> {
+    fn packet(&mut self, _: &PacketEvent<'_, '_>) -> io::Result<()> {
+        Ok(())
+    }
+    fn conn(&mut self, c: &Finished) -> io::Result<()> {
+        self.0.conn(c)
+    }
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        self.0.summary(s)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Decode → reassemble → track, with conversations leaving memory as they end.
+pub struct Pipeline {
+    tracker: Tracker,
+    reassembler: Reassembler,
+}
+
+impl Pipeline {
+    /// `keep_bytes` of each request and reply are kept for the `exchanges`.
+    pub fn new(keep_bytes: usize, limits: Limits) -> Self {
+        Pipeline {
+            tracker: Tracker::with_limits(keep_bytes, limits),
+            reassembler: Reassembler::new(),
+        }
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Runs one frame through: first the records of conversations whose time ran out before
+    /// it, then its packet event, then records the tracker had to write to make room.
+    pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
+        self.tracker.advance(frame.ts);
+        self.drain(sink)?;
+        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let whole = self.reassembler.feed(frame.number, &first);
+        let decoded = match &whole {
+            Some(datagram) => wire::decode_reassembled(&first, datagram),
+            None => first,
+        };
+        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
+        sink.packet(&PacketEvent {
+            frame: FrameMeta::of(frame),
+            decoded: &decoded,
+            info: &info,
+        })?;
+        self.drain(sink)
+    }
+
+    /// Live capture: time passes without packets, so conversations can end in between.
+    pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
+        self.tracker.advance_to(now);
+        self.drain(sink)
+    }
+
+    fn drain(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
+        while let Some(c) = self.tracker.pop_expired() {
+            sink.conn(&c)?;
+        }
+        Ok(())
+    }
+
+    /// End of input: every conversation still in memory, in order of first frame, then the
+    /// summary.
+    pub fn finish(&mut self, sink: &mut dyn Sink, live: Option<LiveStats>) -> io::Result<()> {
+        for c in self.tracker.finish() {
+            sink.conn(&c)?;
+        }
+        sink.summary(&self.summary(live))?;
+        sink.flush()
+    }
+
+    pub fn summary(&self, live: Option<LiveStats>) -> Summary {
+        Summary {
+            totals: self.tracker.totals,
+            tcp_streams: self.tracker.tcp_streams(),
+            udp_streams: self.tracker.udp_streams(),
+            live,
+        }
+    }
+
+    /// Records of every conversation still in memory (the demo prints them before its
+    /// verdicts and summary).
+    pub fn take_conversations(&mut self) -> Vec<Finished> {
+        self.tracker.finish()
+    }
+}
