@@ -292,7 +292,7 @@ pub struct TableArgs {
     pub close_delay: f64,
     /// Conversations held in memory at once; when full, the longest idle is summed up early
     /// (counted as `summed_up_early`).
-    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_conns: u64,
 }
 

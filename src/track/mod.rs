@@ -148,7 +148,7 @@ impl Default for Limits {
             tcp_idle_ns: 300 * Limits::SEC,
             udp_idle_ns: 60 * Limits::SEC,
             close_delay_ns: 5 * Limits::SEC,
-            max_conns: 100_000,
+            max_conns: 10_000,
         }
     }
 }
@@ -174,8 +174,11 @@ struct Slot<C> {
 #[derive(Debug, Clone, Copy)]
 pub struct Tomb {
     pub stream: u32,
-    pub client: usize,
+    /// Canonical side of the client.
+    pub client: u8,
     pub bases: [Option<u32>; 2],
+    /// Which burial of the flow this is, so an older queue entry cannot remove it.
+    pub burial: u32,
 }
 
 /// All conversations of a capture, bounded: a conversation is summed up (its `conn` record
@@ -190,9 +193,13 @@ pub struct Tracker {
     timers: BinaryHeap<Reverse<(i128, ConvId)>>,
     /// Activity entries (last active, conversation), longest idle first; stale ones re-queued.
     idle: BinaryHeap<Reverse<(i128, ConvId)>>,
-    /// Summed-up flows by 4-tuple, and their order of burial so the oldest go first.
-    tombs: [FxHashMap<FlowKey, Tomb>; 2],
-    buried: VecDeque<(ConvId, FlowKey)>,
+    /// TCP connections that are over, in the order they ended: the first to make room.
+    over: VecDeque<u32>,
+    /// Summed-up flows by a 64-bit digest of their 4-tuple (a third of the key's size; a
+    /// false match needs about 2^32 tombs), and their order of burial so the oldest go first.
+    tombs: [FxHashMap<u64, Tomb>; 2],
+    buried: [VecDeque<(u32, u64)>; 2],
+    burials: u32,
     /// Records handed out by the tracker itself (table full) before the current packet.
     ready: Vec<Finished>,
     next_tcp: u32,
@@ -206,7 +213,19 @@ pub struct Tracker {
     pub totals: Totals,
 }
 
+/// A 64-bit digest of a flow key: std's SipHash with its fixed zero keys, so one build gives
+/// the same digests every run (unlike a `RandomState`).
+fn digest(key: &FlowKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
 impl Tracker {
+    /// Tombs kept per place in the table, for TCP and for UDP each.
+    const TOMBS_PER_PLACE: usize = 4;
+
     pub fn new(keep_bytes: usize) -> Self {
         Tracker::with_limits(keep_bytes, Limits::default())
     }
@@ -219,8 +238,10 @@ impl Tracker {
             udp: FxHashMap::default(),
             timers: BinaryHeap::new(),
             idle: BinaryHeap::new(),
+            over: VecDeque::new(),
             tombs: [FxHashMap::default(), FxHashMap::default()],
-            buried: VecDeque::new(),
+            buried: [VecDeque::new(), VecDeque::new()],
+            burials: 0,
             ready: Vec::new(),
             next_tcp: 0,
             next_udp: 0,
@@ -296,17 +317,22 @@ impl Tracker {
         }
     }
 
-    /// Makes room for one more conversation: the longest-idle one is summed up.
+    /// Makes room for one more conversation: a connection that is over (the earliest to end),
+    /// else the longest-idle conversation is summed up.
     fn make_room(&mut self) {
         while self.live() >= self.limits.max_conns {
+            if let Some(s) = self.over.pop_front() {
+                if self.tcp.get(&s).is_some_and(|x| x.conv.is_over())
+                    && let Some(f) = self.remove(ConvId::Tcp(s), Ended::Closed)
+                {
+                    self.ready.push(f);
+                }
+                continue;
+            }
             let Some(Reverse((at, id))) = self.idle.pop() else {
                 return;
             };
-            let active = match id {
-                ConvId::Tcp(s) => self.tcp.get(&s).map(|x| x.active),
-                ConvId::Udp(s) => self.udp.get(&s).map(|x| x.active),
-            };
-            match active {
+            match self.slot_times(id).map(|(a, _)| a) {
                 None => {}
                 Some(a) if a != at => self.idle.push(Reverse((a, id))),
                 Some(_) => {
@@ -325,8 +351,38 @@ impl Tracker {
         }
     }
 
+    /// Entries of conversations that left are skipped lazily; when they outnumber the live
+    /// ones the queues are rebuilt, so their size follows the table's, not the capture's.
+    fn prune(&mut self) {
+        let live = self.live();
+        let limit = live * 2 + 1024;
+        if self.idle.len() > limit {
+            let mut v = std::mem::take(&mut self.idle).into_vec();
+            v.retain(|Reverse((at, id))| self.slot_times(*id).is_some_and(|(a, _)| a == *at));
+            self.idle = v.into();
+        }
+        if self.timers.len() > limit {
+            let mut v = std::mem::take(&mut self.timers).into_vec();
+            v.retain(|Reverse((d, id))| self.slot_times(*id).is_some_and(|(_, x)| x == *d));
+            self.timers = v.into();
+        }
+        if self.over.len() > limit {
+            let tcp = &self.tcp;
+            self.over.retain(|s| tcp.contains_key(s));
+        }
+    }
+
+    /// A conversation's (last active, timer deadline).
+    fn slot_times(&self, id: ConvId) -> Option<(i128, i128)> {
+        match id {
+            ConvId::Tcp(s) => self.tcp.get(&s).map(|x| (x.active, x.deadline)),
+            ConvId::Udp(s) => self.udp.get(&s).map(|x| (x.active, x.deadline)),
+        }
+    }
+
     /// Puts a new conversation into the tables and its timers.
     fn admit(&mut self, id: ConvId) {
+        self.prune();
         let now = self.clock;
         let t = self.timeout(id).unwrap_or(0);
         let deadline = now.saturating_add(t);
@@ -374,20 +430,32 @@ impl Tracker {
             Finished::Tcp(c) => c.flow.ended = ended,
             Finished::Udp(u) => u.ended = ended,
         }
+        // TCP and UDP keep their tombs apart, so that a churn of short TCP connections does
+        // not push out the UDP flows that come back (DNS, NTP, mDNS ports).
         let p = matches!(id, ConvId::Udp(_)) as usize;
-        self.tombs[p].insert(key, tomb);
-        self.buried.push_back((id, key));
-        // Tombs are small (about 80 bytes) but bounded too: four per table place.
-        while self.buried.len() > self.limits.max_conns.saturating_mul(4) {
-            if let Some((old, k)) = self.buried.pop_front() {
-                let p = matches!(old, ConvId::Udp(_)) as usize;
-                let stream = match old {
-                    ConvId::Tcp(s) | ConvId::Udp(s) => s,
-                };
-                if self.tombs[p].get(&k).is_some_and(|t| t.stream == stream) {
-                    self.tombs[p].remove(&k);
-                }
+        let digest = digest(&key);
+        self.burials = self.burials.wrapping_add(1);
+        let burial = self.burials;
+        self.tombs[p].insert(digest, Tomb { burial, ..tomb });
+        let queue = &mut self.buried[p];
+        queue.push_back((burial, digest));
+        // Tombs are small (about 50 bytes with their queue entry) but bounded too; a queue
+        // entry whose flow was buried again since is stale and only skipped.
+        let bound = self
+            .limits
+            .max_conns
+            .saturating_mul(Tracker::TOMBS_PER_PLACE);
+        let tombs = &mut self.tombs[p];
+        while tombs.len() > bound {
+            let Some((burial, k)) = queue.pop_front() else {
+                break;
+            };
+            if tombs.get(&k).is_some_and(|t| t.burial == burial) {
+                tombs.remove(&k);
             }
+        }
+        if queue.len() > bound * 2 {
+            queue.retain(|(burial, k)| tombs.get(k).is_some_and(|t| t.burial == *burial));
         }
         Some(f)
     }
@@ -465,7 +533,7 @@ impl Tracker {
                     // A flow summed up earlier comes back: same stream, unless Wireshark's
                     // rule (a SYN with another ISN) starts a new one.
                     let tomb = if known.is_none() {
-                        self.tombs[0].remove(&key)
+                        self.tombs[0].remove(&digest(&key))
                     } else {
                         None
                     };
@@ -501,9 +569,13 @@ impl Tracker {
                 if let Some(x) = self.tcp.get_mut(&stream) {
                     let conv = &mut x.conv;
                     let was_complete = conv.handshake() == Handshake::Complete;
+                    let was_over = conv.is_over();
                     conv.segment(&mut info, frame, ts, side, seg, self.keep_bytes);
                     if !was_complete && conv.handshake() == Handshake::Complete {
                         self.totals.handshakes_complete += 1;
+                    }
+                    if !was_over && conv.is_over() {
+                        self.over.push_back(stream);
                     }
                 }
                 self.touch(ConvId::Tcp(stream));
@@ -547,7 +619,7 @@ impl Tracker {
         if let Some(&s) = self.udp_index.get(&key) {
             return (s, side);
         }
-        let conv = match self.tombs[1].remove(&key) {
+        let conv = match self.tombs[1].remove(&digest(&key)) {
             Some(t) => UdpConv::resume(t, key, frame, ts),
             None => {
                 let stream = self.next_udp;
@@ -594,8 +666,9 @@ impl Tracker {
         });
         self.timers.clear();
         self.idle.clear();
+        self.over.clear();
         self.tombs = [FxHashMap::default(), FxHashMap::default()];
-        self.buried.clear();
+        self.buried = [VecDeque::new(), VecDeque::new()];
         out
     }
 

@@ -316,7 +316,7 @@ impl TcpConv {
         ts: Timestamp,
     ) -> Self {
         let mut c = TcpConv::new(t.stream, key, side, flags, frame, ts);
-        c.client = t.client;
+        c.client = usize::from(t.client);
         c.resumed = true;
         c.history.clear();
         for (d, b) in c.dirs.iter_mut().zip(t.bases) {
@@ -332,7 +332,8 @@ impl TcpConv {
     pub fn tomb(&self) -> super::Tomb {
         super::Tomb {
             stream: self.stream,
-            client: self.client,
+            client: self.client as u8,
+            burial: 0,
             bases: [0, 1].map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base)),
         }
     }

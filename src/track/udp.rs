@@ -74,7 +74,7 @@ impl UdpConv {
     pub fn resume(t: super::Tomb, key: FlowKey, frame: u64, ts: Timestamp) -> Self {
         UdpConv {
             resumed: true,
-            ..UdpConv::new(t.stream, key, t.client, frame, ts)
+            ..UdpConv::new(t.stream, key, usize::from(t.client), frame, ts)
         }
     }
 
@@ -82,8 +82,9 @@ impl UdpConv {
     pub fn tomb(&self) -> super::Tomb {
         super::Tomb {
             stream: self.stream,
-            client: self.client,
+            client: self.client as u8,
             bases: [None; 2],
+            burial: 0,
         }
     }
 
