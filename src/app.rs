@@ -3,10 +3,10 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, channel, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +20,7 @@ use crate::cli::{
     Cli, Command, DemoArgs, ExpectArgs, Format, OutputArgs, ReadArgs, VerifyArgs, WatchArgs,
 };
 use crate::demo::{self, DemoConfig, Transcript};
-use crate::event::{ConnsOnly, PacketEvent, Pipeline, Sink};
+use crate::event::{ConnsOnly, PacketEvent, Pipeline, Recorded, Sink};
 use crate::report::Style;
 use crate::report::jsonl::JsonPrinter;
 use crate::report::ladder::{self, LadderRow};
@@ -95,7 +95,7 @@ impl Filters {
     }
 }
 
-fn open_input(path: &Path) -> Result<Box<dyn Read>> {
+fn open_input(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(io::stdin()));
     }
@@ -111,33 +111,63 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut printer = printer(&args.output, out, false);
-    let mut pipeline = Pipeline::new(args.output.payload_bytes, args.table.limits());
-    let damage = if args.table.conns {
-        read_into(
-            &path,
-            filter,
-            args.count,
-            &mut pipeline,
-            &mut ConnsOnly(printer.as_mut()),
-        )?
-    } else {
-        read_into(&path, filter, args.count, &mut pipeline, printer.as_mut())?
+    let job = ReadJob {
+        path: path.clone(),
+        filter,
+        count: args.count,
+        keep_bytes: args.output.payload_bytes,
+        limits: args.table.limits(),
+        packets: !args.table.conns,
     };
-    if let Some(e) = damage {
+    if let Some(e) = read_into(job, printer.as_mut())? {
         return Err(anyhow!("{}: {e}", path.display()));
     }
     Ok(Outcome::Ok)
 }
 
-/// Runs a savefile through the pipeline into `printer` (conversations and summary included).
-/// Returns the damage that stopped the reading early, after every good frame was printed.
-fn read_into(
-    path: &Path,
+/// What to read and how.
+struct ReadJob {
+    path: PathBuf,
     filter: Option<String>,
     count: Option<u64>,
-    pipeline: &mut Pipeline,
-    printer: &mut dyn Sink,
+    keep_bytes: usize,
+    limits: Limits,
+    /// False: conversation records and the summary only (`--conns`).
+    packets: bool,
+}
+
+/// Runs a savefile through the pipeline into `printer` (conversations and summary included),
+/// on two threads: one reads, decodes and tracks, this one prints. Returns the damage that
+/// stopped the reading early, after every good frame was printed.
+fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<FileError>> {
+    let (tx, rx) = sync_channel::<Recorded>(4);
+    let (back_tx, back_rx) = channel::<Recorded>();
+    let tracking = thread::spawn(move || track_file(job, tx, back_rx));
+    let printed = (|| -> io::Result<()> {
+        for mut batch in rx.iter() {
+            batch.replay(printer)?;
+            batch.clear();
+            // The batch goes back for reuse; if the reader is done, it is simply dropped.
+            let _ = back_tx.send(batch);
+        }
+        Ok(())
+    })();
+    // Stops the tracking thread if printing failed (a closed pipe) before waiting for it.
+    drop(rx);
+    let read = tracking
+        .join()
+        .map_err(|_| anyhow!("the reading thread panicked"))?;
+    printed?;
+    read
+}
+
+/// The reading and tracking half of `read_into`: frames → recorded events, in batches.
+fn track_file(
+    job: ReadJob,
+    tx: SyncSender<Recorded>,
+    recycled: Receiver<Recorded>,
 ) -> Result<Option<FileError>> {
+    let path = &job.path;
     let input = open_input(path)?;
     let mut reader = FileReader::new(input).map_err(|e| match e {
         FileError::Io(io) => anyhow!(io).context(format!("cannot read {}", path.display())),
@@ -153,9 +183,11 @@ fn read_into(
             path.display()
         );
     }
-    let mut filters = Filters::new(filter);
+    let mut pipeline = Pipeline::new(job.keep_bytes, job.limits);
+    let mut filters = Filters::new(job.filter);
     let mut shown = 0u64;
     let mut failure = None;
+    let mut batch = Recorded::default();
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
@@ -165,16 +197,24 @@ fn read_into(
                 break;
             }
         };
-        if count.is_some_and(|c| shown >= c) {
+        if job.count.is_some_and(|c| shown >= c) {
             break;
         }
         if !filters.matches(frame.linktype, frame.data)? {
             continue;
         }
         shown += 1;
-        pipeline.frame(&frame, printer)?;
+        pipeline.record(&frame, &mut batch, job.packets);
+        if batch.len() >= Recorded::ITEMS {
+            let next = recycled.try_recv().unwrap_or_default();
+            if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                // The printing side stopped (its error is reported there).
+                return Ok(None);
+            }
+        }
     }
-    pipeline.finish(printer, None)?;
+    pipeline.record_finish(&mut batch);
+    let _ = tx.send(batch);
     Ok(failure)
 }
 
@@ -257,8 +297,15 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         );
     }
     let mut collector = Collector::new(None);
-    let mut pipeline = Pipeline::new(1024, Limits::default());
-    let damage = read_into(&path, filter, None, &mut pipeline, &mut collector)?;
+    let job = ReadJob {
+        path: path.clone(),
+        filter,
+        count: None,
+        keep_bytes: 1024,
+        limits: Limits::default(),
+        packets: true,
+    };
+    let damage = read_into(job, &mut collector)?;
     collector.seen.damaged = damage.map(|e| e.to_string());
     let checks = verify::check(&exp, &collector.seen);
     let stdout = io::stdout();

@@ -140,7 +140,7 @@ struct Interface {
 
 /// A streaming reader for one savefile.
 pub struct FileReader<'a> {
-    input: BufReader<Box<dyn Read + 'a>>,
+    input: BufReader<Box<dyn Read + Send + 'a>>,
     format: Format,
     big_endian: bool,
     lengths: LengthOrder,
@@ -217,8 +217,8 @@ fn check_options(opts: &[u8], be: bool) -> Result<(), String> {
 
 impl<'a> FileReader<'a> {
     /// Reads the file header and identifies the format.
-    pub fn new(inner: impl Read + 'a) -> Result<Self, FileError> {
-        let boxed: Box<dyn Read + 'a> = Box::new(inner);
+    pub fn new(inner: impl Read + Send + 'a) -> Result<Self, FileError> {
+        let boxed: Box<dyn Read + Send + 'a> = Box::new(inner);
         let mut input = BufReader::with_capacity(1 << 20, boxed);
         let mut head = [0u8; 4];
         let n = read_full(&mut input, &mut head)?;
@@ -332,7 +332,7 @@ impl<'a> FileReader<'a> {
             }
         }
         let rest = std::mem::replace(&mut self.input, BufReader::new(Box::new(io::empty())));
-        let chained: Box<dyn Read + 'a> = Box::new(Cursor::new(prefix).chain(rest));
+        let chained: Box<dyn Read + Send + 'a> = Box::new(Cursor::new(prefix).chain(rest));
         self.input = BufReader::with_capacity(1 << 20, chained);
         Ok(best.1)
     }

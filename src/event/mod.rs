@@ -3,6 +3,7 @@
 //! final `summary`) go to a `Sink`, which the printers and `verify` implement.
 
 use std::io;
+use std::ops::Range;
 
 use crate::capture::{Frame, Timestamp};
 use crate::track::defrag::Reassembler;
@@ -160,9 +161,130 @@ impl Pipeline {
         }
     }
 
+    /// `frame`, recorded into `out` instead of handed to a sink: what a second thread needs
+    /// to replay the events (the frame's bytes are decoded again there, which costs less than
+    /// carrying the decoded form). Without `packets`, only conversation records are kept.
+    pub fn record(&mut self, frame: &Frame<'_>, out: &mut Recorded, packets: bool) {
+        self.tracker.advance(frame.ts);
+        self.drain_into(out);
+        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let whole = self.reassembler.feed(frame.number, &first);
+        let decoded = match &whole {
+            Some(datagram) => wire::decode_reassembled(&first, datagram),
+            None => first,
+        };
+        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
+        if packets {
+            let data = out.keep(frame.data);
+            let whole = whole.as_deref().map(|w| out.keep(w));
+            out.items.push(Item::Packet {
+                meta: FrameMeta::of(frame),
+                info,
+                data,
+                whole,
+            });
+        }
+        self.drain_into(out);
+    }
+
+    fn drain_into(&mut self, out: &mut Recorded) {
+        while let Some(c) = self.tracker.pop_expired() {
+            out.items.push(Item::Conn(Box::new(c)));
+        }
+    }
+
+    /// `finish`, recorded: the remaining conversations and the summary.
+    pub fn record_finish(&mut self, out: &mut Recorded) {
+        for c in self.tracker.finish() {
+            out.items.push(Item::Conn(Box::new(c)));
+        }
+        out.items.push(Item::Summary(Box::new(self.summary(None))));
+    }
+
     /// Records of every conversation still in memory (the demo prints them before its
     /// verdicts and summary).
     pub fn take_conversations(&mut self) -> Vec<Finished> {
         self.tracker.finish()
+    }
+}
+
+/// One recorded event. Packets are nearly every item and live in a reused vector, so they
+/// stay unboxed (boxing would allocate per packet); the rare records are boxed.
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    Packet {
+        meta: FrameMeta,
+        info: PacketInfo,
+        /// The frame's bytes, and a reassembled datagram's, in `Recorded::bytes`.
+        data: Range<usize>,
+        whole: Option<Range<usize>>,
+    },
+    Conn(Box<Finished>),
+    Summary(Box<Summary>),
+}
+
+/// Events of many frames, made on the thread that tracks and replayed into a sink on the
+/// thread that prints, so that both cores work. Reused from batch to batch.
+#[derive(Default)]
+pub struct Recorded {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+}
+
+impl Recorded {
+    /// Batches are handed over at about this size.
+    pub const ITEMS: usize = 1024;
+
+    fn keep(&mut self, b: &[u8]) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(b);
+        start..self.bytes.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+
+    /// Hands every event to `sink`, in order. Returns whether the summary was among them.
+    pub fn replay(&self, sink: &mut dyn Sink) -> io::Result<bool> {
+        let mut summary = false;
+        for item in &self.items {
+            match item {
+                Item::Packet {
+                    meta,
+                    info,
+                    data,
+                    whole,
+                } => {
+                    let first =
+                        wire::decode(meta.linktype, &self.bytes[data.clone()], meta.wirelen);
+                    let decoded = match whole {
+                        Some(w) => wire::decode_reassembled(&first, &self.bytes[w.clone()]),
+                        None => first,
+                    };
+                    sink.packet(&PacketEvent {
+                        frame: *meta,
+                        decoded: &decoded,
+                        info,
+                    })?;
+                }
+                Item::Conn(c) => sink.conn(c)?,
+                Item::Summary(s) => {
+                    sink.summary(s)?;
+                    sink.flush()?;
+                    summary = true;
+                }
+            }
+        }
+        Ok(summary)
     }
 }

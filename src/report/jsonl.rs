@@ -42,6 +42,14 @@ impl<'w, W: Write> Obj<'w, W> {
         json_str(self.w, v)
     }
 
+    /// A string synack names itself (proto, flags, steps, states): no escaping needed.
+    fn lit(&mut self, k: &str, v: &str) -> io::Result<()> {
+        self.key(k)?;
+        self.w.write_all(b"\"")?;
+        self.w.write_all(v.as_bytes())?;
+        self.w.write_all(b"\"")
+    }
+
     fn num(&mut self, k: &str, v: impl itoa::Integer) -> io::Result<()> {
         self.key(k)?;
         self.w.write_all(itoa::Buffer::new().format(v).as_bytes())
@@ -60,7 +68,33 @@ impl<'w, W: Write> Obj<'w, W> {
 
     fn addr(&mut self, k: &str, ip: IpAddr) -> io::Result<()> {
         self.key(k)?;
-        write!(self.w, "\"{}\"", IpText(ip))
+        match ip {
+            // The common case without the formatting machinery: four numbers and dots.
+            IpAddr::V4(a) => {
+                let mut buf = [0u8; 17];
+                buf[0] = b'"';
+                let mut n = 1;
+                for (i, o) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[n] = b'.';
+                        n += 1;
+                    }
+                    if o >= 100 {
+                        buf[n] = b'0' + o / 100;
+                        n += 1;
+                    }
+                    if o >= 10 {
+                        buf[n] = b'0' + o / 10 % 10;
+                        n += 1;
+                    }
+                    buf[n] = b'0' + o % 10;
+                    n += 1;
+                }
+                buf[n] = b'"';
+                self.w.write_all(&buf[..=n])
+            }
+            IpAddr::V6(_) => write!(self.w, "\"{}\"", IpText(ip)),
+        }
     }
 
     fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
@@ -91,6 +125,22 @@ impl<'w, W: Write> Obj<'w, W> {
     }
 }
 
+/// `frame.time_epoch`'s text (as `Timestamp`'s Display) without the formatting machinery.
+fn write_ts(w: &mut Vec<u8>, ts: crate::capture::Timestamp) {
+    if ts.nsecs < 0 {
+        w.push(b'-');
+    }
+    w.extend_from_slice(itoa::Buffer::new().format(ts.secs).as_bytes());
+    w.push(b'.');
+    let frac = ts.nsecs.unsigned_abs();
+    let mut digits = itoa::Buffer::new();
+    let d = digits.format(frac).as_bytes();
+    for _ in d.len()..9 {
+        w.push(b'0');
+    }
+    w.extend_from_slice(d);
+}
+
 /// Seconds with 9 decimals from a nanosecond count, as tshark prints durations.
 fn secs(ns: i128) -> impl std::fmt::Display {
     struct S(i128);
@@ -106,6 +156,8 @@ fn secs(ns: i128) -> impl std::fmt::Display {
 
 pub struct JsonPrinter<W: Write> {
     out: W,
+    /// One line is built here and written at once: cheaper than many small writes.
+    line: Vec<u8>,
     style: Style,
     /// Reused for notes and payload text so that a line allocates nothing.
     scratch: String,
@@ -117,6 +169,7 @@ impl<W: Write> JsonPrinter<W> {
     pub fn new(out: W, style: Style, live: bool) -> Self {
         JsonPrinter {
             out,
+            line: Vec::with_capacity(2048),
             style,
             scratch: String::with_capacity(1024),
             live,
@@ -155,14 +208,16 @@ impl<W: Write> Sink for JsonPrinter<W> {
         let f = ev.frame;
         let d = ev.decoded;
         let info = ev.info;
-        let mut o = Obj::begin(&mut self.out, "packet")?;
+        self.line.clear();
+        let mut o = Obj::begin(&mut self.line, "packet")?;
         o.num("frame", f.number)?;
         if f.has_ts {
-            o.raw("ts", format_args!("{}", f.ts))?;
+            o.key("ts")?;
+            write_ts(o.w, f.ts);
         }
         o.num("caplen", f.caplen)?;
         o.num("wirelen", f.wirelen)?;
-        o.str("proto", d.proto.as_str())?;
+        o.lit("proto", d.proto.as_str())?;
         if let Some(ip) = d.ip {
             o.num("ip", ip.version)?;
             o.addr("src", ip.src)?;
@@ -180,7 +235,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
                     if !fx.bogus_offset() {
                         self.scratch.clear();
                         let _ = fx.flags.write_names(&mut self.scratch);
-                        o.str("flags", &self.scratch)?;
+                        o.lit("flags", &self.scratch)?;
                         o.num("flags_raw", fx.flags.0 & 0xff)?;
                     }
                     o.num("seq", fx.seq)?;
@@ -205,20 +260,32 @@ impl<W: Write> Sink for JsonPrinter<W> {
                         let w = &mut *o.w;
                         w.write_all(b"{")?;
                         let mut sep = "";
+                        let num = |w: &mut Vec<u8>, v: u32| {
+                            w.extend_from_slice(itoa::Buffer::new().format(v).as_bytes())
+                        };
                         if let Some(m) = opt.mss {
-                            write!(w, "{sep}\"mss\":{m}")?;
+                            w.extend_from_slice(b"\"mss\":");
+                            num(w, m.into());
                             sep = ",";
                         }
                         if let Some(s) = opt.wscale {
-                            write!(w, "{sep}\"wscale\":{s}")?;
+                            w.extend_from_slice(sep.as_bytes());
+                            w.extend_from_slice(b"\"wscale\":");
+                            num(w, s.into());
                             sep = ",";
                         }
                         if opt.sack_perm {
-                            write!(w, "{sep}\"sack_perm\":true")?;
+                            w.extend_from_slice(sep.as_bytes());
+                            w.extend_from_slice(b"\"sack_perm\":true");
                             sep = ",";
                         }
                         if let Some((v, e)) = opt.ts {
-                            write!(w, "{sep}\"ts\":[{v},{e}]")?;
+                            w.extend_from_slice(sep.as_bytes());
+                            w.extend_from_slice(b"\"ts\":[");
+                            num(w, v);
+                            w.push(b',');
+                            num(w, e);
+                            w.push(b']');
                             sep = ",";
                         }
                         if opt.sack_count > 0 {
@@ -298,22 +365,24 @@ impl<W: Write> Sink for JsonPrinter<W> {
             Transport::None => {}
         }
         if let Some(step) = info.step {
-            o.str("step", step.as_str())?;
+            o.lit("step", step.as_str())?;
         }
         if matches!(d.transport, Transport::Tcp(_)) {
             o.key("analysis")?;
-            o.w.write_all(b"[")?;
+            o.w.push(b'[');
             for (i, n) in info.analysis.names().enumerate() {
                 if i > 0 {
-                    o.w.write_all(b",")?;
+                    o.w.push(b',');
                 }
-                write!(o.w, "\"{n}\"")?;
+                o.w.push(b'"');
+                o.w.extend_from_slice(n.as_bytes());
+                o.w.push(b'"');
             }
-            o.w.write_all(b"]")?;
+            o.w.push(b']');
         }
         if let Some((c, s)) = info.states {
-            o.str("client_state", c.as_str())?;
-            o.str("server_state", s.as_str())?;
+            o.lit("client_state", c.as_str())?;
+            o.lit("server_state", s.as_str())?;
         }
         if let Some(t) = d.tunnel {
             o.str("tunnel", t)?;
@@ -347,6 +416,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
             o.str("short", &self.scratch)?;
         }
         o.end()?;
+        self.out.write_all(&self.line)?;
         if self.live {
             self.out.flush()?;
         }
