@@ -7,7 +7,7 @@
 //! every link type, and refuses pcapng files whose interfaces have different link types.
 
 use std::fmt;
-use std::io::{self, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use super::{Frame, Timestamp};
 
@@ -149,6 +149,9 @@ pub struct FileReader<'a> {
     linktype: u16,
     interfaces: Vec<Interface>,
     buf: Vec<u8>,
+    /// Bytes of the last pcap record lent straight out of the read buffer (no copy); they
+    /// are consumed when the next frame is asked for.
+    lent: usize,
     offset: u64,
     frames: u64,
 }
@@ -238,6 +241,7 @@ impl<'a> FileReader<'a> {
             linktype: 0,
             interfaces: Vec::new(),
             buf: Vec::with_capacity(65_536),
+            lent: 0,
             offset: 4,
             frames: 0,
         };
@@ -398,6 +402,7 @@ impl<'a> FileReader<'a> {
 
     /// Reads the next frame; `Ok(None)` at a clean end of file.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FileError> {
+        self.input.consume(std::mem::take(&mut self.lent));
         match self.format {
             Format::Pcap { nanos, variant } => self.next_pcap(nanos, variant),
             Format::PcapNg => self.next_pcapng(),
@@ -435,10 +440,14 @@ impl<'a> FileReader<'a> {
                 ),
             ));
         }
-        self.buf.resize(caplen as usize, 0);
-        let got = read_full(&mut self.input, &mut self.buf)?;
-        if got < caplen as usize {
-            return Err(self.cut_short(at, (hlen as u64) + caplen as u64, hlen + got));
+        // The whole record is usually in the read buffer already: lend it from there.
+        let lend = self.input.buffer().len() >= caplen as usize;
+        if !lend {
+            self.buf.resize(caplen as usize, 0);
+            let got = read_full(&mut self.input, &mut self.buf)?;
+            if got < caplen as usize {
+                return Err(self.cut_short(at, (hlen as u64) + caplen as u64, hlen + got));
+            }
         }
         self.offset += (hlen as u64) + caplen as u64;
         self.frames += 1;
@@ -459,7 +468,12 @@ impl<'a> FileReader<'a> {
             caplen,
             wirelen,
             linktype: self.linktype,
-            data: &self.buf,
+            data: if lend {
+                self.lent = caplen as usize;
+                &self.input.buffer()[..caplen as usize]
+            } else {
+                &self.buf
+            },
             file_offset: at,
         }))
     }

@@ -6,17 +6,19 @@ pub mod analysis;
 pub mod defrag;
 pub mod seq;
 pub mod state;
+pub mod table;
 pub mod tcp;
 pub mod udp;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
 use crate::capture::Timestamp;
+use crate::wire::tcp::TcpFixed;
 use crate::wire::{Decoded, Transport};
+use table::{Conv, List, Table};
 
 pub use seq::SeqNumber;
 pub use state::TcpState;
@@ -153,21 +155,6 @@ impl Default for Limits {
     }
 }
 
-/// A conversation's place in the tables, ordered so that ties break the same way every run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum ConvId {
-    Tcp(u32),
-    Udp(u32),
-}
-
-/// A conversation with its bookkeeping: when it last saw a packet (on the tracker's clock)
-/// and the deadline of its valid entry in the timer heap.
-struct Slot<C> {
-    conv: C,
-    active: i128,
-    deadline: i128,
-}
-
 /// What is kept of a conversation after its state left memory, so that a flow that comes
 /// back keeps Wireshark's stream number (Wireshark never forgets a conversation) and its
 /// relative sequence numbers: the stream, the client's side, the TCP base sequence numbers.
@@ -182,19 +169,12 @@ pub struct Tomb {
 }
 
 /// All conversations of a capture, bounded: a conversation is summed up (its `conn` record
-/// handed out) when it is over, idle, or the oldest when the table is full.
+/// handed out) when it is over, idle, or the longest idle when the table is full.
 pub struct Tracker {
+    table: Table,
+    /// Slot of the conversation each 4-tuple belongs to now.
     tcp_index: FxHashMap<FlowKey, u32>,
-    /// Boxed so the table's growth moves pointers, not 700-byte conversations.
-    tcp: FxHashMap<u32, Box<Slot<TcpConv>>>,
     udp_index: FxHashMap<FlowKey, u32>,
-    udp: FxHashMap<u32, Box<Slot<UdpConv>>>,
-    /// Timer entries (deadline, conversation), earliest first; stale ones are skipped.
-    timers: BinaryHeap<Reverse<(i128, ConvId)>>,
-    /// Activity entries (last active, conversation), longest idle first; stale ones re-queued.
-    idle: BinaryHeap<Reverse<(i128, ConvId)>>,
-    /// TCP connections that are over, in the order they ended: the first to make room.
-    over: VecDeque<u32>,
     /// Summed-up flows by a 64-bit digest of their 4-tuple (a third of the key's size; a
     /// false match needs about 2^32 tombs), and their order of burial so the oldest go first.
     tombs: [FxHashMap<u64, Tomb>; 2],
@@ -232,13 +212,9 @@ impl Tracker {
 
     pub fn with_limits(keep_bytes: usize, limits: Limits) -> Self {
         Tracker {
+            table: Table::new(),
             tcp_index: FxHashMap::default(),
-            tcp: FxHashMap::default(),
             udp_index: FxHashMap::default(),
-            udp: FxHashMap::default(),
-            timers: BinaryHeap::new(),
-            idle: BinaryHeap::new(),
-            over: VecDeque::new(),
             tombs: [FxHashMap::default(), FxHashMap::default()],
             buried: [VecDeque::new(), VecDeque::new()],
             burials: 0,
@@ -276,163 +252,61 @@ impl Tracker {
         self.clock = self.clock.max(ts.as_nanos());
     }
 
-    fn live(&self) -> usize {
-        self.tcp.len() + self.udp.len()
-    }
-
-    fn timeout(&self, id: ConvId) -> Option<i128> {
-        match id {
-            ConvId::Tcp(s) => self.tcp.get(&s).map(|t| {
-                if t.conv.is_over() {
-                    self.limits.close_delay_ns
-                } else {
-                    self.limits.tcp_idle_ns
-                }
-            }),
-            ConvId::Udp(s) => self.udp.get(&s).map(|_| self.limits.udp_idle_ns),
-        }
-    }
-
-    /// Records activity on `id` now, and moves its timer earlier when its timeout shrank
-    /// (a connection that just closed waits only the close delay).
-    fn touch(&mut self, id: ConvId) {
-        let now = self.clock;
-        let Some(t) = self.timeout(id) else { return };
-        let deadline = now.saturating_add(t);
-        let slot_deadline = match id {
-            ConvId::Tcp(s) => self.tcp.get_mut(&s).map(|x| {
-                x.active = now;
-                &mut x.deadline
-            }),
-            ConvId::Udp(s) => self.udp.get_mut(&s).map(|x| {
-                x.active = now;
-                &mut x.deadline
-            }),
-        };
-        if let Some(d) = slot_deadline
-            && deadline < *d
-        {
-            *d = deadline;
-            self.timers.push(Reverse((deadline, id)));
+    fn timeout(&self, list: List) -> i128 {
+        match list {
+            List::TcpOpen => self.limits.tcp_idle_ns,
+            List::TcpOver => self.limits.close_delay_ns,
+            List::Udp => self.limits.udp_idle_ns,
         }
     }
 
     /// Makes room for one more conversation: a connection that is over (the earliest to end),
     /// else the longest-idle conversation is summed up.
     fn make_room(&mut self) {
-        while self.live() >= self.limits.max_conns {
-            if let Some(s) = self.over.pop_front() {
-                if self.tcp.get(&s).is_some_and(|x| x.conv.is_over())
-                    && let Some(f) = self.remove(ConvId::Tcp(s), Ended::Closed)
-                {
-                    self.ready.push(f);
+        while self.table.len() >= self.limits.max_conns {
+            let (slot, ended) = match self.table.front(List::TcpOver) {
+                Some((slot, _)) => (slot, Ended::Closed),
+                None => {
+                    let oldest = [List::TcpOpen, List::Udp]
+                        .into_iter()
+                        .filter_map(|l| self.table.front(l))
+                        .min_by_key(|&(_, active)| active);
+                    let Some((slot, _)) = oldest else { return };
+                    self.totals.summed_up_early += 1;
+                    (slot, Ended::TableFull)
                 }
-                continue;
-            }
-            let Some(Reverse((at, id))) = self.idle.pop() else {
-                return;
             };
-            match self.slot_times(id).map(|(a, _)| a) {
-                None => {}
-                Some(a) if a != at => self.idle.push(Reverse((a, id))),
-                Some(_) => {
-                    let over = matches!(id, ConvId::Tcp(s) if self.tcp.get(&s).is_some_and(|x| x.conv.is_over()));
-                    let ended = if over {
-                        Ended::Closed
-                    } else {
-                        self.totals.summed_up_early += 1;
-                        Ended::TableFull
-                    };
-                    if let Some(f) = self.remove(id, ended) {
-                        self.ready.push(f);
-                    }
-                }
+            if let Some(f) = self.remove(slot, ended) {
+                self.ready.push(f);
             }
         }
-    }
-
-    /// Entries of conversations that left are skipped lazily; when they outnumber the live
-    /// ones the queues are rebuilt, so their size follows the table's, not the capture's.
-    fn prune(&mut self) {
-        let live = self.live();
-        let limit = live * 2 + 1024;
-        if self.idle.len() > limit {
-            let mut v = std::mem::take(&mut self.idle).into_vec();
-            v.retain(|Reverse((at, id))| self.slot_times(*id).is_some_and(|(a, _)| a == *at));
-            self.idle = v.into();
-        }
-        if self.timers.len() > limit {
-            let mut v = std::mem::take(&mut self.timers).into_vec();
-            v.retain(|Reverse((d, id))| self.slot_times(*id).is_some_and(|(_, x)| x == *d));
-            self.timers = v.into();
-        }
-        if self.over.len() > limit {
-            let tcp = &self.tcp;
-            self.over.retain(|s| tcp.contains_key(s));
-        }
-    }
-
-    /// A conversation's (last active, timer deadline).
-    fn slot_times(&self, id: ConvId) -> Option<(i128, i128)> {
-        match id {
-            ConvId::Tcp(s) => self.tcp.get(&s).map(|x| (x.active, x.deadline)),
-            ConvId::Udp(s) => self.udp.get(&s).map(|x| (x.active, x.deadline)),
-        }
-    }
-
-    /// Puts a new conversation into the tables and its timers.
-    fn admit(&mut self, id: ConvId) {
-        self.prune();
-        let now = self.clock;
-        let t = self.timeout(id).unwrap_or(0);
-        let deadline = now.saturating_add(t);
-        match id {
-            ConvId::Tcp(s) => {
-                if let Some(x) = self.tcp.get_mut(&s) {
-                    x.active = now;
-                    x.deadline = deadline;
-                }
-            }
-            ConvId::Udp(s) => {
-                if let Some(x) = self.udp.get_mut(&s) {
-                    x.active = now;
-                    x.deadline = deadline;
-                }
-            }
-        }
-        self.timers.push(Reverse((deadline, id)));
-        self.idle.push(Reverse((now, id)));
     }
 
     /// Takes a conversation out of memory: its record, and a tomb for its 4-tuple.
-    fn remove(&mut self, id: ConvId, ended: Ended) -> Option<Finished> {
-        let (key, tomb, mut f) = match id {
-            ConvId::Tcp(s) => {
-                let x = self.tcp.remove(&s)?;
-                let key = x.conv.key;
-                if self.tcp_index.get(&key) != Some(&s) {
+    fn remove(&mut self, slot: u32, ended: Ended) -> Option<Finished> {
+        let (p, key, tomb, mut f) = match self.table.take(slot)? {
+            Conv::Tcp(c) => {
+                let key = c.key;
+                if self.tcp_index.get(&key) != Some(&slot) {
                     // A newer stream owns the 4-tuple now: nothing to bury.
-                    return Some(Finished::Tcp(x.conv.summary()));
+                    let mut f = Finished::Tcp(c.summary());
+                    set_ended(&mut f, ended);
+                    return Some(f);
                 }
                 self.tcp_index.remove(&key);
-                let tomb = x.conv.tomb();
-                (key, tomb, Finished::Tcp(x.conv.summary()))
+                let tomb = c.tomb();
+                (0, key, tomb, Finished::Tcp(c.summary()))
             }
-            ConvId::Udp(s) => {
-                let x = self.udp.remove(&s)?;
-                let key = x.conv.key;
+            Conv::Udp(c) => {
+                let key = c.key;
                 self.udp_index.remove(&key);
-                let tomb = x.conv.tomb();
-                (key, tomb, Finished::Udp(x.conv.summary()))
+                let tomb = c.tomb();
+                (1, key, tomb, Finished::Udp(c.summary()))
             }
         };
-        match &mut f {
-            Finished::Tcp(c) => c.flow.ended = ended,
-            Finished::Udp(u) => u.ended = ended,
-        }
+        set_ended(&mut f, ended);
         // TCP and UDP keep their tombs apart, so that a churn of short TCP connections does
         // not push out the UDP flows that come back (DNS, NTP, mDNS ports).
-        let p = matches!(id, ConvId::Udp(_)) as usize;
         let digest = digest(&key);
         self.burials = self.burials.wrapping_add(1);
         let burial = self.burials;
@@ -466,39 +340,21 @@ impl Tracker {
         if let Some(f) = self.ready.pop() {
             return Some(f);
         }
-        let now = self.clock;
-        while let Some(&Reverse((deadline, id))) = self.timers.peek() {
-            if deadline > now {
-                return None;
-            }
-            self.timers.pop();
-            let slot = match id {
-                ConvId::Tcp(s) => self.tcp.get(&s).map(|x| (x.active, x.deadline)),
-                ConvId::Udp(s) => self.udp.get(&s).map(|x| (x.active, x.deadline)),
-            };
-            let Some((active, valid)) = slot else {
-                continue;
-            };
-            if valid != deadline {
-                continue;
-            }
-            let actual = active.saturating_add(self.timeout(id).unwrap_or(0));
-            if actual > now {
-                match id {
-                    ConvId::Tcp(s) => self.tcp.get_mut(&s).map(|x| x.deadline = actual),
-                    ConvId::Udp(s) => self.udp.get_mut(&s).map(|x| x.deadline = actual),
-                };
-                self.timers.push(Reverse((actual, id)));
-                continue;
-            }
-            let over =
-                matches!(id, ConvId::Tcp(s) if self.tcp.get(&s).is_some_and(|x| x.conv.is_over()));
-            let ended = if over { Ended::Closed } else { Ended::Idle };
-            if let Some(f) = self.remove(id, ended) {
-                return Some(f);
-            }
-        }
-        None
+        // Each list's front is its earliest deadline; the earliest of the three goes first.
+        let due = [List::TcpOver, List::Udp, List::TcpOpen]
+            .into_iter()
+            .filter_map(|l| {
+                let (slot, active) = self.table.front(l)?;
+                let deadline = active.saturating_add(self.timeout(l));
+                (deadline <= self.clock).then_some((deadline, slot, l))
+            })
+            .min_by_key(|&(deadline, _, _)| deadline)?;
+        let ended = if due.2 == List::TcpOver {
+            Ended::Closed
+        } else {
+            Ended::Idle
+        };
+        self.remove(due.1, ended)
     }
 
     /// Feeds one decoded frame through the conversation tables. Call `advance` with the
@@ -513,11 +369,11 @@ impl Tracker {
         // A tunnel's outer UDP flow is a conversation of its own in Wireshark's count, and it
         // is dissected (so numbered) before the inner one.
         if let (Some(outer), Some((sp, dp))) = (d.outer, d.outer_udp_ports) {
-            let (stream, side) = self.udp_stream(outer.src, sp, outer.dst, dp, frame, ts);
-            if let Some(x) = self.udp.get_mut(&stream) {
-                x.conv.carries(frame, ts, side);
+            let (slot, side) = self.udp_slot(outer.src, sp, outer.dst, dp, frame, ts);
+            if let Some(c) = self.table.udp_mut(slot) {
+                c.carries(frame, ts, side);
             }
-            self.touch(ConvId::Udp(stream));
+            self.table.touch(slot, List::Udp, self.clock);
         }
         match &d.transport {
             Transport::Tcp(seg) => {
@@ -525,70 +381,40 @@ impl Tracker {
                 let Some(fixed) = seg.fixed else { return info };
                 let (key, side) = FlowKey::new(ip.src, seg.sport, ip.dst, seg.dport);
                 let known = self.tcp_index.get(&key).copied();
-                let new_stream = match known.and_then(|s| self.tcp.get(&s)) {
-                    Some(x) => x.conv.starts_new_stream(side, fixed),
-                    None => true,
+                let slot = match known {
+                    Some(slot)
+                        if !self
+                            .table
+                            .tcp(slot)
+                            .is_some_and(|c| c.starts_new_stream(side, fixed)) =>
+                    {
+                        slot
+                    }
+                    _ => self.new_tcp(key, side, fixed, known.is_some(), frame, ts),
                 };
-                if new_stream {
-                    // A flow summed up earlier comes back: same stream, unless Wireshark's
-                    // rule (a SYN with another ISN) starts a new one.
-                    let tomb = if known.is_none() {
-                        self.tombs[0].remove(&digest(&key))
-                    } else {
-                        None
-                    };
-                    let (stream, mut conv) = match tomb {
-                        Some(t) if !TcpConv::tomb_starts_new_stream(&t, side, fixed) => (
-                            t.stream,
-                            TcpConv::resume(t, key, side, fixed.flags, frame, ts),
-                        ),
-                        other => {
-                            let stream = self.next_tcp;
-                            self.next_tcp += 1;
-                            let mut c = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
-                            c.reused = known.is_some() || other.is_some();
-                            (stream, c)
-                        }
-                    };
-                    conv.stream = stream;
-                    self.make_room();
-                    self.tcp_index.insert(key, stream);
-                    self.tcp.insert(
-                        stream,
-                        Box::new(Slot {
-                            conv,
-                            active: self.clock,
-                            deadline: i128::MAX,
-                        }),
-                    );
-                    self.admit(ConvId::Tcp(stream));
-                }
-                let Some(&stream) = self.tcp_index.get(&key) else {
+                let Some(conv) = self.table.tcp_mut(slot) else {
                     return info;
                 };
-                if let Some(x) = self.tcp.get_mut(&stream) {
-                    let conv = &mut x.conv;
-                    let was_complete = conv.handshake() == Handshake::Complete;
-                    let was_over = conv.is_over();
-                    conv.segment(&mut info, frame, ts, side, seg, self.keep_bytes);
-                    if !was_complete && conv.handshake() == Handshake::Complete {
-                        self.totals.handshakes_complete += 1;
-                    }
-                    if !was_over && conv.is_over() {
-                        self.over.push_back(stream);
-                    }
+                let was_complete = conv.handshake() == Handshake::Complete;
+                conv.segment(&mut info, frame, ts, side, seg, self.keep_bytes);
+                if !was_complete && conv.handshake() == Handshake::Complete {
+                    self.totals.handshakes_complete += 1;
                 }
-                self.touch(ConvId::Tcp(stream));
+                let list = if conv.is_over() {
+                    List::TcpOver
+                } else {
+                    List::TcpOpen
+                };
+                self.table.touch(slot, list, self.clock);
             }
             Transport::Udp(dg) if !dg.bogus_length => {
-                let (stream, side) = self.udp_stream(ip.src, dg.sport, ip.dst, dg.dport, frame, ts);
-                info.stream = Some(stream);
+                let (slot, side) = self.udp_slot(ip.src, dg.sport, ip.dst, dg.dport, frame, ts);
                 self.totals.udp_datagrams += 1;
-                if let Some(x) = self.udp.get_mut(&stream) {
-                    x.conv
-                        .datagram(&mut info, frame, ts, side, dg, self.keep_bytes);
+                if let Some(c) = self.table.udp_mut(slot) {
+                    info.stream = Some(c.stream);
+                    c.datagram(&mut info, frame, ts, side, dg, self.keep_bytes);
                 }
-                self.touch(ConvId::Udp(stream));
+                self.table.touch(slot, List::Udp, self.clock);
             }
             Transport::Icmp(m) => {
                 // An error quoting a UDP datagram belongs to that datagram's conversation
@@ -597,8 +423,10 @@ impl Tracker {
                     && q.ip.protocol == 17
                     && let (Some(sp), Some(dp)) = (q.sport, q.dport)
                 {
-                    let (stream, _) = self.udp_stream(q.ip.src, sp, q.ip.dst, dp, frame, ts);
-                    info.stream = Some(stream);
+                    let (slot, _) = self.udp_slot(q.ip.src, sp, q.ip.dst, dp, frame, ts);
+                    if let Some(c) = self.table.udp_mut(slot) {
+                        info.stream = Some(c.stream);
+                    }
                 }
             }
             _ => {}
@@ -606,7 +434,44 @@ impl Tracker {
         info
     }
 
-    fn udp_stream(
+    /// A new TCP conversation on `key`, or one summed up earlier coming back: same stream,
+    /// unless Wireshark's rule (a SYN with another ISN) starts a new one.
+    fn new_tcp(
+        &mut self,
+        key: FlowKey,
+        side: usize,
+        fixed: TcpFixed,
+        replaces: bool,
+        frame: u64,
+        ts: Timestamp,
+    ) -> u32 {
+        let tomb = if replaces {
+            None
+        } else {
+            self.tombs[0].remove(&digest(&key))
+        };
+        let conv = match tomb {
+            Some(t) if !TcpConv::tomb_starts_new_stream(&t, side, fixed) => {
+                TcpConv::resume(t, key, side, fixed.flags, frame, ts)
+            }
+            other => {
+                let stream = self.next_tcp;
+                self.next_tcp += 1;
+                let mut c = TcpConv::new(stream, key, side, fixed.flags, frame, ts);
+                c.reused = replaces || other.is_some();
+                c
+            }
+        };
+        self.make_room();
+        let slot = self
+            .table
+            .insert(Conv::Tcp(Box::new(conv)), List::TcpOpen, self.clock);
+        self.tcp_index.insert(key, slot);
+        slot
+    }
+
+    /// The UDP conversation of a 4-tuple (created, or resumed from its tomb): slot and side.
+    fn udp_slot(
         &mut self,
         src: IpAddr,
         sport: u16,
@@ -616,8 +481,8 @@ impl Tracker {
         ts: Timestamp,
     ) -> (u32, usize) {
         let (key, side) = FlowKey::new(src, sport, dst, dport);
-        if let Some(&s) = self.udp_index.get(&key) {
-            return (s, side);
+        if let Some(&slot) = self.udp_index.get(&key) {
+            return (slot, side);
         }
         let conv = match self.tombs[1].remove(&digest(&key)) {
             Some(t) => UdpConv::resume(t, key, frame, ts),
@@ -627,33 +492,21 @@ impl Tracker {
                 UdpConv::new(stream, key, side, frame, ts)
             }
         };
-        let stream = conv.stream;
         self.make_room();
-        self.udp_index.insert(key, stream);
-        self.udp.insert(
-            stream,
-            Box::new(Slot {
-                conv,
-                active: self.clock,
-                deadline: i128::MAX,
-            }),
-        );
-        self.admit(ConvId::Udp(stream));
-        (stream, side)
+        let slot = self
+            .table
+            .insert(Conv::Udp(Box::new(conv)), List::Udp, self.clock);
+        self.udp_index.insert(key, slot);
+        (slot, side)
     }
 
     /// Takes every conversation still in memory out, in order of first frame, for the end
     /// of the input.
     pub fn finish(&mut self) -> Vec<Finished> {
         let mut out: Vec<Finished> = self.ready.drain(..).collect();
-        let ids: Vec<ConvId> = self
-            .tcp
-            .keys()
-            .map(|&s| ConvId::Tcp(s))
-            .chain(self.udp.keys().map(|&s| ConvId::Udp(s)))
-            .collect();
-        for id in ids {
-            if let Some(f) = self.remove(id, Ended::EndOfInput) {
+        let slots: Vec<u32> = self.table.slots().collect();
+        for slot in slots {
+            if let Some(f) = self.remove(slot, Ended::EndOfInput) {
                 out.push(f);
             }
         }
@@ -664,9 +517,7 @@ impl Tracker {
                 f.flow().stream,
             )
         });
-        self.timers.clear();
-        self.idle.clear();
-        self.over.clear();
+        self.table.clear();
         self.tombs = [FxHashMap::default(), FxHashMap::default()];
         self.buried = [VecDeque::new(), VecDeque::new()];
         out
@@ -674,7 +525,7 @@ impl Tracker {
 
     /// Every TCP conversation still in memory has ended (both sides closed, or reset).
     pub fn tcp_all_over(&self) -> bool {
-        self.tcp.values().all(|x| x.conv.is_over())
+        self.table.front(List::TcpOpen).is_none()
     }
 
     /// UDP datagrams seen so far.
@@ -684,7 +535,7 @@ impl Tracker {
 
     /// Conversations in memory now.
     pub fn conversations(&self) -> usize {
-        self.live()
+        self.table.len()
     }
 
     pub fn tcp_streams(&self) -> u32 {
@@ -693,6 +544,13 @@ impl Tracker {
 
     pub fn udp_streams(&self) -> u32 {
         self.next_udp
+    }
+}
+
+fn set_ended(f: &mut Finished, ended: Ended) {
+    match f {
+        Finished::Tcp(c) => c.flow.ended = ended,
+        Finished::Udp(u) => u.ended = ended,
     }
 }
 

@@ -736,6 +736,10 @@ impl TcpConv {
         payload: &[u8],
         keep: usize,
     ) {
+        if self.text.capacity() == 0 {
+            // One allocation for the usual request and reply instead of a doubling series.
+            self.text.reserve(keep.min(256));
+        }
         if side == self.client {
             let start = match self.pending {
                 Some(p) => p.start,

@@ -1,0 +1,249 @@
+//! The conversation table: conversations in a slab, each on one of three lists kept in
+//! order of last activity (open TCP, over TCP, UDP). Since every list has one timeout, its
+//! front is both its longest-idle conversation and the next to time out: expiry and
+//! eviction are O(1), with no timer heap and no per-packet allocation.
+
+use super::{TcpConv, UdpConv};
+
+const NIL: u32 = u32::MAX;
+
+/// Which list a conversation is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    TcpOpen = 0,
+    /// Over (FINs acknowledged, or RST): waiting the close delay for late segments.
+    TcpOver = 1,
+    Udp = 2,
+}
+
+pub enum Conv {
+    /// Boxed so the slab's growth moves pointers, not 700-byte conversations.
+    Tcp(Box<TcpConv>),
+    Udp(Box<UdpConv>),
+}
+
+struct Entry {
+    conv: Option<Conv>,
+    /// Last activity on the tracker's clock (nanoseconds).
+    active: i128,
+    list: List,
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Ends {
+    head: u32,
+    tail: u32,
+}
+
+/// Conversations by slot number; slots are reused once free.
+pub struct Table {
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+    lists: [Ends; 3],
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Table {
+            entries: Vec::new(),
+            free: Vec::new(),
+            lists: [Ends {
+                head: NIL,
+                tail: NIL,
+            }; 3],
+        }
+    }
+
+    /// Conversations held.
+    pub fn len(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts `conv` at the back of `list`, active `now`; returns its slot.
+    pub fn insert(&mut self, conv: Conv, list: List, now: i128) -> u32 {
+        let entry = Entry {
+            conv: Some(conv),
+            active: now,
+            list,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = entry;
+                i
+            }
+            None => {
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.link_back(i, list);
+        i
+    }
+
+    fn link_back(&mut self, i: u32, list: List) {
+        let ends = self.lists[list as usize];
+        let e = &mut self.entries[i as usize];
+        e.list = list;
+        e.prev = ends.tail;
+        e.next = NIL;
+        if ends.tail == NIL {
+            self.lists[list as usize].head = i;
+        } else {
+            self.entries[ends.tail as usize].next = i;
+        }
+        self.lists[list as usize].tail = i;
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next, list) = {
+            let e = &self.entries[i as usize];
+            (e.prev, e.next, e.list as usize)
+        };
+        if prev == NIL {
+            self.lists[list].head = next;
+        } else {
+            self.entries[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.lists[list].tail = prev;
+        } else {
+            self.entries[next as usize].prev = prev;
+        }
+    }
+
+    /// Activity on slot `i` now: it moves to the back of `list` (its list may change, as
+    /// when a connection closes).
+    pub fn touch(&mut self, i: u32, list: List, now: i128) {
+        if self.get(i).is_none() {
+            return;
+        }
+        self.unlink(i);
+        self.entries[i as usize].active = now;
+        self.link_back(i, list);
+    }
+
+    /// Takes the conversation out of slot `i`, which becomes free.
+    pub fn take(&mut self, i: u32) -> Option<Conv> {
+        self.entries.get(i as usize)?.conv.as_ref()?;
+        self.unlink(i);
+        self.free.push(i);
+        self.entries[i as usize].conv.take()
+    }
+
+    pub fn get(&self, i: u32) -> Option<&Conv> {
+        self.entries.get(i as usize)?.conv.as_ref()
+    }
+
+    pub fn tcp(&self, i: u32) -> Option<&TcpConv> {
+        match self.get(i)? {
+            Conv::Tcp(c) => Some(c),
+            Conv::Udp(_) => None,
+        }
+    }
+
+    pub fn tcp_mut(&mut self, i: u32) -> Option<&mut TcpConv> {
+        match self.entries.get_mut(i as usize)?.conv.as_mut()? {
+            Conv::Tcp(c) => Some(c),
+            Conv::Udp(_) => None,
+        }
+    }
+
+    pub fn udp_mut(&mut self, i: u32) -> Option<&mut UdpConv> {
+        match self.entries.get_mut(i as usize)?.conv.as_mut()? {
+            Conv::Udp(c) => Some(c),
+            Conv::Tcp(_) => None,
+        }
+    }
+
+    /// The longest-idle conversation of `list`, and when it was last active.
+    pub fn front(&self, list: List) -> Option<(u32, i128)> {
+        let h = self.lists[list as usize].head;
+        (h != NIL).then(|| (h, self.entries[h as usize].active))
+    }
+
+    /// Every slot that holds a conversation.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.conv.is_some())
+            .map(|(i, _)| i as u32)
+    }
+
+    pub fn clear(&mut self) {
+        *self = Table::new();
+    }
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::track::FlowKey;
+
+    fn udp(n: u32) -> Conv {
+        let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
+        let (key, side) = FlowKey::new(ip, n as u16, ip, 53);
+        Conv::Udp(Box::new(UdpConv::new(
+            n,
+            key,
+            side,
+            1,
+            Timestamp::default(),
+        )))
+    }
+
+    #[test]
+    fn test_lists_keep_order_of_activity() {
+        let mut t = Table::new();
+        let a = t.insert(udp(1), List::Udp, 10);
+        let b = t.insert(udp(2), List::Udp, 20);
+        let c = t.insert(udp(3), List::Udp, 30);
+        assert_eq!(t.front(List::Udp), Some((a, 10)));
+        t.touch(a, List::Udp, 40);
+        assert_eq!(t.front(List::Udp), Some((b, 20)));
+        // Moving to another list takes it off this one.
+        t.touch(b, List::TcpOver, 50);
+        assert_eq!(t.front(List::Udp), Some((c, 30)));
+        assert_eq!(t.front(List::TcpOver), Some((b, 50)));
+        assert!(t.take(c).is_some());
+        assert!(t.take(c).is_none(), "a slot is taken once");
+        assert_eq!(t.front(List::Udp), Some((a, 40)));
+        assert_eq!(t.len(), 2);
+        // A freed slot is reused.
+        let d = t.insert(udp(4), List::Udp, 60);
+        assert_eq!(d, c);
+        assert_eq!(t.slots().count(), 3);
+    }
+
+    #[test]
+    fn test_take_middle_and_ends() {
+        let mut t = Table::new();
+        let s: Vec<u32> = (0..5)
+            .map(|n| t.insert(udp(n), List::Udp, n as i128))
+            .collect();
+        t.take(s[2]);
+        t.take(s[0]);
+        t.take(s[4]);
+        assert_eq!(t.front(List::Udp), Some((s[1], 1)));
+        t.take(s[1]);
+        assert_eq!(t.front(List::Udp), Some((s[3], 3)));
+        t.take(s[3]);
+        assert_eq!(t.front(List::Udp), None);
+        assert!(t.is_empty());
+    }
+}
