@@ -52,6 +52,12 @@ pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
             take = b;
         }
     }
+    // Most payloads are plain printable ASCII: copied at once, no character walk.
+    let plain = &bytes[..take];
+    if plain.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\') {
+        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        return cut;
+    }
     for chunk in bytes[..take].utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_control() || c == '\\' {
