@@ -6,6 +6,7 @@ mod demo;
 mod oracle;
 mod read;
 mod robust;
+mod stream;
 mod verify;
 mod watch;
 

@@ -54,7 +54,10 @@ pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
     }
     // Most payloads are plain printable ASCII: copied at once, no character walk.
     let plain = &bytes[..take];
-    if plain.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\') {
+    if plain
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
+    {
         out.push_str(std::str::from_utf8(plain).unwrap_or_default());
         return cut;
     }

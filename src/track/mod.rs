@@ -10,7 +10,6 @@ pub mod table;
 pub mod tcp;
 pub mod udp;
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -18,7 +17,7 @@ use rustc_hash::FxHashMap;
 use crate::capture::Timestamp;
 use crate::wire::tcp::TcpFixed;
 use crate::wire::{Decoded, Transport};
-use table::{Conv, List, Table};
+use table::{Conv, Graveyard, List, Table};
 
 pub use seq::SeqNumber;
 pub use state::TcpState;
@@ -158,7 +157,7 @@ impl Default for Limits {
 /// What is kept of a conversation after its state left memory, so that a flow that comes
 /// back keeps Wireshark's stream number (Wireshark never forgets a conversation) and its
 /// relative sequence numbers: the stream, the client's side, the TCP base sequence numbers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Tomb {
     pub stream: u32,
     /// Canonical side of the client.
@@ -166,6 +165,9 @@ pub struct Tomb {
     pub bases: [Option<u32>; 2],
     /// Which burial of the flow this is, so an older queue entry cannot remove it.
     pub burial: u32,
+    /// TCP: what the analysis and the endpoint states need to go on exactly as Wireshark
+    /// does when the connection speaks again (keep-alives after a long silence).
+    pub tcp: Option<Box<tcp::TcpTomb>>,
 }
 
 /// All conversations of a capture, bounded: a conversation is summed up (its `conn` record
@@ -175,10 +177,9 @@ pub struct Tracker {
     /// Slot of the conversation each 4-tuple belongs to now.
     tcp_index: FxHashMap<FlowKey, u32>,
     udp_index: FxHashMap<FlowKey, u32>,
-    /// Summed-up flows by a 64-bit digest of their 4-tuple (a third of the key's size; a
-    /// false match needs about 2^32 tombs), and their order of burial so the oldest go first.
-    tombs: [FxHashMap<u64, Tomb>; 2],
-    buried: [VecDeque<(u32, u64)>; 2],
+    /// Summed-up flows (TCP, UDP) by a 64-bit digest of their 4-tuple (a fifth of the key's
+    /// size; a false match needs about 2^32 tombs).
+    graves: [Graveyard; 2],
     burials: u32,
     /// Records handed out by the tracker itself (table full) before the current packet.
     ready: Vec<Finished>,
@@ -203,8 +204,15 @@ fn digest(key: &FlowKey) -> u64 {
 }
 
 impl Tracker {
-    /// Tombs kept per place in the table, for TCP and for UDP each.
-    const TOMBS_PER_PLACE: usize = 4;
+    /// Tombs kept per place in the table: TCP and UDP each keep four small ones (about 60
+    /// bytes: enough for Wireshark's stream numbers and port-reuse flags), and TCP one with
+    /// the analysis state (about 350 bytes) for a connection that speaks again.
+    fn graveyards(places: usize) -> [Graveyard; 2] {
+        [
+            Graveyard::new(places.saturating_mul(4), places),
+            Graveyard::new(places.saturating_mul(4), 0),
+        ]
+    }
 
     pub fn new(keep_bytes: usize) -> Self {
         Tracker::with_limits(keep_bytes, Limits::default())
@@ -215,8 +223,7 @@ impl Tracker {
             table: Table::new(),
             tcp_index: FxHashMap::default(),
             udp_index: FxHashMap::default(),
-            tombs: [FxHashMap::default(), FxHashMap::default()],
-            buried: [VecDeque::new(), VecDeque::new()],
+            graves: Tracker::graveyards(limits.max_conns.max(1)),
             burials: 0,
             ready: Vec::new(),
             next_tcp: 0,
@@ -294,7 +301,8 @@ impl Tracker {
                     return Some(f);
                 }
                 self.tcp_index.remove(&key);
-                let tomb = c.tomb();
+                let mut c = c;
+                let tomb = c.bury();
                 (0, key, tomb, Finished::Tcp(c.summary()))
             }
             Conv::Udp(c) => {
@@ -307,30 +315,9 @@ impl Tracker {
         set_ended(&mut f, ended);
         // TCP and UDP keep their tombs apart, so that a churn of short TCP connections does
         // not push out the UDP flows that come back (DNS, NTP, mDNS ports).
-        let digest = digest(&key);
         self.burials = self.burials.wrapping_add(1);
         let burial = self.burials;
-        self.tombs[p].insert(digest, Tomb { burial, ..tomb });
-        let queue = &mut self.buried[p];
-        queue.push_back((burial, digest));
-        // Tombs are small (about 50 bytes with their queue entry) but bounded too; a queue
-        // entry whose flow was buried again since is stale and only skipped.
-        let bound = self
-            .limits
-            .max_conns
-            .saturating_mul(Tracker::TOMBS_PER_PLACE);
-        let tombs = &mut self.tombs[p];
-        while tombs.len() > bound {
-            let Some((burial, k)) = queue.pop_front() else {
-                break;
-            };
-            if tombs.get(&k).is_some_and(|t| t.burial == burial) {
-                tombs.remove(&k);
-            }
-        }
-        if queue.len() > bound * 2 {
-            queue.retain(|(burial, k)| tombs.get(k).is_some_and(|t| t.burial == *burial));
-        }
+        self.graves[p].bury(digest(&key), Tomb { burial, ..tomb });
         Some(f)
     }
 
@@ -448,7 +435,7 @@ impl Tracker {
         let tomb = if replaces {
             None
         } else {
-            self.tombs[0].remove(&digest(&key))
+            self.graves[0].exhume(digest(&key))
         };
         let conv = match tomb {
             Some(t) if !TcpConv::tomb_starts_new_stream(&t, side, fixed) => {
@@ -484,7 +471,7 @@ impl Tracker {
         if let Some(&slot) = self.udp_index.get(&key) {
             return (slot, side);
         }
-        let conv = match self.tombs[1].remove(&digest(&key)) {
+        let conv = match self.graves[1].exhume(digest(&key)) {
             Some(t) => UdpConv::resume(t, key, frame, ts),
             None => {
                 let stream = self.next_udp;
@@ -518,8 +505,7 @@ impl Tracker {
             )
         });
         self.table.clear();
-        self.tombs = [FxHashMap::default(), FxHashMap::default()];
-        self.buried = [VecDeque::new(), VecDeque::new()];
+        self.graves = Tracker::graveyards(self.limits.max_conns);
         out
     }
 

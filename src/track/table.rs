@@ -1,9 +1,14 @@
 //! The conversation table: conversations in a slab, each on one of three lists kept in
 //! order of last activity (open TCP, over TCP, UDP). Since every list has one timeout, its
 //! front is both its longest-idle conversation and the next to time out: expiry and
-//! eviction are O(1), with no timer heap and no per-packet allocation.
+//! eviction are O(1), with no timer heap and no per-packet allocation. Also the graveyard:
+//! what is kept, bounded, of conversations that left.
 
-use super::{TcpConv, UdpConv};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+
+use super::{TcpConv, Tomb, UdpConv};
 
 const NIL: u32 = u32::MAX;
 
@@ -230,6 +235,53 @@ mod tests {
         assert_eq!(t.slots().count(), 3);
     }
 
+    fn tomb(stream: u32, burial: u32, heavy: bool) -> Tomb {
+        Tomb {
+            stream,
+            client: 0,
+            bases: [Some(1), None],
+            burial,
+            tcp: heavy.then(|| {
+                let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
+                let (key, _) = FlowKey::new(ip, 1, ip, 2);
+                let mut c = TcpConv::new(
+                    stream,
+                    key,
+                    0,
+                    crate::wire::tcp::TcpFlags(crate::wire::tcp::SYN),
+                    1,
+                    Timestamp::default(),
+                );
+                c.bury().tcp.expect("a TCP tomb")
+            }),
+        }
+    }
+
+    #[test]
+    fn test_graveyard_bounds_heavy_then_all() {
+        let mut g = Graveyard::new(4, 2);
+        for n in 0..3u32 {
+            g.bury(u64::from(n), tomb(n, n + 1, true));
+        }
+        // Three heavy tombs, room for two: the oldest lost its analysis state only.
+        assert_eq!((g.len(), g.heavy()), (3, 2));
+        let t0 = g.exhume(0).expect("still buried");
+        assert!(t0.tcp.is_none());
+        assert_eq!(g.heavy(), 2);
+        for n in 3..8u32 {
+            g.bury(u64::from(n), tomb(n, n + 1, false));
+        }
+        // At most four tombs: the oldest are gone.
+        assert_eq!(g.len(), 4);
+        assert!(g.exhume(1).is_none());
+        assert!(g.exhume(7).is_some());
+        // Burying a flow again replaces its tomb; the old queue entry cannot remove it.
+        g.bury(5, tomb(5, 100, false));
+        g.bury(8, tomb(8, 101, false));
+        g.bury(9, tomb(9, 102, false));
+        assert_eq!(g.exhume(5).map(|t| t.burial), Some(100));
+    }
+
     #[test]
     fn test_take_middle_and_ends() {
         let mut t = Table::new();
@@ -245,5 +297,98 @@ mod tests {
         t.take(s[3]);
         assert_eq!(t.front(List::Udp), None);
         assert!(t.is_empty());
+    }
+}
+
+/// Tombs of one protocol, bounded twice: all tombs (small: stream, client, bases) and the
+/// ones that still carry TCP analysis state (larger). The oldest go first; an old heavy tomb
+/// first loses its analysis state, then, older still, its place.
+pub struct Graveyard {
+    tombs: FxHashMap<u64, Tomb>,
+    /// Burial order of every tomb, and of the heavy ones; entries whose flow was buried
+    /// again since (another burial number) are stale and skipped.
+    order: VecDeque<(u32, u64)>,
+    heavy_order: VecDeque<(u32, u64)>,
+    heavy: usize,
+    bound: usize,
+    heavy_bound: usize,
+}
+
+impl Graveyard {
+    pub fn new(bound: usize, heavy_bound: usize) -> Self {
+        Graveyard {
+            tombs: FxHashMap::default(),
+            order: VecDeque::new(),
+            heavy_order: VecDeque::new(),
+            heavy: 0,
+            bound: bound.max(1),
+            heavy_bound,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tombs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tombs.is_empty()
+    }
+
+    /// Tombs that still carry TCP analysis state.
+    pub fn heavy(&self) -> usize {
+        self.heavy
+    }
+
+    /// Takes the tomb of flow `digest`, if it has one.
+    pub fn exhume(&mut self, digest: u64) -> Option<Tomb> {
+        let t = self.tombs.remove(&digest)?;
+        if t.tcp.is_some() {
+            self.heavy -= 1;
+        }
+        Some(t)
+    }
+
+    /// Buries `tomb` (its `burial` number set by the caller) under `digest`.
+    pub fn bury(&mut self, digest: u64, tomb: Tomb) {
+        let burial = tomb.burial;
+        if tomb.tcp.is_some() {
+            self.heavy += 1;
+            self.heavy_order.push_back((burial, digest));
+        }
+        if let Some(old) = self.tombs.insert(digest, tomb)
+            && old.tcp.is_some()
+        {
+            self.heavy -= 1;
+        }
+        self.order.push_back((burial, digest));
+        while self.heavy > self.heavy_bound {
+            let Some((b, k)) = self.heavy_order.pop_front() else {
+                break;
+            };
+            if let Some(t) = self.tombs.get_mut(&k)
+                && t.burial == b
+                && t.tcp.take().is_some()
+            {
+                self.heavy -= 1;
+            }
+        }
+        while self.tombs.len() > self.bound {
+            let Some((b, k)) = self.order.pop_front() else {
+                break;
+            };
+            if self.tombs.get(&k).is_some_and(|t| t.burial == b) {
+                self.exhume(k);
+            }
+        }
+        // Stale entries are dropped once they outnumber the live ones.
+        let tombs = &self.tombs;
+        let live = |&(b, k): &(u32, u64)| tombs.get(&k).is_some_and(|t| t.burial == b);
+        if self.order.len() > self.bound * 2 {
+            self.order.retain(live);
+        }
+        if self.heavy_order.len() > self.heavy_bound * 2 + 16 {
+            self.heavy_order
+                .retain(|e| live(e) && tombs.get(&e.1).is_some_and(|t| t.tcp.is_some()));
+        }
     }
 }

@@ -194,6 +194,26 @@ pub struct TcpConv {
     history: String,
 }
 
+/// The sequence facts of one direction that endpoint states follow.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    syn_next: Option<SeqNumber>,
+    fin_next: Option<SeqNumber>,
+    fin_acked: bool,
+    acked_peer_fin: bool,
+}
+
+/// A buried connection's state that a later segment still needs (see `TcpConv::bury`).
+#[derive(Debug, Clone)]
+pub struct TcpTomb {
+    flows: [Flow; 2],
+    states: [TcpState; 2],
+    irtt: Option<Timestamp>,
+    irtt_visible: bool,
+    saw_rst: bool,
+    ends: [Ends; 2],
+}
+
 /// Everything a `conn` line says about a TCP conversation.
 #[derive(Debug, Clone)]
 pub struct ConnSummary {
@@ -306,7 +326,8 @@ impl TcpConv {
     }
 
     /// A conversation summed up earlier whose flow came back: Wireshark still knows it, so
-    /// it keeps its stream number, client and base sequence numbers.
+    /// it keeps its stream number, client, base sequence numbers, and (when the tomb kept
+    /// them) the analysis state and endpoint states.
     pub fn resume(
         t: super::Tomb,
         key: FlowKey,
@@ -325,16 +346,48 @@ impl TcpConv {
                 d.base_set = true;
             }
         }
+        if let Some(k) = t.tcp {
+            let k = *k;
+            c.flows = k.flows;
+            c.states = k.states;
+            c.irtt = k.irtt;
+            c.irtt_visible = k.irtt_visible;
+            c.saw_rst = k.saw_rst;
+            for (d, e) in c.dirs.iter_mut().zip(k.ends) {
+                d.syn_next = e.syn_next;
+                d.fin_next = e.fin_next;
+                d.fin_acked = e.fin_acked;
+                d.acked_peer_fin = e.acked_peer_fin;
+            }
+        }
         c
     }
 
-    /// What is kept of this conversation once it leaves memory.
-    pub fn tomb(&self) -> super::Tomb {
+    /// What is kept of this conversation once it leaves memory (its analysis state moves
+    /// into the tomb; call before `summary`).
+    pub fn bury(&mut self) -> super::Tomb {
+        let ends = [0, 1].map(|i| {
+            let d = &self.dirs[i];
+            Ends {
+                syn_next: d.syn_next,
+                fin_next: d.fin_next,
+                fin_acked: d.fin_acked,
+                acked_peer_fin: d.acked_peer_fin,
+            }
+        });
         super::Tomb {
             stream: self.stream,
             client: self.client as u8,
             burial: 0,
             bases: [0, 1].map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base)),
+            tcp: Some(Box::new(TcpTomb {
+                flows: std::mem::take(&mut self.flows),
+                states: self.states,
+                irtt: self.irtt,
+                irtt_visible: self.irtt_visible,
+                saw_rst: self.saw_rst,
+                ends,
+            })),
         }
     }
 

@@ -85,6 +85,7 @@ impl UdpConv {
             client: self.client as u8,
             bases: [None; 2],
             burial: 0,
+            tcp: None,
         }
     }
 
