@@ -194,6 +194,99 @@ impl Default for Table {
     }
 }
 
+/// Tombs of one protocol, bounded twice: all tombs (small: stream, client, bases) and the
+/// ones that still carry TCP analysis state (larger). The oldest go first; an old heavy tomb
+/// first loses its analysis state, then, older still, its place.
+pub struct Graveyard {
+    tombs: FxHashMap<u64, Tomb>,
+    /// Burial order of every tomb, and of the heavy ones; entries whose flow was buried
+    /// again since (another burial number) are stale and skipped.
+    order: VecDeque<(u32, u64)>,
+    heavy_order: VecDeque<(u32, u64)>,
+    heavy: usize,
+    bound: usize,
+    heavy_bound: usize,
+}
+
+impl Graveyard {
+    pub fn new(bound: usize, heavy_bound: usize) -> Self {
+        Graveyard {
+            tombs: FxHashMap::default(),
+            order: VecDeque::new(),
+            heavy_order: VecDeque::new(),
+            heavy: 0,
+            bound: bound.max(1),
+            heavy_bound,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tombs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tombs.is_empty()
+    }
+
+    /// Tombs that still carry TCP analysis state.
+    pub fn heavy(&self) -> usize {
+        self.heavy
+    }
+
+    /// Takes the tomb of flow `digest`, if it has one.
+    pub fn exhume(&mut self, digest: u64) -> Option<Tomb> {
+        let t = self.tombs.remove(&digest)?;
+        if t.tcp.is_some() {
+            self.heavy -= 1;
+        }
+        Some(t)
+    }
+
+    /// Buries `tomb` (its `burial` number set by the caller) under `digest`.
+    pub fn bury(&mut self, digest: u64, tomb: Tomb) {
+        let burial = tomb.burial;
+        if tomb.tcp.is_some() {
+            self.heavy += 1;
+            self.heavy_order.push_back((burial, digest));
+        }
+        if let Some(old) = self.tombs.insert(digest, tomb)
+            && old.tcp.is_some()
+        {
+            self.heavy -= 1;
+        }
+        self.order.push_back((burial, digest));
+        while self.heavy > self.heavy_bound {
+            let Some((b, k)) = self.heavy_order.pop_front() else {
+                break;
+            };
+            if let Some(t) = self.tombs.get_mut(&k)
+                && t.burial == b
+                && t.tcp.take().is_some()
+            {
+                self.heavy -= 1;
+            }
+        }
+        while self.tombs.len() > self.bound {
+            let Some((b, k)) = self.order.pop_front() else {
+                break;
+            };
+            if self.tombs.get(&k).is_some_and(|t| t.burial == b) {
+                self.exhume(k);
+            }
+        }
+        // Stale entries are dropped once they outnumber the live ones.
+        let tombs = &self.tombs;
+        let live = |&(b, k): &(u32, u64)| tombs.get(&k).is_some_and(|t| t.burial == b);
+        if self.order.len() > self.bound * 2 {
+            self.order.retain(live);
+        }
+        if self.heavy_order.len() > self.heavy_bound * 2 + 16 {
+            self.heavy_order
+                .retain(|e| live(e) && tombs.get(&e.1).is_some_and(|t| t.tcp.is_some()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,98 +390,5 @@ mod tests {
         t.take(s[3]);
         assert_eq!(t.front(List::Udp), None);
         assert!(t.is_empty());
-    }
-}
-
-/// Tombs of one protocol, bounded twice: all tombs (small: stream, client, bases) and the
-/// ones that still carry TCP analysis state (larger). The oldest go first; an old heavy tomb
-/// first loses its analysis state, then, older still, its place.
-pub struct Graveyard {
-    tombs: FxHashMap<u64, Tomb>,
-    /// Burial order of every tomb, and of the heavy ones; entries whose flow was buried
-    /// again since (another burial number) are stale and skipped.
-    order: VecDeque<(u32, u64)>,
-    heavy_order: VecDeque<(u32, u64)>,
-    heavy: usize,
-    bound: usize,
-    heavy_bound: usize,
-}
-
-impl Graveyard {
-    pub fn new(bound: usize, heavy_bound: usize) -> Self {
-        Graveyard {
-            tombs: FxHashMap::default(),
-            order: VecDeque::new(),
-            heavy_order: VecDeque::new(),
-            heavy: 0,
-            bound: bound.max(1),
-            heavy_bound,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.tombs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tombs.is_empty()
-    }
-
-    /// Tombs that still carry TCP analysis state.
-    pub fn heavy(&self) -> usize {
-        self.heavy
-    }
-
-    /// Takes the tomb of flow `digest`, if it has one.
-    pub fn exhume(&mut self, digest: u64) -> Option<Tomb> {
-        let t = self.tombs.remove(&digest)?;
-        if t.tcp.is_some() {
-            self.heavy -= 1;
-        }
-        Some(t)
-    }
-
-    /// Buries `tomb` (its `burial` number set by the caller) under `digest`.
-    pub fn bury(&mut self, digest: u64, tomb: Tomb) {
-        let burial = tomb.burial;
-        if tomb.tcp.is_some() {
-            self.heavy += 1;
-            self.heavy_order.push_back((burial, digest));
-        }
-        if let Some(old) = self.tombs.insert(digest, tomb)
-            && old.tcp.is_some()
-        {
-            self.heavy -= 1;
-        }
-        self.order.push_back((burial, digest));
-        while self.heavy > self.heavy_bound {
-            let Some((b, k)) = self.heavy_order.pop_front() else {
-                break;
-            };
-            if let Some(t) = self.tombs.get_mut(&k)
-                && t.burial == b
-                && t.tcp.take().is_some()
-            {
-                self.heavy -= 1;
-            }
-        }
-        while self.tombs.len() > self.bound {
-            let Some((b, k)) = self.order.pop_front() else {
-                break;
-            };
-            if self.tombs.get(&k).is_some_and(|t| t.burial == b) {
-                self.exhume(k);
-            }
-        }
-        // Stale entries are dropped once they outnumber the live ones.
-        let tombs = &self.tombs;
-        let live = |&(b, k): &(u32, u64)| tombs.get(&k).is_some_and(|t| t.burial == b);
-        if self.order.len() > self.bound * 2 {
-            self.order.retain(live);
-        }
-        if self.heavy_order.len() > self.heavy_bound * 2 + 16 {
-            self.heavy_order
-                .retain(|e| live(e) && tombs.get(&e.1).is_some_and(|t| t.tcp.is_some()));
-        }
     }
 }
