@@ -360,8 +360,10 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
             args.snaplen
         },
         buffer_size: args.buffer_kib.map(|k| k.saturating_mul(1024)),
-        immediate: !args.no_immediate_mode,
-        timeout_ms: 100,
+        immediate: args.immediate_mode,
+        // Without immediate mode the kernel hands over a block of packets when it is full or
+        // this old: the latency of the live view.
+        timeout_ms: 50,
     })?;
     if let Some(w) = &args.write {
         live.write_to(w)?;

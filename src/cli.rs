@@ -135,8 +135,13 @@ pub struct WatchArgs {
     /// Capture buffer size in KiB, as tcpdump -B.
     #[arg(short = 'B', long = "buffer-size", value_name = "KiB")]
     pub buffer_kib: Option<i32>,
-    /// Let the kernel batch packets instead of delivering each at once.
-    #[arg(long)]
+    /// Deliver each packet at once instead of in kernel batches (at most 50 ms late). On
+    /// Linux this switches libpcap to a ring of snaplen-sized slots, which a burst overflows
+    /// (drops) unless -B is large or -s small; off by default, as in tcpdump.
+    #[arg(long, overrides_with = "no_immediate_mode")]
+    pub immediate_mode: bool,
+    /// The default (kept for scripts written for earlier versions).
+    #[arg(long, hide = true)]
     pub no_immediate_mode: bool,
     /// Also write the packets to a pcap file (complete and readable even after Ctrl-C).
     #[arg(short = 'w', long = "write", value_name = "FILE")]

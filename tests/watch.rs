@@ -172,3 +172,72 @@ fn watch_errors_name_the_problem() {
         .expect("run");
     assert!(String::from_utf8_lossy(&o.stdout).contains("lo"));
 }
+
+#[test]
+fn slow_reader_costs_analysis_never_the_savefile() {
+    // Nobody reads synack's output for a while: its stdout pipe fills, the analysis stops,
+    // and the capture thread must go on draining libpcap and writing -w, counting what it
+    // could not hand over instead of letting the kernel drop it.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("slow.pcap");
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let uport = udp.local_addr().expect("addr").port();
+    let filter = format!("udp port {uport}");
+    let mut child = start(&[
+        "-i",
+        "lo",
+        "--queue",
+        "1",
+        "-w",
+        file.to_str().expect("path"),
+        "--format",
+        "json",
+        &filter,
+    ]);
+    const N: usize = 3000;
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let payload = [b'x'; 200];
+    for _ in 0..N {
+        sender
+            .send_to(&payload, ("127.0.0.1", uport))
+            .expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    // Now read everything, and stop the capture.
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    sigint(&child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("try_wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let status = child.wait().expect("wait");
+    let text = reader.join().expect("reader");
+    assert!(status.success());
+    let parsed: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let packets = parsed.iter().filter(|v| v["type"] == "packet").count();
+    let s = parsed
+        .iter()
+        .find(|v| v["type"] == "summary")
+        .expect("summary");
+    let not_analysed = s["not_analysed"].as_u64().expect("not_analysed");
+    // Had the capture waited for the analysis, the kernel would have dropped instead.
+    assert!(not_analysed > 0, "the analysis kept up after all: {s}");
+    assert_eq!(s["frames"].as_u64(), Some(packets as u64));
+    // The savefile has every frame captured, analysed or not, and the kernel's drops (none
+    // on an idle machine; a starved CI runner may lose a few) account for the rest.
+    let back = read_json(&file);
+    assert!(back.status.success(), "{}", stderr(&back));
+    let saved = lines(&back, "packet").len() as u64;
+    assert_eq!(saved, packets as u64 + not_analysed, "{s}");
+    let dropped = s["dropped"].as_u64().expect("dropped");
+    assert_eq!(saved + dropped, N as u64, "{s}");
+}
