@@ -238,6 +238,11 @@ fn slow_reader_costs_analysis_never_the_savefile() {
     assert!(back.status.success(), "{}", stderr(&back));
     let saved = lines(&back, "packet").len() as u64;
     assert_eq!(saved, packets as u64 + not_analysed, "{s}");
-    let dropped = s["dropped"].as_u64().expect("dropped");
-    assert_eq!(saved + dropped, N as u64, "{s}");
+    // (libpcap counts both directions of lo in received and dropped, so drops only say
+    // whether all N can be there.)
+    if s["dropped"] == 0 {
+        assert_eq!(saved, N as u64, "{s}");
+    } else {
+        assert!(saved < N as u64, "{s}");
+    }
 }
