@@ -183,6 +183,7 @@ fn track_file(
             path.display()
         );
     }
+    let progress = progress_bar(path);
     let mut pipeline = Pipeline::new(job.keep_bytes, job.limits);
     let mut filters = Filters::new(job.filter);
     let mut shown = 0u64;
@@ -206,6 +207,9 @@ fn track_file(
         shown += 1;
         pipeline.record(&frame, &mut batch, job.packets);
         if batch.len() >= Recorded::ITEMS {
+            if let Some(p) = &progress {
+                p.set_position(reader.offset());
+            }
             let next = recycled.try_recv().unwrap_or_default();
             if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                 // The printing side stopped (its error is reported there).
@@ -213,9 +217,39 @@ fn track_file(
             }
         }
     }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
     pipeline.record_finish(&mut batch);
     let _ = tx.send(batch);
     Ok(failure)
+}
+
+/// Files smaller than this are read before a progress line would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+/// A progress line on stderr while a large file is read, only when stderr is a terminal
+/// (nothing is made, so nothing costs, otherwise).
+fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() || path.as_os_str() == "-" {
+        return None;
+    }
+    let len = std::fs::metadata(path).ok()?.len();
+    if len < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(path.display().to_string());
+    Some(bar)
 }
 
 /// The expectations of `verify` and `demo --verify`: the file, then the flags over it.

@@ -154,3 +154,50 @@ fn full_table_sums_up_the_longest_idle_and_counts_it() {
         0
     );
 }
+
+#[test]
+fn progress_line_only_on_a_terminal() {
+    // A workload above the 32 MiB threshold (about 37 MB).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join("w.pcap");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_workload.py");
+    let ok = Command::new("python3")
+        .arg(&script)
+        .arg(&f)
+        .args([
+            "--seed",
+            "3",
+            "--connections",
+            "20000",
+            "--datagrams",
+            "20000",
+        ])
+        .output()
+        .expect("python3");
+    assert!(ok.status.success(), "{}", script.display());
+    let path = f.to_str().expect("path");
+    // Not a terminal: not a byte on stderr.
+    let o = synack(&["read", "--conns", path]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+    // A terminal (util-linux `script` gives the command a pty): the progress line, cleared
+    // at the end; the output itself goes to a file.
+    let out = tmp.path().join("out.txt");
+    let cmd = format!(
+        "{} read --conns {path} > {}",
+        env!("CARGO_BIN_EXE_synack"),
+        out.display()
+    );
+    let o = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("reading"), "{tty:?}");
+    let text = std::fs::read_to_string(&out).expect("output");
+    assert!(
+        text.lines().last().is_some_and(|l| l.contains("frames")),
+        "{text}"
+    );
+}

@@ -388,6 +388,11 @@ impl<'a> FileReader<'a> {
         (secs, frac, incl, orig)
     }
 
+    /// Bytes of the file read so far (for progress).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     pub fn format(&self) -> Format {
         self.format
     }
