@@ -25,26 +25,43 @@ pub use tcp::{Close, ConnSummary, Handshake, HandshakeNote, Step, TcpConv};
 pub use udp::{FlowSummary, UdpConv};
 
 /// Both endpoints of a conversation in a canonical order, so either direction finds it.
+/// Addresses are kept as integers (a flow's two ends are of one family): comparing and
+/// hashing them is much cheaper than `IpAddr`'s, and it is done for every packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    pub lo: (IpAddr, u16),
-    pub hi: (IpAddr, u16),
+    v6: bool,
+    lo: (u128, u16),
+    hi: (u128, u16),
+}
+
+fn addr_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
 }
 
 impl FlowKey {
-    /// The key and the side (0 = `lo`, 1 = `hi`) the sender is on.
+    /// The key and the side (0 = the lower endpoint, 1 = the higher) the sender is on.
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, usize) {
-        let a = (src, sport);
-        let b = (dst, dport);
+        let a = (addr_bits(src), sport);
+        let b = (addr_bits(dst), dport);
+        let v6 = src.is_ipv6();
         if a <= b {
-            (FlowKey { lo: a, hi: b }, 0)
+            (FlowKey { v6, lo: a, hi: b }, 0)
         } else {
-            (FlowKey { lo: b, hi: a }, 1)
+            (FlowKey { v6, lo: b, hi: a }, 1)
         }
     }
 
     pub fn endpoint(&self, side: usize) -> (IpAddr, u16) {
-        if side == 0 { self.lo } else { self.hi }
+        let (bits, port) = if side == 0 { self.lo } else { self.hi };
+        let ip = if self.v6 {
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        } else {
+            IpAddr::V4(std::net::Ipv4Addr::from(bits as u32))
+        };
+        (ip, port)
     }
 }
 
