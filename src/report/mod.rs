@@ -100,9 +100,33 @@ fn push_hex(out: &mut String, b: u8) {
 /// address (first 96 bits zero, the next word non-zero) ends in a dotted quad (`::0.233.0.1`).
 pub struct IpText(pub std::net::IpAddr);
 
+/// An IPv4 address's dotted text in a stack buffer (the formatting machinery costs a
+/// thousand instructions per address, and every packet line has two).
+fn v4_text(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+    let mut n = 0;
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b'.';
+            n += 1;
+        }
+        if o >= 100 {
+            buf[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            buf[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        buf[n] = b'0' + o % 10;
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+}
+
 impl std::fmt::Display for IpText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
+            std::net::IpAddr::V4(a) => f.write_str(v4_text(a, &mut [0; 15])),
             std::net::IpAddr::V6(a) => {
                 let w = a.segments();
                 if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
@@ -112,18 +136,42 @@ impl std::fmt::Display for IpText {
                     write!(f, "{a}")
                 }
             }
-            v4 => write!(f, "{v4}"),
+        }
+    }
+}
+
+/// An address as Wireshark writes it, appended to `out`.
+pub fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    use std::fmt::Write;
+    match ip {
+        std::net::IpAddr::V4(a) => out.push_str(v4_text(a, &mut [0; 15])),
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(out, "{}", IpText(ip));
         }
     }
 }
 
 /// `ip:port` or `[ip6]:port`.
 pub fn endpoint(out: &mut String, ip: std::net::IpAddr, port: u16) {
-    use std::fmt::Write;
-    let _ = match ip {
-        std::net::IpAddr::V4(_) => write!(out, "{}:{port}", IpText(ip)),
-        std::net::IpAddr::V6(_) => write!(out, "[{}]:{port}", IpText(ip)),
-    };
+    if ip.is_ipv6() {
+        out.push('[');
+        push_ip(out, ip);
+        out.push(']');
+    } else {
+        push_ip(out, ip);
+    }
+    out.push(':');
+    out.push_str(itoa::Buffer::new().format(port));
+}
+
+/// `n` right-aligned in `width` columns.
+pub fn push_padded(out: &mut String, n: impl itoa::Integer, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let s = b.format(n);
+    for _ in s.len()..width {
+        out.push(' ');
+    }
+    out.push_str(s);
 }
 
 #[cfg(test)]

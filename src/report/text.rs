@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{IpText, PacketEvent, Sink, Style, Summary, endpoint, escape_payload, notes};
+use super::{
+    PacketEvent, Sink, Style, Summary, endpoint, escape_payload, notes, push_ip, push_padded,
+};
 use crate::capture::Timestamp;
 use crate::event::FrameMeta;
 use crate::track::{Ended, Finished, FlowSummary};
@@ -38,10 +40,13 @@ impl<W: Write> Sink for TextPrinter<W> {
         let d = ev.decoded;
         let info = ev.info;
         let start = *self.start.get_or_insert(f.ts);
-        let rel = (f.ts.as_nanos() - start.as_nanos()) as f64 / 1e9;
+        let rel = f.ts.as_nanos() - start.as_nanos();
         let l = &mut self.line;
         l.clear();
-        let _ = write!(l, "{:>6} {:>11.6} ", f.number, rel);
+        push_padded(l, f.number, 6);
+        l.push(' ');
+        push_seconds(l, rel, 11);
+        l.push(' ');
         let (sport, dport) = match &d.transport {
             Transport::Tcp(s) => (Some(s.sport), Some(s.dport)),
             Transport::Udp(u) => (Some(u.sport), Some(u.dport)),
@@ -54,7 +59,9 @@ impl<W: Write> Sink for TextPrinter<W> {
                 endpoint(l, ip.dst, dp);
             }
             (Some(ip), _, _) => {
-                let _ = write!(l, "{} > {}", IpText(ip.src), IpText(ip.dst));
+                push_ip(l, ip.src);
+                l.push_str(" > ");
+                push_ip(l, ip.dst);
             }
             _ => {}
         }
@@ -214,6 +221,30 @@ fn flow_line(l: &mut String, proto: &str, f: &FlowSummary, unit: &str) {
         "  frames {}-{}  {} {unit}  bytes c→s {} s→c {}",
         f.first_frame, f.last_frame, f.packets, f.bytes_c2s, f.bytes_s2c
     );
+}
+
+/// Seconds with six decimals (rounded to the microsecond, half up), right-aligned in `width`
+/// columns, from nanoseconds: what `{:>11.6}` prints, without floating point.
+fn push_seconds(out: &mut String, ns: i128, width: usize) {
+    let neg = ns < 0;
+    let us = (ns.unsigned_abs() + 500) / 1000;
+    let mut int = itoa::Buffer::new();
+    let int = int.format(us / 1_000_000);
+    let mut frac = itoa::Buffer::new();
+    let frac = frac.format(us % 1_000_000);
+    let len = usize::from(neg) + int.len() + 7;
+    for _ in len..width {
+        out.push(' ');
+    }
+    if neg {
+        out.push('-');
+    }
+    out.push_str(int);
+    out.push('.');
+    for _ in frac.len()..6 {
+        out.push('0');
+    }
+    out.push_str(frac);
 }
 
 fn mac(out: &mut String, b: &[u8]) {
