@@ -176,27 +176,31 @@ impl<W: Write> JsonPrinter<W> {
         }
     }
 
-    fn exchanges(o: &mut Obj<'_, W>, ex: &[Exchange], text: &[u8], limit: usize) -> io::Result<()> {
+    fn exchanges(
+        o: &mut Obj<'_, W>,
+        ex: &[Exchange],
+        text: &[u8],
+        limit: usize,
+        s: &mut String,
+    ) -> io::Result<()> {
         o.key("exchanges")?;
         o.w.write_all(b"[")?;
-        let mut s = String::new();
         for (i, e) in ex.iter().enumerate() {
             if i > 0 {
                 o.w.write_all(b",")?;
             }
-            o.w.write_all(b"{")?;
-            write!(
-                o.w,
-                "\"request_frame\":{},\"reply_frame\":{},\"request\":",
-                e.request_frame, e.reply_frame
-            )?;
+            o.w.write_all(b"{\"request_frame\":")?;
+            o.w.write_all(itoa::Buffer::new().format(e.request_frame).as_bytes())?;
+            o.w.write_all(b",\"reply_frame\":")?;
+            o.w.write_all(itoa::Buffer::new().format(e.reply_frame).as_bytes())?;
+            o.w.write_all(b",\"request\":")?;
             s.clear();
-            escape_payload(&text[e.request.clone()], limit, &mut s);
-            json_str(o.w, &s)?;
+            escape_payload(&text[e.request.clone()], limit, s);
+            json_str(o.w, s)?;
             o.w.write_all(b",\"reply\":")?;
             s.clear();
-            escape_payload(&text[e.reply.clone()], limit, &mut s);
-            json_str(o.w, &s)?;
+            escape_payload(&text[e.reply.clone()], limit, s);
+            json_str(o.w, s)?;
             write!(o.w, ",\"rtt\":{}}}", secs((e.rtt * 1e9).round() as i128))?;
         }
         o.w.write_all(b"]")
@@ -448,12 +452,24 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 o.str("client_state", t.client_state.as_str())?;
                 o.str("server_state", t.server_state.as_str())?;
                 o.raw("duration", format_args!("{:.9}", t.flow.duration))?;
-                JsonPrinter::<W>::exchanges(&mut o, &t.flow.exchanges, &t.flow.text, limit)?;
+                JsonPrinter::<W>::exchanges(
+                    &mut o,
+                    &t.flow.exchanges,
+                    &t.flow.text,
+                    limit,
+                    &mut self.scratch,
+                )?;
             }
             Finished::Udp(u) => {
                 o.conversation("udp", u)?;
                 o.raw("duration", format_args!("{:.9}", u.duration))?;
-                JsonPrinter::<W>::exchanges(&mut o, &u.exchanges, &u.text, limit)?;
+                JsonPrinter::<W>::exchanges(
+                    &mut o,
+                    &u.exchanges,
+                    &u.text,
+                    limit,
+                    &mut self.scratch,
+                )?;
             }
         }
         let f = c.flow();
