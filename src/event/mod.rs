@@ -114,19 +114,35 @@ impl Pipeline {
     pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         self.tracker.advance(frame.ts);
         self.drain(sink)?;
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = self.reassembler.feed(frame.number, &first);
-        let decoded = match &whole {
-            Some(datagram) => wire::decode_reassembled(&first, datagram),
-            None => first,
-        };
-        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
-        sink.packet(&PacketEvent {
-            frame: FrameMeta::of(frame),
-            decoded: &decoded,
-            info: &info,
+        self.track(frame, |decoded, info, _| {
+            sink.packet(&PacketEvent {
+                frame: FrameMeta::of(frame),
+                decoded,
+                info: &info,
+            })
         })?;
         self.drain(sink)
+    }
+
+    /// Decodes (reassembling IP fragments) and tracks one frame, and hands the result to
+    /// `then` by reference (a decoded frame is a few hundred bytes: not copied around).
+    fn track<R>(
+        &mut self,
+        frame: &Frame<'_>,
+        then: impl FnOnce(&Decoded<'_>, PacketInfo, Option<&[u8]>) -> R,
+    ) -> R {
+        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
+        let whole = self.reassembler.feed(frame.number, &first);
+        let reassembled;
+        let decoded = match &whole {
+            Some(datagram) => {
+                reassembled = wire::decode_reassembled(&first, datagram);
+                &reassembled
+            }
+            None => &first,
+        };
+        let info = self.tracker.packet(frame.number, frame.ts, decoded);
+        then(decoded, info, whole.as_deref())
     }
 
     /// Live capture: time passes without packets, so conversations can end in between.
@@ -167,23 +183,18 @@ impl Pipeline {
     pub fn record(&mut self, frame: &Frame<'_>, out: &mut Recorded, packets: bool) {
         self.tracker.advance(frame.ts);
         self.drain_into(out);
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = self.reassembler.feed(frame.number, &first);
-        let decoded = match &whole {
-            Some(datagram) => wire::decode_reassembled(&first, datagram),
-            None => first,
-        };
-        let info = self.tracker.packet(frame.number, frame.ts, &decoded);
-        if packets {
-            let data = out.keep(frame.data);
-            let whole = whole.as_deref().map(|w| out.keep(w));
-            out.items.push(Item::Packet {
-                meta: FrameMeta::of(frame),
-                info,
-                data,
-                whole,
-            });
-        }
+        self.track(frame, |_, info, whole| {
+            if packets {
+                let data = out.keep(frame.data);
+                let whole = whole.map(|w| out.keep(w));
+                out.items.push(Item::Packet {
+                    meta: FrameMeta::of(frame),
+                    info,
+                    data,
+                    whole,
+                });
+            }
+        });
         self.drain_into(out);
     }
 
@@ -267,13 +278,17 @@ impl Recorded {
                 } => {
                     let first =
                         wire::decode(meta.linktype, &self.bytes[data.clone()], meta.wirelen);
+                    let reassembled;
                     let decoded = match whole {
-                        Some(w) => wire::decode_reassembled(&first, &self.bytes[w.clone()]),
-                        None => first,
+                        Some(w) => {
+                            reassembled = wire::decode_reassembled(&first, &self.bytes[w.clone()]);
+                            &reassembled
+                        }
+                        None => &first,
                     };
                     sink.packet(&PacketEvent {
                         frame: *meta,
-                        decoded: &decoded,
+                        decoded,
                         info,
                     })?;
                 }

@@ -27,6 +27,7 @@ impl<'w, W: Write> Obj<'w, W> {
         Ok(Obj { w, first: false })
     }
 
+    #[inline(always)]
     fn key(&mut self, k: &str) -> io::Result<()> {
         if !self.first {
             self.w.write_all(b",")?;
@@ -37,12 +38,14 @@ impl<'w, W: Write> Obj<'w, W> {
         self.w.write_all(b"\":")
     }
 
+    #[inline(always)]
     fn str(&mut self, k: &str, v: &str) -> io::Result<()> {
         self.key(k)?;
         json_str(self.w, v)
     }
 
     /// A string synack names itself (proto, flags, steps, states): no escaping needed.
+    #[inline(always)]
     fn lit(&mut self, k: &str, v: &str) -> io::Result<()> {
         self.key(k)?;
         self.w.write_all(b"\"")?;
@@ -50,6 +53,7 @@ impl<'w, W: Write> Obj<'w, W> {
         self.w.write_all(b"\"")
     }
 
+    #[inline(always)]
     fn num(&mut self, k: &str, v: impl itoa::Integer) -> io::Result<()> {
         self.key(k)?;
         self.w.write_all(itoa::Buffer::new().format(v).as_bytes())
@@ -61,6 +65,7 @@ impl<'w, W: Write> Obj<'w, W> {
         self.w.write_fmt(v)
     }
 
+    #[inline(always)]
     fn bool(&mut self, k: &str, v: bool) -> io::Result<()> {
         self.key(k)?;
         self.w.write_all(if v { b"true" } else { b"false" })
