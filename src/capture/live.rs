@@ -303,6 +303,19 @@ impl Batch {
         self.bytes.clear();
     }
 
+    fn push(&mut self, f: &Frame<'_>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(f.data);
+        self.slots.push(Slot {
+            number: f.number,
+            ts: f.ts,
+            caplen: f.caplen,
+            wirelen: f.wirelen,
+            start,
+            end: self.bytes.len(),
+        });
+    }
+
     fn full(&self) -> bool {
         self.slots.len() >= Batch::FRAMES || self.bytes.len() >= Batch::BYTES
     }
@@ -373,35 +386,15 @@ impl CaptureThread {
             loop {
                 let stopping =
                     stop.load(Ordering::SeqCst) || count.is_some_and(|c| end.frames >= c);
-                let got = if stopping {
-                    false
-                } else {
-                    match live.cap.next_packet() {
-                        Ok(p) => {
-                            if let Some(sf) = &mut live.savefile {
-                                sf.write(&p);
-                            }
-                            end.frames += 1;
-                            let h = *p.header;
-                            #[allow(clippy::unnecessary_cast)]
-                            let (secs, frac) = (h.ts.tv_sec as i64, h.ts.tv_usec as i64);
-                            let start = batch.bytes.len();
-                            batch.bytes.extend_from_slice(p.data);
-                            batch.slots.push(Slot {
-                                number: end.frames,
-                                ts: Timestamp {
-                                    secs,
-                                    nsecs: frac as i32,
-                                },
-                                caplen: h.caplen,
-                                wirelen: h.len,
-                                start,
-                                end: batch.bytes.len(),
-                            });
+                // (`next_frame` writes -w, and pauses 1 ms when nothing is waiting.)
+                let got = !stopping && {
+                    match live.next_frame()? {
+                        Some(f) => {
+                            end.frames = f.number;
+                            batch.push(&f);
                             true
                         }
-                        Err(pcap::Error::TimeoutExpired) => false,
-                        Err(e) => return Err(classify(&live.device, e)),
+                        None => false,
                     }
                 };
                 // Hand over a full batch, or whatever is there after 10 ms, or at the end.
@@ -434,11 +427,8 @@ impl CaptureThread {
                 if stopping {
                     break;
                 }
-                if !got {
-                    std::thread::sleep(Duration::from_millis(1));
-                    if batch.is_empty() {
-                        since = Instant::now();
-                    }
+                if !got && batch.is_empty() {
+                    since = Instant::now();
                 }
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();

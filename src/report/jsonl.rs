@@ -76,27 +76,10 @@ impl<'w, W: Write> Obj<'w, W> {
         match ip {
             // The common case without the formatting machinery: four numbers and dots.
             IpAddr::V4(a) => {
-                let mut buf = [0u8; 17];
-                buf[0] = b'"';
-                let mut n = 1;
-                for (i, o) in a.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        buf[n] = b'.';
-                        n += 1;
-                    }
-                    if o >= 100 {
-                        buf[n] = b'0' + o / 100;
-                        n += 1;
-                    }
-                    if o >= 10 {
-                        buf[n] = b'0' + o / 10 % 10;
-                        n += 1;
-                    }
-                    buf[n] = b'0' + o % 10;
-                    n += 1;
-                }
-                buf[n] = b'"';
-                self.w.write_all(&buf[..=n])
+                self.w.write_all(b"\"")?;
+                self.w
+                    .write_all(super::v4_text(a, &mut [0; 15]).as_bytes())?;
+                self.w.write_all(b"\"")
             }
             IpAddr::V6(_) => write!(self.w, "\"{}\"", IpText(ip)),
         }

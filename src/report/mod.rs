@@ -102,7 +102,7 @@ pub struct IpText(pub std::net::IpAddr);
 
 /// An IPv4 address's dotted text in a stack buffer (the formatting machinery costs a
 /// thousand instructions per address, and every packet line has two).
-fn v4_text(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
+pub(crate) fn v4_text(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
     let mut n = 0;
     for (i, o) in a.octets().into_iter().enumerate() {
         if i > 0 {
