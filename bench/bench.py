@@ -4,7 +4,8 @@
 replay onto lo (tcpreplay --topspeed) captured by tcpdump -w and synack watch -w at once.
 
 Usage: bench/bench.py [--workloads medium,large,flood] [--runs 3] [--no-tshark] [--no-live]
-                      [--results bench/RESULTS.md]
+                      [--timeout 300] [--results bench/RESULTS.md]
+       bench/bench.py --workloads '' (the live replay only; the file's other tables are kept)
 Run through bench/run.sh, which builds synack and installs what is missing.
 """
 
@@ -41,11 +42,19 @@ def workload(name):
     return path
 
 
-def measure(cmd):
-    """Wall seconds and peak RSS (MiB) of one run, output to /dev/null."""
+def measure(cmd, timeout):
+    """Wall seconds and peak RSS (MiB) of one run, output to /dev/null; seconds None when
+    the command was stopped after `timeout` seconds."""
     with tempfile.NamedTemporaryFile("r") as tf:
         full = ["/usr/bin/time", "-f", "%e %M", "-o", tf.name] + cmd
-        subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Stop the measured command (time's child), then time itself reports.
+            subprocess.run(["pkill", "-TERM", "-P", str(p.pid)])
+            p.wait()
+            return None, 0.0
         secs, kb = tf.read().split()[-2:]
         return float(secs), int(kb) / 1024
 
@@ -63,21 +72,31 @@ def commands(path, tshark):
     return c
 
 
-def bench_file(name, runs, tshark):
+def bench_file(name, runs, tshark, timeout):
     path = workload(name)
     cmds = commands(path, tshark)
     subprocess.run(["cat", path], stdout=subprocess.DEVNULL)  # warm the page cache
     times = {n: [] for n, _ in cmds}
     mem = {n: [] for n, _ in cmds}
-    # Alternating: every command once per round, so a slow minute hurts all alike.
+    stopped = set()
+    # Alternating: every command once per round, so a slow minute hurts all alike. A command
+    # stopped at the timeout is not run again.
     for _ in range(runs):
         for n, cmd in cmds:
-            s, m = measure(cmd)
+            if n in stopped:
+                continue
+            s, m = measure(cmd, timeout)
+            if s is None:
+                stopped.add(n)
+                continue
             times[n].append(s)
             mem[n].append(m)
     rows = []
     for n, _ in cmds:
-        rows.append((n, statistics.median(times[n]), max(mem[n])))
+        if n in stopped:
+            rows.append((n, None, None))
+        else:
+            rows.append((n, statistics.median(times[n]), max(mem[n])))
     packets = subprocess.run(["capinfos", "-c", "-M", path], capture_output=True, text=True)
     count = re.search(r"Number of packets:\s+(\d+)", packets.stdout)
     return path, (int(count.group(1)) if count else None), rows
@@ -89,8 +108,11 @@ def live(path):
     td, sw = os.path.join(tmp, "tcpdump.pcap"), os.path.join(tmp, "synack.pcap")
     p1 = subprocess.Popen(["tcpdump", "-i", "lo", "-w", td], stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
+    # synack's output goes to a file: a pipe read only at the end would fill up and stop
+    # the analysis (which is then counted as not analysed, as it should be).
+    out = open(os.path.join(tmp, "synack.jsonl"), "w+")
     p2 = subprocess.Popen([SYNACK, "watch", "-i", "lo", "-w", sw, "--format", "json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          stdout=out, stderr=subprocess.DEVNULL, text=True)
     time.sleep(2)
     rep = subprocess.run(["tcpreplay", "--topspeed", "-i", "lo", path], capture_output=True,
                          text=True)
@@ -98,7 +120,10 @@ def live(path):
     p1.send_signal(signal.SIGINT)
     p2.send_signal(signal.SIGINT)
     _, e1 = p1.communicate(timeout=120)
-    o2, _ = p2.communicate(timeout=300)
+    p2.wait(timeout=300)
+    out.seek(0)
+    o2 = out.read()
+    out.close()
     rate = re.search(r"Rated: .*?([\d.]+) pps", rep.stdout)
     summary = {}
     for line in o2.splitlines()[::-1]:
@@ -146,6 +171,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--no-live", action="store_true")
+    ap.add_argument("--timeout", type=float, default=300,
+                    help="stop a command after this many seconds (tcpdump -nr on the flood)")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     a = ap.parse_args()
     lines = [
@@ -156,8 +183,8 @@ def main():
         "of the runs; output to /dev/null).",
         "",
     ]
-    for name in a.workloads.split(","):
-        path, count, rows = bench_file(name, a.runs, not a.no_tshark)
+    for name in filter(None, a.workloads.split(",")):
+        path, count, rows = bench_file(name, a.runs, not a.no_tshark, a.timeout)
         base = dict((n, s) for n, s, _ in rows)
         ref = base.get("tcpdump -r F -w /dev/null")
         size = os.path.getsize(path) / 1e6
@@ -165,6 +192,9 @@ def main():
                   "| command | wall time | × tcpdump -w /dev/null | peak memory |",
                   "|---|---|---|---|"]
         for n, s, m in rows:
+            if s is None:
+                lines.append(f"| `{n}` | stopped after {a.timeout:.0f} s | — | — |")
+                continue
             ratio = f"{s / ref:.1f}×" if ref else "—"
             lines.append(f"| `{n}` | {s:.2f} s | {ratio} | {m:.0f} MiB |")
         nr = base.get("tcpdump -nr F")
@@ -178,7 +208,8 @@ def main():
         lines += [
             "## live: `tcpreplay --topspeed -i lo medium.pcap`",
             "",
-            f"Replayed at {r['pps']:,.0f} packets/s; both captures ran at once.",
+            f"Replayed at {r['pps']:,.0f} packets/s on "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; both captures ran at once.",
             "",
             "| capture | packets saved | dropped by the kernel | analysed | not analysed |",
             "|---|---|---|---|---|",
@@ -188,6 +219,11 @@ def main():
             "",
         ]
         print("\n".join(lines[-8:]), flush=True)
+    if not a.workloads and os.path.exists(a.results):
+        # Only the live part was run: keep the file's workload tables, replace the live one.
+        with open(a.results) as f:
+            old = f.read().split("## live")[0].rstrip("\n").split("\n")
+        lines = old + [""] + lines[lines.index("## live: `tcpreplay --topspeed -i lo medium.pcap`"):]
     with open(a.results, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"written to {a.results}")

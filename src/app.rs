@@ -433,28 +433,38 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         limits.udp_idle_ns = secs_to_ns(idle);
     }
     let mut pipeline = Pipeline::new(args.output.payload_bytes, limits);
-    loop {
-        match capture.batches.recv_timeout(Duration::from_millis(100)) {
-            Ok(batch) => {
-                for frame in batch.frames() {
-                    pipeline.frame(&frame, sink)?;
+    let analysed = (|| -> io::Result<()> {
+        loop {
+            match capture.batches.recv_timeout(Duration::from_millis(100)) {
+                Ok(batch) => {
+                    for frame in batch.frames() {
+                        pipeline.frame(&frame, sink)?;
+                    }
+                    // The batch's buffers go back for reuse (if the pool is gone, it is
+                    // simply dropped).
+                    let _ = capture.recycle.send(batch);
                 }
-                // Give the batch's buffers back for reuse; a closed pool only costs an allocation.
-                let _ = capture.recycle.send(batch);
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                // No packet: time still passes for the conversations (live time is wall time).
-                if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
-                    let now = crate::capture::Timestamp {
-                        secs: d.as_secs() as i64,
-                        nsecs: d.subsec_nanos() as i32,
-                    };
-                    pipeline.tick(now, sink)?;
+                Err(RecvTimeoutError::Timeout) => {
+                    // No packet: time still passes for the conversations (live time is wall
+                    // time).
+                    if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
+                        let now = crate::capture::Timestamp {
+                            secs: d.as_secs() as i64,
+                            nsecs: d.subsec_nanos() as i32,
+                        };
+                        pipeline.tick(now, sink)?;
+                    }
+                    sink.flush()?;
                 }
-                sink.flush()?;
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
-            Err(RecvTimeoutError::Disconnected) => break,
         }
+    })();
+    if let Err(e) = analysed {
+        // Our output was closed (`| head`): stop capturing, but leave -w complete.
+        stop.store(true, Ordering::SeqCst);
+        capture.join()?;
+        return Err(e.into());
     }
     let end = capture.join()?;
     if end.not_analysed > 0 {
