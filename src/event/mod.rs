@@ -200,14 +200,14 @@ impl Pipeline {
 
     fn drain_into(&mut self, out: &mut Recorded) {
         while let Some(c) = self.tracker.pop_expired() {
-            out.items.push(Item::Conn(Box::new(c)));
+            out.items.push(Item::Conn(c));
         }
     }
 
     /// `finish`, recorded: the remaining conversations and the summary.
     pub fn record_finish(&mut self, out: &mut Recorded) {
         for c in self.tracker.finish() {
-            out.items.push(Item::Conn(Box::new(c)));
+            out.items.push(Item::Conn(c));
         }
         out.items.push(Item::Summary(Box::new(self.summary(None))));
     }
@@ -219,8 +219,8 @@ impl Pipeline {
     }
 }
 
-/// One recorded event. Packets are nearly every item and live in a reused vector, so they
-/// stay unboxed (boxing would allocate per packet); the rare records are boxed.
+/// One recorded event. Items live in a reused vector and are not boxed: a packet item and a
+/// conversation record are of a size, and boxing either would allocate once per event.
 #[allow(clippy::large_enum_variant)]
 enum Item {
     Packet {
@@ -230,7 +230,7 @@ enum Item {
         data: Range<usize>,
         whole: Option<Range<usize>>,
     },
-    Conn(Box<Finished>),
+    Conn(Finished),
     Summary(Box<Summary>),
 }
 

@@ -309,10 +309,13 @@ impl TcpConv {
             exchanges: Vec::new(),
             text: Vec::new(),
             // Zeek marks a connection whose first packet came from the responder.
-            history: if flags.syn() && flags.ack() {
-                "^".into()
-            } else {
-                String::new()
+            // Room for the usual `ShADadFf` at once, instead of a series of doublings.
+            history: {
+                let mut h = String::with_capacity(12);
+                if flags.syn() && flags.ack() {
+                    h.push('^');
+                }
+                h
             },
         }
     }
