@@ -246,6 +246,9 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 }
                 if let Some(fx) = seg.fixed.filter(|f| !f.bogus_offset()) {
                     o.num("win", fx.window)?;
+                    if let Some(w) = info.window {
+                        o.num("window", w)?;
+                    }
                     if !seg.options.is_empty() {
                         let opt = &seg.options;
                         o.key("options")?;

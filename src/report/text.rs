@@ -81,7 +81,9 @@ impl<W: Write> Sink for TextPrinter<W> {
                         let _ = write!(l, " ack={r}");
                     }
                     if !fx.bogus_offset() {
-                        let _ = write!(l, " win={}", fx.window);
+                        // The calculated window, as Wireshark's Info column shows it.
+                        let win = info.window.unwrap_or(u32::from(fx.window));
+                        let _ = write!(l, " win={win}");
                     }
                 }
                 if let Some(n) = seg.len {

@@ -74,6 +74,9 @@ pub struct PacketInfo {
     pub from_client: bool,
     pub rel_seq: Option<u32>,
     pub rel_ack: Option<u32>,
+    /// The calculated window (`tcp.window_size`): the raw field shifted by the sender's
+    /// window scale once the handshake agreed one.
+    pub window: Option<u32>,
     pub step: Option<Step>,
     pub handshake: Option<HandshakeNote>,
     /// Client and server state after this packet.

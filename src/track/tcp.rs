@@ -529,6 +529,17 @@ impl TcpConv {
             info.rel_seq = Some(f.seq);
             info.rel_ack = Some(f.ack);
         }
+        // The calculated window (`tcp.window_size`): the sender's agreed shift, never on a
+        // SYN, none while the shift is unknown (Wireshark's default window-scaling guess is
+        // "not known"), and none on a segment shorter than its header (tshark keeps the raw
+        // value there).
+        let shift = match self.flows[side].win_scale {
+            Some(s) if s >= 0 && !flags.syn() && seg.len.is_some() && seg.header_complete => {
+                s as u32
+            }
+            _ => 0,
+        };
+        info.window = Some(u32::from(f.window) << shift);
         // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
         // segment shorter than its header (its length then counts as 0).
         if !f.bogus_offset() {
