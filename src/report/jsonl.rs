@@ -249,6 +249,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
                     if let Some(w) = info.window {
                         o.num("window", w)?;
                     }
+                    o.lit("checksum", seg.checksum.as_str())?;
                     if !seg.options.is_empty() {
                         let opt = &seg.options;
                         o.key("options")?;
@@ -316,6 +317,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 if dg.header_complete {
                     o.num("len", dg.len)?;
                     o.num("udp_length", dg.length)?;
+                    o.lit("checksum", dg.checksum.as_str())?;
                 }
                 payload = dg.payload;
             }

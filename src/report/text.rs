@@ -10,6 +10,7 @@ use super::{
 use crate::capture::Timestamp;
 use crate::event::FrameMeta;
 use crate::track::{Ended, Finished, FlowSummary};
+use crate::wire::checksum::Checksum;
 use crate::wire::{Decoded, Transport, link};
 
 pub struct TextPrinter<W: Write> {
@@ -100,6 +101,20 @@ impl<W: Write> Sink for TextPrinter<W> {
                 }
             }
             _ => {}
+        }
+        // Only a bad checksum is worth a word: offload sums (loopback, outgoing packets) are
+        // normal, and unverified ones say nothing.
+        let checksum = match &d.transport {
+            Transport::Tcp(s) => s.checksum,
+            Transport::Udp(u) => u.checksum,
+            _ => Checksum::Unverified,
+        };
+        if checksum == Checksum::Bad {
+            l.push_str(if self.style.lang == notes::Lang::Zh {
+                " [校验和错误]"
+            } else {
+                " [bad checksum]"
+            });
         }
         self.note.clear();
         notes::packet_note(&mut self.note, ev, &self.style);

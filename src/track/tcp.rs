@@ -919,6 +919,7 @@ mod tests {
                 len: Some(len),
                 payload: &payload,
                 header_complete: true,
+                checksum: crate::wire::checksum::Checksum::Unverified,
             };
             let ts = Timestamp {
                 secs: 1,

@@ -8,6 +8,7 @@
 //! reaches past the reported length contradicts itself (`malformed`).
 
 pub mod arp;
+pub mod checksum;
 pub mod icmp;
 pub mod ip;
 pub mod link;
@@ -317,16 +318,32 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
             if let Some(p) = problem {
                 d.shortfall(p);
             }
-            if let Some(seg) = seg {
+            if let Some(mut seg) = seg {
+                // Only a segment captured whole, in one piece, can be checked (also one
+                // shorter than its own header, as tshark checks it).
+                if !hdr.fragment.more && payload.bytes.len() == payload.reported {
+                    seg.checksum = checksum::verdict(hdr.src, hdr.dst, 6, payload.bytes);
+                }
                 d.transport = Transport::Tcp(seg);
             }
         }
         17 => {
             d.proto = Proto::Udp;
             match udp::parse(payload, hdr.fragment.more) {
-                Ok((dg, problem)) => {
+                Ok((mut dg, problem)) => {
                     if let Some(p) = problem {
                         d.shortfall(p);
+                    }
+                    // Checked over the length field's bytes when all were captured; a zero
+                    // field means the sender computed none.
+                    let whole = payload.bytes.get(..usize::from(dg.length));
+                    if let Some(b) = whole
+                        && dg.header_complete
+                        && !dg.bogus_length
+                        && !hdr.fragment.more
+                        && b.get(6..8).is_some_and(|c| c != [0, 0])
+                    {
+                        dg.checksum = checksum::verdict(hdr.src, hdr.dst, 17, b);
                     }
                     d.transport = Transport::Udp(dg);
                     if depth < MAX_NESTING

@@ -127,6 +127,8 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Every header and option byte was captured (Wireshark then prints its analysis).
     pub header_complete: bool,
+    /// Set by the caller, which knows the IP pseudo-header.
+    pub checksum: super::checksum::Checksum,
 }
 
 fn malformed(problem: Problem) -> Shortfall {
@@ -150,6 +152,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
         len: None,
         payload: &[],
         header_complete: false,
+        checksum: super::checksum::Checksum::Unverified,
     };
     if b.len() < 16 {
         return (Some(seg), span.need("TCP", 20).err());

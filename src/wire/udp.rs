@@ -22,6 +22,8 @@ pub struct UdpDatagram<'a> {
     pub bogus_length: bool,
     /// All 8 header bytes were there (else only the ports are known).
     pub header_complete: bool,
+    /// Set by the caller, which knows the IP pseudo-header.
+    pub checksum: super::checksum::Checksum,
     /// The captured payload with the length it should have, for tunnels.
     payload_span: Span<'a>,
 }
@@ -45,6 +47,7 @@ pub fn parse(
                     payload: &[],
                     bogus_length: true,
                     header_complete: false,
+                    checksum: super::checksum::Checksum::Unverified,
                     payload_span: span.after(span.bytes.len()),
                 },
                 Some(s),
@@ -85,6 +88,7 @@ pub fn parse(
         payload: body.bytes,
         bogus_length: length < 8,
         header_complete: true,
+        checksum: super::checksum::Checksum::Unverified,
         payload_span: body,
     };
     Ok((

@@ -173,6 +173,47 @@ pub fn tshark_window_pass1(file: &Path) -> Vec<String> {
         .collect()
 }
 
+/// tshark's checksum verdicts per frame (`tcp.checksum.status`, `udp.checksum.status`:
+/// 0 bad, 1 good, 2 unverified), with checking switched on as `events.md` prescribes.
+pub fn tshark_checksums(file: &Path) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new("tshark")
+        .env("WIRESHARK_CONFIG_DIR", dir.path())
+        .env("LC_ALL", "C")
+        .arg("-r")
+        .arg(file)
+        .args(["-2", "-T", "fields", "-E", "separator=/t"])
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+        ])
+        .args(["-e", "tcp.checksum.status", "-e", "udp.checksum.status"])
+        .output()
+        .expect("run tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut c = l.split('\t');
+            let tcp = c.next().unwrap_or("").to_string();
+            (tcp, c.next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// The contract's checksum verdicts that agree with tshark's status: good for Good, bad or
+/// offload (Linux's partial sum, which tshark cannot tell from damage) for Bad, unverified
+/// for Unverified.
+fn checksum_agrees(ours: Option<&str>, status: Option<&str>) -> bool {
+    match status {
+        Some("1") => ours == Some("good"),
+        Some("0") => matches!(ours, Some("bad" | "offload")),
+        Some("2") => ours == Some("unverified"),
+        _ => ours.is_none() || ours == Some("unverified"),
+    }
+}
+
 /// Runs `synack read --format json` on `file`: its raw output and whether it exited 0.
 pub fn raw_json(file: &Path) -> (String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_synack"))
@@ -230,6 +271,7 @@ pub fn compare(file: &Path) -> Vec<String> {
     let (raw, synack_ok) = raw_json(file);
     let Tshark { rows: want, ok } = tshark(file);
     let window_pass1 = tshark_window_pass1(file);
+    let sums = tshark_checksums(file);
     let (got, conns) = parse(file, &raw);
     let mut diffs = Vec::new();
     let name = file
@@ -368,6 +410,10 @@ pub fn compare(file: &Path) -> Vec<String> {
             // `tshark_window_pass1`).
             let one_pass = window_pass1.get(i).and_then(|c| pick(c, true));
             say(fr, "window", text(&g["window"]), one_pass);
+            let status = sums.get(i).and_then(|(t, _)| pick(t, true));
+            if !checksum_agrees(g["checksum"].as_str(), status) {
+                say(fr, "checksum", text(&g["checksum"]), status);
+            }
             let o = &g["options"];
             let sp = (!w["tcp.options.sack_perm"].is_empty()).then_some("true");
             say(
@@ -426,6 +472,10 @@ pub fn compare(file: &Path) -> Vec<String> {
                 .and_then(|l| l.parse::<i64>().ok())
                 .map(|l| (l - 8).max(0).to_string());
             say(fr, "len", text(&g["len"]), len.as_deref());
+            let status = sums.get(i).and_then(|(_, u)| pick(u, true));
+            if !checksum_agrees(g["checksum"].as_str(), status) {
+                say(fr, "checksum", text(&g["checksum"]), status);
+            }
         }
         if icmp && udp_seen {
             say(
