@@ -210,7 +210,9 @@ pub struct Tracker {
     limits: Limits,
     /// Packet time: robust to single damaged timestamps (see `advance`).
     clock: i128,
-    recent: [i128; 2],
+    recent: [i128; Tracker::CLOCK_WINDOW],
+    /// Three frame times have been seen: the clock may expire conversations.
+    clock_trusted: bool,
     pub totals: Totals,
 }
 
@@ -224,6 +226,9 @@ fn digest(key: &FlowKey) -> u64 {
 }
 
 impl Tracker {
+    /// Frame times the clock takes its median of.
+    const CLOCK_WINDOW: usize = 5;
+
     /// Tombs kept per place in the table: TCP and UDP each keep four small ones (about 60
     /// bytes: enough for Wireshark's stream numbers and port-reuse flags), and TCP one with
     /// the analysis state (about 350 bytes) for a connection that speaks again.
@@ -254,29 +259,46 @@ impl Tracker {
                 ..limits
             },
             clock: i128::MIN,
-            recent: [i128::MIN; 2],
+            recent: [i128::MIN; Tracker::CLOCK_WINDOW],
+            clock_trusted: false,
             totals: Totals::default(),
         }
     }
 
     /// Moves the packet clock with a frame's time. The clock is the running maximum of the
-    /// median of the last three frame times, so one damaged timestamp (a fuzzed year, a zero)
-    /// neither expires every conversation nor keeps one alive: it takes two in a row.
+    /// median of the last five frame times, so damaged timestamps (a fuzzed year, a zero) do
+    /// not expire every conversation: it takes three in a row. Until five frames have been
+    /// seen there is no median, so nothing expires, and the conversations of those first
+    /// frames count as active from the first trustworthy time on.
     pub fn advance(&mut self, ts: Timestamp) {
         let t = ts.as_nanos();
-        let [a, b] = self.recent;
-        self.recent = [b, t];
-        let median = if a == i128::MIN {
-            t.min(if b == i128::MIN { t } else { b })
-        } else {
-            a.max(b).min(t).max(a.min(b))
-        };
-        self.clock = self.clock.max(median);
+        self.recent.rotate_left(1);
+        self.recent[Tracker::CLOCK_WINDOW - 1] = t;
+        if self.recent[0] == i128::MIN {
+            // Warming up: keep some time for the tables, but no expiry yet.
+            self.clock = self.clock.max(t);
+            return;
+        }
+        let mut sorted = self.recent;
+        sorted.sort_unstable();
+        self.clock = self.clock.max(sorted[Tracker::CLOCK_WINDOW / 2]);
+        if !self.clock_trusted {
+            self.trust_clock();
+        }
     }
 
-    /// Moves the clock to `ts` directly (live capture: wall-clock time while no packet comes).
+    /// Moves the clock to `ts` directly (live capture: wall-clock time while no packet comes,
+    /// the same clock the kernel stamps packets with).
     pub fn advance_to(&mut self, ts: Timestamp) {
         self.clock = self.clock.max(ts.as_nanos());
+        if !self.clock_trusted {
+            self.trust_clock();
+        }
+    }
+
+    fn trust_clock(&mut self) {
+        self.clock_trusted = true;
+        self.table.restamp(self.clock);
     }
 
     fn timeout(&self, list: List) -> i128 {
@@ -346,6 +368,9 @@ impl Tracker {
     pub fn pop_expired(&mut self) -> Option<Finished> {
         if let Some(f) = self.ready.pop() {
             return Some(f);
+        }
+        if !self.clock_trusted {
+            return None;
         }
         // Each list's front is its earliest deadline; the earliest of the three goes first.
         let due = [List::TcpOver, List::Udp, List::TcpOpen]

@@ -135,6 +135,15 @@ impl Table {
         self.link_back(i, list);
     }
 
+    /// Every conversation active `now` (lists keep their order: all alike).
+    pub fn restamp(&mut self, now: i128) {
+        for e in &mut self.entries {
+            if e.conv.is_some() {
+                e.active = now;
+            }
+        }
+    }
+
     /// Takes the conversation out of slot `i`, which becomes free.
     pub fn take(&mut self, i: u32) -> Option<Conv> {
         self.entries.get(i as usize)?.conv.as_ref()?;
