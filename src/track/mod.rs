@@ -590,6 +590,56 @@ mod tests {
     use super::*;
     use crate::wire;
 
+    /// Ethernet/IPv4/UDP 10.0.0.1:1000 → 10.0.0.2:53 with a few payload bytes.
+    fn udp_frame() -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 32, 0, 0, 0, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[0x03, 0xe8, 0, 53, 0, 12, 0, 0, b'q', b'u', b'e', b'r']);
+        f
+    }
+
+    /// Feeds the datagram at each time (seconds) through `t`; returns the records handed out.
+    fn feed(t: &mut Tracker, times: &[f64]) -> Vec<Finished> {
+        let f = udp_frame();
+        let d = wire::decode(1, &f, f.len() as u32);
+        let mut out = Vec::new();
+        for (i, &secs) in times.iter().enumerate() {
+            let ts = Timestamp {
+                secs: secs.floor() as i64,
+                nsecs: ((secs - secs.floor()) * 1e9) as i32,
+            };
+            t.advance(ts);
+            out.extend(std::iter::from_fn(|| t.pop_expired()));
+            let info = t.packet(i as u64 + 1, ts, &d);
+            assert_eq!(info.stream, Some(0));
+            out.extend(std::iter::from_fn(|| t.pop_expired()));
+        }
+        out
+    }
+
+    #[test]
+    fn test_damaged_times_do_not_expire_conversations() {
+        // Two wild times in a row (a fuzzed year either way) among frames a millisecond
+        // apart: the median of five ignores them, so the flow is never idle.
+        let base = 1_700_000_000.0;
+        let mut times: Vec<f64> = (0..12).map(|i| base + f64::from(i) * 0.001).collect();
+        times[3] = base + 9e8;
+        times[4] = base + 9e8;
+        times[8] = 0.0;
+        let mut t = Tracker::new(16);
+        assert!(feed(&mut t, &times).is_empty());
+        // The same flow silent for two minutes is summed up (UDP: 60 s), and comes back
+        // under its stream number.
+        let mut t = Tracker::new(16);
+        let mut times: Vec<f64> = (0..6).map(|i| base + f64::from(i)).collect();
+        times.extend((0..6).map(|i| base + 200.0 + f64::from(i)));
+        let done = feed(&mut t, &times);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].flow().ended, Ended::Idle);
+        assert_eq!(t.udp_streams(), 1);
+    }
+
     #[test]
     fn test_tunnel_outer_flow_counts_its_datagrams() {
         // Ethernet/IPv4/UDP:4789/VXLAN carrying Ethernet/IPv4/UDP 1 → 2.
