@@ -405,16 +405,25 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
     if let Some(u) = &args.user {
         drop_privileges(u)?;
     }
+    // Ctrl-C must be handled before anyone is told to start sending.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C / SIGTERM handler")?;
+    // From here every packet is captured (the capture is active with its filter installed):
+    // say so, on stderr and, for scripts, with the ready file.
     eprintln!(
         "synack: listening on {}, link type {} ({}); Ctrl-C to stop",
         live.device,
         live.linktype,
         link::linktype_name(live.linktype)
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("cannot install the Ctrl-C / SIGTERM handler")?;
+    if let Some(p) = &args.ready_file {
+        std::fs::write(p, format!("{}\n", live.device))
+            .with_context(|| format!("cannot write the ready file {}", p.display()))?;
+    }
+    let started = Instant::now();
+    let mut last_packet = Instant::now();
     let device = live.device.clone();
     // The capture thread only drains libpcap and writes -w; this thread analyses.
     let capture = CaptureThread::spawn(live, args.queue.max(1), args.count, Arc::clone(&stop));
@@ -437,6 +446,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         loop {
             match capture.batches.recv_timeout(Duration::from_millis(100)) {
                 Ok(batch) => {
+                    last_packet = Instant::now();
                     for frame in batch.frames() {
                         pipeline.frame(&frame, sink)?;
                     }
@@ -457,6 +467,16 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
                     sink.flush()?;
                 }
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            // --duration and --until-idle stop the capture as Ctrl-C does.
+            if args
+                .duration
+                .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+                || args
+                    .until_idle
+                    .is_some_and(|d| last_packet.elapsed().as_secs_f64() >= d)
+            {
+                stop.store(true, Ordering::SeqCst);
             }
         }
     })();

@@ -149,6 +149,17 @@ pub struct WatchArgs {
     /// After opening the interface and the -w file, run as USER (as tcpdump -Z).
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     pub user: Option<String>,
+    /// Create FILE (holding the interface's name) once capturing has started with the filter
+    /// installed: every packet sent after it exists is captured. For scripts, instead of
+    /// `sleep`; "listening on" is printed on stderr at the same moment.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+    /// Stop after this many seconds (as Ctrl-C would).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Stop once no packet has matched for this many seconds (counted from the start too).
+    #[arg(long, value_name = "SECONDS")]
+    pub until_idle: Option<f64>,
     /// Idle timeout for TCP and UDP alike, in seconds (overrides --tcp-timeout/--udp-timeout).
     #[arg(long, value_name = "SECONDS")]
     pub idle: Option<f64>,

@@ -246,3 +246,96 @@ fn slow_reader_costs_analysis_never_the_savefile() {
         assert!(saved < N as u64, "{s}");
     }
 }
+
+/// Starts `synack watch` with its output captured, and no wait on stderr.
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_synack"))
+        .arg("watch")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn synack watch")
+}
+
+#[test]
+fn ready_file_means_the_first_packet_is_captured() {
+    // Repeatedly: the very first datagram sent once the file exists must be seen.
+    let dir = tempfile::tempdir().expect("tmp");
+    for round in 0..5 {
+        let ready = dir.path().join(format!("ready{round}"));
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        let uport = udp.local_addr().expect("addr").port();
+        let filter = format!("udp port {uport}");
+        let child = spawn(&[
+            "-i",
+            "lo",
+            "-c",
+            "1",
+            "--until-idle",
+            "10",
+            "--ready-file",
+            ready.to_str().expect("path"),
+            "--format",
+            "json",
+            &filter,
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(ready.exists(), "round {round}: no ready file");
+        let sender = UdpSocket::bind("127.0.0.1:0").expect("udp");
+        sender
+            .send_to(b"first", ("127.0.0.1", uport))
+            .expect("send");
+        let o = wait(child);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let p = lines(&o, "packet");
+        assert_eq!(p.len(), 1, "round {round}");
+        assert_eq!(p[0]["payload"], "first");
+        assert_eq!(
+            std::fs::read_to_string(&ready).expect("ready file").trim(),
+            "lo"
+        );
+    }
+}
+
+#[test]
+fn duration_and_until_idle_stop_by_themselves() {
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let uport = udp.local_addr().expect("addr").port();
+    let filter = format!("udp port {uport}");
+    let t0 = Instant::now();
+    let o = wait(spawn(&[
+        "-i",
+        "lo",
+        "--duration",
+        "0.5",
+        "--format",
+        "json",
+        &filter,
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(lines(&o, "summary").len(), 1);
+    // Two datagrams, then silence: --until-idle ends the capture with both seen.
+    let child = start(&[
+        "-i",
+        "lo",
+        "--until-idle",
+        "0.7",
+        "--format",
+        "json",
+        &filter,
+    ]);
+    let sender = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for _ in 0..2 {
+        sender.send_to(b"x", ("127.0.0.1", uport)).expect("send");
+    }
+    let t0 = Instant::now();
+    let o = wait(child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(lines(&o, "packet").len(), 2);
+}
