@@ -69,6 +69,9 @@ pub struct ExpectArgs {
     /// No malformed frames.
     #[arg(long)]
     pub no_malformed: bool,
+    /// No TCP or UDP checksum is bad (checksum offload, as on loopback, is not bad).
+    #[arg(long)]
+    pub no_bad_checksums: bool,
     /// libpcap dropped nothing.
     #[arg(long)]
     pub no_drops: bool,
@@ -93,6 +96,7 @@ impl ExpectArgs {
             max_irtt_ms: self.max_irtt_ms,
             max_reply_rtt_ms: self.max_reply_rtt_ms,
             no_malformed: self.no_malformed.then_some(true),
+            no_bad_checksums: self.no_bad_checksums.then_some(true),
             no_drops: self.no_drops.then_some(true),
         }
     }

@@ -182,3 +182,28 @@ fn reset_connection_breaks_fin_and_reset_expectations() {
     );
     assert!(out.contains("✗ no RST — 1 RST segment(s)"), "{out}");
 }
+
+#[test]
+fn bad_checksums_fail_offload_does_not() {
+    // Loopback captures hold Linux's offload sums: not bad.
+    let o = verify("classic-ipv4.pcap", &["--no-bad-checksums"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A fuzzed copy whose changed address bytes break three segments' checksums.
+    let o = verify(
+        "fuzzed-ipv4-compatible-v6.pcap",
+        &["--no-bad-checksums", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let checks = lines(&o, "check");
+    assert_eq!(checks[0]["name"], "no bad checksums");
+    assert_eq!(checks[0]["frames"], serde_json::json!([11, 12, 15]));
+    // The same from a TOML file.
+    let dir = tempfile::tempdir().expect("tmp");
+    let toml = dir.path().join("e.toml");
+    std::fs::write(&toml, "no_bad_checksums = true\n").expect("write");
+    let o = verify(
+        "fuzzed-ipv4-compatible-v6.pcap",
+        &["--expect", toml.to_str().expect("path")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}

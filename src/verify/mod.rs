@@ -39,6 +39,8 @@ pub struct Expectations {
     pub max_reply_rtt_ms: Option<f64>,
     /// No malformed frames.
     pub no_malformed: Option<bool>,
+    /// No TCP or UDP checksum is bad (checksum offload is not bad).
+    pub no_bad_checksums: Option<bool>,
     /// libpcap dropped nothing (live captures).
     pub no_drops: Option<bool>,
 }
@@ -66,6 +68,7 @@ impl Expectations {
             max_irtt_ms,
             max_reply_rtt_ms,
             no_malformed,
+            no_bad_checksums,
             no_drops
         );
     }
@@ -89,6 +92,7 @@ pub struct Check {
 pub struct Observed {
     pub conns: Vec<Finished>,
     pub malformed: Vec<u64>,
+    pub bad_checksums: Vec<u64>,
     pub retransmissions: Vec<u64>,
     pub resets: Vec<u64>,
     pub datagrams: Vec<(u64, String)>,
@@ -120,6 +124,9 @@ impl Sink for Collector<'_> {
         }
         match &ev.decoded.transport {
             Transport::Tcp(seg) => {
+                if seg.checksum == crate::wire::checksum::Checksum::Bad {
+                    self.seen.bad_checksums.push(n);
+                }
                 if ev.info.analysis.names().any(|x| x == "retransmission") {
                     self.seen.retransmissions.push(n);
                 }
@@ -128,6 +135,9 @@ impl Sink for Collector<'_> {
                 }
             }
             Transport::Udp(dg) => {
+                if dg.checksum == crate::wire::checksum::Checksum::Bad {
+                    self.seen.bad_checksums.push(n);
+                }
                 let mut s = String::new();
                 crate::report::escape_payload(dg.payload, 1024, &mut s);
                 self.seen.datagrams.push((n, s));
@@ -361,6 +371,17 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             slow.is_empty(),
             format!("slowest reply {worst:.3} ms"),
             slow,
+        );
+    }
+    if exp.no_bad_checksums == Some(true) {
+        add(
+            "no bad checksums".into(),
+            seen.bad_checksums.is_empty(),
+            format!(
+                "{} frame(s) with a bad TCP/UDP checksum",
+                seen.bad_checksums.len()
+            ),
+            seen.bad_checksums.clone(),
         );
     }
     if exp.no_malformed == Some(true) {
