@@ -113,3 +113,108 @@ fn one_four_tuple_three_connections_ending_in_rst() {
     assert_eq!(tcp[2]["close"], "rst");
     assert_eq!(flags(&p).get("port-reused").copied(), Some(2));
 }
+
+/// The number after `word` in `text` (as in "frame 15").
+fn number_after(text: &str, word: &str) -> Option<u64> {
+    let at = text.find(word)? + word.len();
+    text[at..]
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn every_verdict_explains_itself() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut explained = HashMap::new();
+    for f in crate::oracle::captures(&dir) {
+        let o = read_json(&f);
+        for p in lines(&o, "packet") {
+            let names: Vec<&str> = p["analysis"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let why = p["why"].as_object();
+            // One sentence per flag, no more, no less.
+            assert_eq!(
+                why.map(|w| w.len()).unwrap_or(0),
+                names.len(),
+                "{}: {p}",
+                f.display()
+            );
+            for n in &names {
+                let s = why.and_then(|w| w[*n].as_str()).unwrap_or("");
+                assert!(!s.is_empty(), "{}: no why for {n}: {p}", f.display());
+                *explained.entry(n.to_string()).or_insert(0) += 1;
+                // The numbers in the sentence are this segment's.
+                let seq = p["rel_seq"].as_u64();
+                match *n {
+                    "previous-segment-not-captured" | "retransmission" | "out-of-order" => {
+                        assert_eq!(number_after(s, "seq "), seq, "{s}")
+                    }
+                    "dup-ack" | "keep-alive-ack" => {
+                        assert_eq!(number_after(s, "ACK "), p["rel_ack"].as_u64(), "{s}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for n in [
+        "retransmission",
+        "fast-retransmission",
+        "spurious-retransmission",
+        "out-of-order",
+        "dup-ack",
+        "previous-segment-not-captured",
+        "zero-window",
+        "keep-alive",
+        "keep-alive-ack",
+        "window-update",
+        "window-full",
+    ] {
+        assert!(
+            explained.contains_key(n),
+            "no capture explains {n}: {explained:?}"
+        );
+    }
+}
+
+#[test]
+fn dup_ack_names_the_frame_tshark_names() {
+    // tshark's `tcp.analysis.duplicate_ack_frame` is the frame a duplicate ACK repeats.
+    let f = capture("lossy-bulk.pcap");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = std::process::Command::new("tshark")
+        .env("WIRESHARK_CONFIG_DIR", dir.path())
+        .arg("-r")
+        .arg(&f)
+        .args([
+            "-2",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.analysis.duplicate_ack_frame",
+        ])
+        .output()
+        .expect("tshark");
+    let want: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (p, _) = run("lossy-bulk.pcap");
+    let mut checked = 0;
+    for (x, w) in p.iter().zip(&want) {
+        if let Some(s) = x["why"]["dup-ack"].as_str() {
+            assert_eq!(
+                number_after(s, "frame ").map(|n| n.to_string()),
+                Some(w.clone()),
+                "{s}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 50, "{checked}");
+}

@@ -377,6 +377,24 @@ impl<W: Write> Sink for JsonPrinter<W> {
             }
             o.w.push(b']');
         }
+        if let Transport::Tcp(seg) = &d.transport
+            && !info.analysis.is_empty()
+        {
+            // Each verdict with its evidence, in the words of the note.
+            o.key("why")?;
+            o.w.push(b'{');
+            for (i, name) in info.analysis.names().enumerate() {
+                if i > 0 {
+                    o.w.push(b',');
+                }
+                self.scratch.clear();
+                notes::why(&mut self.scratch, name, info, seg, self.style.lang);
+                json_str(o.w, name)?;
+                o.w.push(b':');
+                json_str(o.w, &self.scratch)?;
+            }
+            o.w.push(b'}');
+        }
         if let Some((c, s)) = info.states {
             o.lit("client_state", c.as_str())?;
             o.lit("server_state", s.as_str())?;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{PacketEvent, Style};
 use crate::track::{HandshakeNote, PacketInfo, Step};
-use crate::wire::{Proto, Transport};
+use crate::wire::{Proto, TcpSegment, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -173,7 +173,7 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
                 };
             }
             if !info.analysis.is_empty() {
-                analysis_words(out, info);
+                analysis_words(out, info, seg, lang);
             }
             if let Some((c, s)) = info.states {
                 let _ = if zh {
@@ -255,68 +255,182 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
     }
 }
 
-/// The expert verdicts in a learner's words, with the frames and times behind them.
-fn analysis_words(out: &mut String, info: &PacketInfo) {
+/// The expert verdicts in a learner's words: each flag with its evidence (`why`). A fast or
+/// spurious retransmission is also a plain one in Wireshark's count; the note names it once.
+fn analysis_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, lang: Lang) {
     use crate::track::analysis::Flags as F;
-    let f = info.analysis;
-    let v = &info.verdict;
-    // Written straight into the line: no temporary strings for a flagged frame.
-    macro_rules! say {
-        ($($arg:tt)*) => {{
-            out.push_str(" — ");
-            let _ = write!(out, $($arg)*);
-        }};
+    let special = info
+        .analysis
+        .has(F::FAST_RETRANSMISSION | F::SPURIOUS_RETRANSMISSION);
+    for name in info.analysis.names() {
+        if name == "retransmission" && special {
+            continue;
+        }
+        out.push_str(" — ");
+        out.push_str(name);
+        out.push_str(": ");
+        why(out, name, info, seg, lang);
     }
-    if f.has(F::FAST_RETRANSMISSION) {
-        say!("fast retransmission (asked for by duplicate ACKs)");
-    } else if f.has(F::SPURIOUS_RETRANSMISSION) {
-        say!("spurious retransmission: the receiver had already acknowledged these bytes");
-    } else if f.has(F::RETRANSMISSION) {
-        match v.retrans_of {
-            Some((frame, ns)) => say!(
-                "retransmission of frame {frame} after {:.3} ms",
-                ns as f64 / 1e6
+}
+
+/// The evidence for analysis flag `name` of this segment, as one sentence: the sequence
+/// numbers (relative, as shown), frames and times that decided it.
+pub fn why(out: &mut String, name: &str, info: &PacketInfo, seg: &TcpSegment<'_>, lang: Lang) {
+    let zh = lang == Lang::Zh;
+    let (Some(f), Some(rel_seq)) = (seg.fixed, info.rel_seq) else {
+        return;
+    };
+    let e = &info.verdict.evidence;
+    let len = seg.len.unwrap_or(0);
+    // Relative numbers in the sender's space, and in the receiver's for its ACKs.
+    let base = f.seq.wrapping_sub(rel_seq);
+    let rel = |x: u32| x.wrapping_sub(base);
+    let peer_base = info.rel_ack.map(|r| f.ack.wrapping_sub(r));
+    let ms = |ns: i128| ns as f64 / 1e6;
+    let (s, x) = (rel_seq, rel(e.expected));
+    let _ = match (name, zh) {
+        ("retransmission", false) => write!(
+            out,
+            "seq {s} is below the next expected seq {x} (reached in frame {}, {:.3} ms earlier): these bytes were sent before",
+            e.expected_frame,
+            ms(e.expected_ago_ns)
+        ),
+        ("retransmission", true) => write!(
+            out,
+            "seq {s} 小于下一个期望的 seq {x} (第 {} 帧已发到那里, {:.3} ms 之前): 这些字节发过了",
+            e.expected_frame,
+            ms(e.expected_ago_ns)
+        ),
+        ("fast-retransmission", false) => write!(
+            out,
+            "the receiver asked for seq {s} again with {} duplicate ACKs, less than 20 ms before",
+            e.peer_dup_acks
+        ),
+        ("fast-retransmission", true) => write!(
+            out,
+            "接收方用 {} 个重复确认再次请求 seq {s}, 不到 20 ms 之前",
+            e.peer_dup_acks
+        ),
+        ("spurious-retransmission", false) => write!(
+            out,
+            "seq {s} to {} had already been acknowledged (the receiver's ACK was {})",
+            s.wrapping_add(len),
+            rel(e.peer_acked)
+        ),
+        ("spurious-retransmission", true) => write!(
+            out,
+            "seq {s} 到 {} 已经被确认过 (接收方的 ACK 是 {})",
+            s.wrapping_add(len),
+            rel(e.peer_acked)
+        ),
+        ("out-of-order", false) => write!(
+            out,
+            "seq {s} is below the next expected seq {x} only {:.3} ms after frame {} reached it, within {:.3} ms (the initial RTT, or 3 ms), and is not a copy of it",
+            ms(e.expected_ago_ns),
+            e.expected_frame,
+            ms(e.threshold_ns)
+        ),
+        ("out-of-order", true) => write!(
+            out,
+            "seq {s} 小于下一个期望的 seq {x}, 距第 {} 帧仅 {:.3} ms, 在 {:.3} ms (初始 RTT 或 3 ms) 之内, 且不是它的副本",
+            e.expected_frame,
+            ms(e.expected_ago_ns),
+            ms(e.threshold_ns)
+        ),
+        ("previous-segment-not-captured", false) => write!(
+            out,
+            "seq {s} is beyond the next expected seq {x}: {} bytes before it were not captured",
+            s.wrapping_sub(x)
+        ),
+        ("previous-segment-not-captured", true) => write!(
+            out,
+            "seq {s} 超过了下一个期望的 seq {x}: 之前有 {} 字节未被抓到",
+            s.wrapping_sub(x)
+        ),
+        ("ack-unseen-segment", _) => {
+            let max = peer_base.map(|b| e.peer_max_seen.wrapping_sub(b));
+            match (info.rel_ack, max, zh) {
+                (Some(a), Some(m), false) => write!(
+                    out,
+                    "ACK {a} is beyond the highest seq the peer was seen to send ({m})"
+                ),
+                (Some(a), Some(m), true) => write!(out, "ACK {a} 超过了抓到的对方最高 seq ({m})"),
+                _ => Ok(()),
+            }
+        }
+        ("dup-ack", _) => match (info.verdict.dup_ack, info.rel_ack, zh) {
+            (Some((n, frame)), Some(a), false) => write!(
+                out,
+                "ACK {a}, seq and window the same as in frame {frame} and no data: duplicate #{n}"
             ),
-            None => say!("retransmission"),
+            (Some((n, frame)), Some(a), true) => write!(
+                out,
+                "ACK {a}、seq 和窗口与第 {frame} 帧相同且无数据: 第 {n} 个重复确认"
+            ),
+            _ => Ok(()),
+        },
+        ("zero-window", false) => write!(
+            out,
+            "the window field is 0: the sender of this segment has no room to receive"
+        ),
+        ("zero-window", true) => write!(out, "窗口字段为 0: 发送这个报文段的一方没有接收空间"),
+        ("zero-window-probe", false) => write!(
+            out,
+            "1 byte at the next expected seq {x} while the peer's window is 0"
+        ),
+        ("zero-window-probe", true) => {
+            write!(out, "对方窗口为 0 时, 在下一个期望的 seq {x} 发 1 字节")
         }
-    }
-    if f.has(F::OUT_OF_ORDER) {
-        say!("out of order: arrived after a later segment");
-    }
-    if f.has(F::LOST_PACKET) {
-        say!("previous segment not captured (a hole in the sequence)");
-    }
-    if f.has(F::ACK_LOST_PACKET) {
-        say!("acknowledges a segment the capture never saw");
-    }
-    if f.has(F::DUPLICATE_ACK) {
-        match v.dup_ack {
-            Some((n, frame)) => say!("dup ACK #{n} of frame {frame}"),
-            None => say!("duplicate ACK"),
-        }
-    }
-    if f.has(F::ZERO_WINDOW) {
-        say!("receiver's window is zero: the sender must wait");
-    }
-    if f.has(F::ZERO_WINDOW_PROBE) {
-        say!("zero-window probe (1 byte into a closed window)");
-    }
-    if f.has(F::ZERO_WINDOW_PROBE_ACK) {
-        say!("ACK of the zero-window probe: still no room");
-    }
-    if f.has(F::KEEP_ALIVE) {
-        say!("keep-alive probe (1 byte before the next expected seq)");
-    }
-    if f.has(F::KEEP_ALIVE_ACK) {
-        say!("ACK of the keep-alive");
-    }
-    if f.has(F::WINDOW_UPDATE) {
-        say!("window update: the receiver has room again");
-    }
-    if f.has(F::WINDOW_FULL) {
-        say!("receiver's window is full");
-    }
-    if f.has(F::REUSED_PORTS) {
-        say!("the same ports again: a new connection (new stream)");
-    }
+        ("zero-window-probe-ack", false) => write!(
+            out,
+            "answers the peer's zero-window probe with the window still 0"
+        ),
+        ("zero-window-probe-ack", true) => write!(out, "回应对方的零窗口探测, 窗口仍为 0"),
+        ("keep-alive", false) => write!(
+            out,
+            "{len} byte(s) at seq {s}, one before the next expected seq {x}: nothing new"
+        ),
+        ("keep-alive", true) => write!(
+            out,
+            "在 seq {s} 的 {len} 字节, 比下一个期望的 seq {x} 小 1: 没有新数据"
+        ),
+        ("keep-alive-ack", false) => write!(
+            out,
+            "repeats ACK {} and the window right after the peer's keep-alive",
+            info.rel_ack.unwrap_or(0)
+        ),
+        ("keep-alive-ack", true) => write!(
+            out,
+            "紧接对方的保活探测, 重复 ACK {} 和窗口",
+            info.rel_ack.unwrap_or(0)
+        ),
+        ("window-update", false) => write!(
+            out,
+            "no data, seq and ACK unchanged, the window field went from {} to {}",
+            e.prev_window, f.window
+        ),
+        ("window-update", true) => write!(
+            out,
+            "无数据, seq 和 ACK 不变, 窗口字段从 {} 变为 {}",
+            e.prev_window, f.window
+        ),
+        ("window-full", false) => write!(
+            out,
+            "the data ends at seq {}, the edge of the receiver's window (its ACK {} plus its window)",
+            s.wrapping_add(len),
+            rel(e.peer_acked)
+        ),
+        ("window-full", true) => write!(
+            out,
+            "数据结束于 seq {}, 正好是接收窗口的边缘 (对方 ACK {} 加窗口)",
+            s.wrapping_add(len),
+            rel(e.peer_acked)
+        ),
+        ("port-reused", false) => write!(
+            out,
+            "a SYN on the ports of an earlier connection, with another initial seq: a new stream"
+        ),
+        ("port-reused", true) => write!(out, "在之前连接的端口上出现 SYN, 初始 seq 不同: 新的流"),
+        _ => Ok(()),
+    };
 }

@@ -82,6 +82,31 @@ pub struct Verdict {
     pub dup_ack: Option<(u32, u64)>,
     /// A retransmission: the frame that first carried the highest seq, and time since it.
     pub retrans_of: Option<(u64, i128)>,
+    /// The state the tests looked at, for explaining each verdict.
+    pub evidence: Evidence,
+}
+
+/// What Wireshark's tests compared a segment with (raw sequence numbers, in the sender's
+/// sequence space unless said otherwise), taken before the segment updated anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence {
+    /// The sender's next expected sequence number, the frame that reached it, how long ago.
+    pub expected: u32,
+    pub expected_frame: u64,
+    pub expected_ago_ns: i128,
+    /// What the receiver had acknowledged of the sender's bytes, and its duplicate ACKs.
+    pub peer_acked: u32,
+    pub peer_dup_acks: u32,
+    /// The receiver's last window field and the edge it allows (its ACK plus the window).
+    pub peer_window: u32,
+    pub window_edge: u32,
+    /// The sender's own previous window field.
+    pub prev_window: u32,
+    /// The out-of-order limit: the initial RTT, or 3 ms.
+    pub threshold_ns: i128,
+    /// The highest sequence number the receiver was seen to send (in the receiver's space),
+    /// for an ACK of unseen bytes.
+    pub peer_max_seen: u32,
 }
 
 impl Verdict {
@@ -168,6 +193,19 @@ pub fn analyze(
     if flags.ack() {
         rev.valid_bif = true;
     }
+    let threshold_ns = i128::from(first_rtt.filter(|&r| r != 0).unwrap_or(3_000_000) as u64);
+    verdict.evidence = Evidence {
+        expected: fwd.nextseq,
+        expected_frame: fwd.nextseq_frame,
+        expected_ago_ns: now - fwd.nextseq_time,
+        peer_acked: rev.lastack,
+        peer_dup_acks: rev.dupack_num,
+        peer_window: rev.window,
+        window_edge: 0,
+        prev_window: fwd.window,
+        threshold_ns,
+        peer_max_seen: rev.maxseq_to_be_acked,
+    };
 
     'fwd: {
         // Zero-window probe: the next expected byte, alone, into a closed window.
@@ -209,6 +247,7 @@ pub fn analyze(
                 .wrapping_add(rev.window.checked_shl(shift).unwrap_or(0));
             if seq.wrapping_add(seglen) == edge {
                 verdict.set(Flags::WINDOW_FULL);
+                verdict.evidence.window_edge = edge;
             }
         }
         // Keep-alive ACK: repeats the last ACK right after the peer's keep-alive.
