@@ -17,7 +17,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::capture::file::{FileError, FileReader};
 use crate::capture::live::{CaptureThread, Live, LiveOptions, list_devices};
 use crate::cli::{
-    Cli, Command, DemoArgs, ExpectArgs, Format, OutputArgs, ReadArgs, VerifyArgs, WatchArgs,
+    Cli, Command, DemoArgs, ExpectArgs, FollowArgs, Format, OutputArgs, ReadArgs, VerifyArgs,
+    WatchArgs,
 };
 use crate::demo::{self, DemoConfig, Transcript};
 use crate::event::{ConnsOnly, PacketEvent, Pipeline, Recorded, Sink};
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Some(Command::Demo(args)) => demo(&args),
         Some(Command::Watch(args)) => watch(&args),
         Some(Command::Verify(args)) => verify_file(&args),
+        Some(Command::Follow(args)) => follow(&args),
         // No command: the main job, on safe defaults.
         None => match Cli::parse_from(["synack", "demo"]).command {
             Some(Command::Demo(args)) => demo(&args),
@@ -351,6 +353,48 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         args.expect.junit.as_deref(),
         &path.display().to_string(),
     )
+}
+
+/// `synack follow`: one conversation's payload, as Wireshark's Follow Stream.
+fn follow(args: &FollowArgs) -> Result<Outcome> {
+    use crate::cli::{FollowFormatArg, FollowProto};
+    use crate::report::follow::{Follow, FollowFormat};
+    let path = match (&args.read, args.words.first()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(w)) => PathBuf::from(w),
+        (None, None) => bail!("no capture file given: synack follow FILE --stream N"),
+    };
+    let tcp = args.proto == FollowProto::Tcp;
+    let mut sink = Follow::new(tcp, args.stream);
+    let job = ReadJob {
+        path: path.clone(),
+        filter: None,
+        count: None,
+        keep_bytes: 0,
+        limits: Limits::default(),
+        packets: true,
+    };
+    let damage = read_into(job, &mut sink)?;
+    if !sink.found() {
+        bail!(
+            "{}: no {} stream {} (streams are numbered from 0, as tshark's {}.stream)",
+            path.display(),
+            if tcp { "TCP" } else { "UDP" },
+            args.stream,
+            if tcp { "tcp" } else { "udp" }
+        );
+    }
+    let format = match args.format {
+        FollowFormatArg::Text => FollowFormat::Text,
+        FollowFormatArg::Hex => FollowFormat::Hex,
+        FollowFormatArg::Raw => FollowFormat::Raw,
+        FollowFormatArg::Json => FollowFormat::Json,
+    };
+    sink.write(&mut BufWriter::new(io::stdout().lock()), format)?;
+    if let Some(e) = damage {
+        return Err(anyhow!("{}: {e}", path.display()));
+    }
+    Ok(Outcome::Ok)
 }
 
 /// Drops root for USER once the device and files are open, as tcpdump -Z does.

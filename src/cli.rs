@@ -28,6 +28,46 @@ pub enum Command {
     Watch(WatchArgs),
     /// Check a capture against expectations; exit 0 (met), 1 (not met) or 2 (could not check).
     Verify(VerifyArgs),
+    /// One conversation's payload, both directions in order, as Wireshark's Follow Stream.
+    Follow(FollowArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FollowProto {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FollowFormatArg {
+    /// The payload as text, client lines marked `>`, server lines `<`.
+    #[default]
+    Text,
+    /// One line of hex per chunk, server chunks indented (as `tshark -z follow,…,raw`).
+    Hex,
+    /// The bytes themselves, both directions in order.
+    Raw,
+    /// A `follow` record, then one `data` record per chunk.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FollowArgs {
+    /// The capture file (`-` for standard input), as tcpdump -r.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+    /// The conversation: its `stream` number (tcp.stream / udp.stream).
+    #[arg(long, value_name = "N")]
+    pub stream: u32,
+    /// TCP or UDP stream.
+    #[arg(long, value_enum, default_value_t = FollowProto::Tcp)]
+    pub proto: FollowProto,
+    #[arg(long, value_enum, default_value_t = FollowFormatArg::Text)]
+    pub format: FollowFormatArg,
+    /// FILE (unless -r is given).
+    #[arg(value_name = "FILE")]
+    pub words: Vec<String>,
 }
 
 /// Expectations, from a TOML file and/or flags (flags win).

@@ -1,6 +1,7 @@
 //! Formatting only: the text and JSON Lines printers, the ladder diagram and SVG, and the
 //! shared wording of annotations (English and the classic tutorial's Chinese terms).
 
+pub mod follow;
 pub mod jsonl;
 pub mod ladder;
 pub mod notes;

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod defrag;
+pub mod follow;
 pub mod seq;
 pub mod state;
 pub mod table;

@@ -610,3 +610,60 @@ pub fn captures(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// One followed conversation as `tshark -q -z follow,PROTO,raw,N` prints it: the two nodes
+/// and each chunk (from the server, hex).
+#[derive(Debug, Default, PartialEq)]
+pub struct Followed {
+    pub nodes: Vec<String>,
+    pub chunks: Vec<(bool, String)>,
+}
+
+/// tshark's Follow Stream of every `(proto, stream)` in one run (tshark prints the sections
+/// in its own order; each names its filter), keyed by `(proto, stream)`.
+pub fn tshark_follow(file: &Path, streams: &[(&str, u64)]) -> HashMap<(String, u64), Followed> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new("tshark");
+    cmd.env("WIRESHARK_CONFIG_DIR", dir.path())
+        .env("LC_ALL", "C")
+        .arg("-r")
+        .arg(file)
+        .arg("-q");
+    for (proto, n) in streams {
+        cmd.args(["-z", &format!("follow,{proto},raw,{n}")]);
+    }
+    let out = cmd.output().expect("run tshark");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut all = HashMap::new();
+    let mut key: Option<(String, u64)> = None;
+    let mut cur = Followed::default();
+    for line in text.lines() {
+        if let Some(filter) = line.strip_prefix("Filter: ") {
+            // `tcp.stream eq 3`
+            let mut w = filter.split_whitespace();
+            let proto = w
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(".stream")
+                .to_string();
+            let n = w.nth(1).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+            key = Some((proto, n));
+            cur = Followed::default();
+        } else if line.starts_with("=====") {
+            if let Some(k) = key.take() {
+                all.insert(k, std::mem::take(&mut cur));
+            }
+        } else if key.is_none() || line.is_empty() {
+        } else if let Some(n) = line
+            .strip_prefix("Node 0: ")
+            .or(line.strip_prefix("Node 1: "))
+        {
+            cur.nodes.push(n.to_string());
+        } else if let Some(h) = line.strip_prefix('\t') {
+            cur.chunks.push((true, h.to_string()));
+        } else {
+            cur.chunks.push((false, line.to_string()));
+        }
+    }
+    all
+}

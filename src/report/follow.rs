@@ -1,0 +1,192 @@
+//! `synack follow`: one conversation's payload, both directions in order, as Wireshark's
+//! Follow TCP/UDP Stream shows it: text with the sides marked, hex, raw bytes, or JSON
+//! (`follow` and `data` records of the contract).
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use super::{PacketEvent, Sink, Summary, endpoint, escape_payload};
+use crate::track::Finished;
+use crate::track::follow::{Chunk, Segment, TcpFollow};
+use crate::wire::Transport;
+
+/// How `follow` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowFormat {
+    Text,
+    Hex,
+    Raw,
+    Json,
+}
+
+/// A sink that keeps one conversation's payload.
+pub struct Follow {
+    tcp: bool,
+    stream: u32,
+    follow: TcpFollow,
+    /// UDP: the first sender, and every datagram's payload in order.
+    udp_client: Option<(IpAddr, u16)>,
+    udp: Vec<Chunk>,
+    /// The two ends, client (Wireshark's Node 0) first.
+    ends: Option<((IpAddr, u16), (IpAddr, u16))>,
+}
+
+impl Follow {
+    pub fn new(tcp: bool, stream: u32) -> Self {
+        Follow {
+            tcp,
+            stream,
+            follow: TcpFollow::default(),
+            udp_client: None,
+            udp: Vec::new(),
+            ends: None,
+        }
+    }
+
+    pub fn chunks(&self) -> &[Chunk] {
+        if self.tcp {
+            &self.follow.chunks
+        } else {
+            &self.udp
+        }
+    }
+
+    /// The conversation was seen (a stream number beyond the capture's is not).
+    pub fn found(&self) -> bool {
+        self.ends.is_some()
+    }
+
+    /// Writes the conversation in `format`.
+    pub fn write(&self, out: &mut impl Write, format: FollowFormat) -> io::Result<()> {
+        let Some((client, server)) = self.ends else {
+            return Ok(());
+        };
+        let proto = if self.tcp { "tcp" } else { "udp" };
+        let mut c = String::new();
+        endpoint(&mut c, client.0, client.1);
+        let mut s = String::new();
+        endpoint(&mut s, server.0, server.1);
+        match format {
+            FollowFormat::Raw => {
+                for ch in self.chunks() {
+                    out.write_all(&ch.data)?;
+                }
+            }
+            FollowFormat::Hex => {
+                writeln!(out, "Node 0: {c}\nNode 1: {s}")?;
+                for ch in self.chunks() {
+                    if ch.from_server {
+                        out.write_all(b"\t")?;
+                    }
+                    writeln!(out, "{}", hex(&ch.data))?;
+                }
+            }
+            FollowFormat::Json => {
+                let head = serde_json::json!({
+                    "type": "follow", "proto": proto, "stream": self.stream,
+                    "client": c, "server": s,
+                });
+                writeln!(out, "{head}")?;
+                for ch in self.chunks() {
+                    let v = serde_json::json!({
+                        "type": "data", "stream": self.stream,
+                        "from": if ch.from_server { "server" } else { "client" },
+                        "frame": ch.frame, "hex": hex(&ch.data),
+                    });
+                    writeln!(out, "{v}")?;
+                }
+            }
+            FollowFormat::Text => {
+                writeln!(
+                    out,
+                    "{proto} stream {}: client {c} (lines marked >), server {s} (lines marked <)",
+                    self.stream
+                )?;
+                let mut text = String::new();
+                for ch in self.chunks() {
+                    text.clear();
+                    escape_payload(&ch.data, usize::MAX, &mut text);
+                    // `\x0a` is how the payload text shows a line break: break there.
+                    let mark = if ch.from_server { "< " } else { "> " };
+                    for line in text.split_inclusive("\\x0a") {
+                        writeln!(out, "{mark}{line}")?;
+                    }
+                }
+            }
+        }
+        out.flush()
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+    s
+}
+
+impl Sink for Follow {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        if ev.info.stream != Some(self.stream) {
+            return Ok(());
+        }
+        let Some(ip) = ev.decoded.ip else {
+            return Ok(());
+        };
+        match (&ev.decoded.transport, self.tcp) {
+            (Transport::Tcp(seg), true) => {
+                let src = (ip.src, seg.sport);
+                let dst = (ip.dst, seg.dport);
+                self.ends.get_or_insert((src, dst));
+                // Wireshark's follow tap sees a segment only once its whole header (options
+                // included) was dissected.
+                let (Some(f), Some(len)) = (seg.fixed, seg.len) else {
+                    return Ok(());
+                };
+                if f.bogus_offset() || !seg.header_complete {
+                    return Ok(());
+                }
+                self.follow.segment(Segment {
+                    frame: ev.frame.number,
+                    src,
+                    dst,
+                    seq: f.seq,
+                    ack: f.ack,
+                    syn: f.flags.syn(),
+                    len,
+                    payload: seg.payload,
+                });
+            }
+            (Transport::Udp(dg), false) => {
+                let src = (ip.src, dg.sport);
+                let dst = (ip.dst, dg.dport);
+                self.ends.get_or_insert((src, dst));
+                let client = *self.udp_client.get_or_insert(src);
+                if !dg.payload.is_empty() {
+                    self.udp.push(Chunk {
+                        from_server: src != client,
+                        frame: ev.frame.number,
+                        data: dg.payload.to_vec(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn conn(&mut self, _: &Finished) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn summary(&mut self, _: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
