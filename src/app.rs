@@ -21,7 +21,7 @@ use crate::cli::{
     WatchArgs,
 };
 use crate::demo::{self, DemoConfig, Transcript};
-use crate::event::{ConnsOnly, PacketEvent, Pipeline, Recorded, Sink};
+use crate::event::{ConnsOnly, OneStream, PacketEvent, Pipeline, Recorded, Sink};
 use crate::report::Style;
 use crate::report::jsonl::JsonPrinter;
 use crate::report::ladder::{self, LadderRow};
@@ -113,6 +113,18 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut printer = printer(&args.output, out, false);
+    let mut one;
+    let printer: &mut dyn Sink = match args.table.stream {
+        Some(stream) => {
+            one = OneStream {
+                inner: printer.as_mut(),
+                tcp: args.table.stream_proto == crate::cli::FollowProto::Tcp,
+                stream,
+            };
+            &mut one
+        }
+        None => printer.as_mut(),
+    };
     let job = ReadJob {
         path: path.clone(),
         filter,
@@ -121,7 +133,7 @@ fn read(args: &ReadArgs) -> Result<Outcome> {
         limits: args.table.limits(),
         packets: !args.table.conns,
     };
-    if let Some(e) = read_into(job, printer.as_mut())? {
+    if let Some(e) = read_into(job, printer)? {
         return Err(anyhow!("{}: {e}", path.display()));
     }
     Ok(Outcome::Ok)
@@ -479,6 +491,18 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         &mut conns_only
     } else {
         printer.as_mut()
+    };
+    let mut one;
+    let sink: &mut dyn Sink = match args.table.stream {
+        Some(stream) => {
+            one = OneStream {
+                inner: sink,
+                tcp: args.table.stream_proto == crate::cli::FollowProto::Tcp,
+                stream,
+            };
+            &mut one
+        }
+        None => sink,
     };
     let mut limits = args.table.limits();
     if let Some(idle) = args.idle {

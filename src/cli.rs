@@ -340,6 +340,13 @@ pub struct TableArgs {
     /// Print only conversation records and the summary (as Zeek's conn.log), no packet lines.
     #[arg(long)]
     pub conns: bool,
+    /// Show one conversation only: the TCP stream N (tcp.stream), or the UDP one with
+    /// --stream-proto udp. Everything is still tracked, so numbers stay the capture's.
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u32>,
+    /// The protocol of --stream.
+    #[arg(long, value_enum, default_value_t = FollowProto::Tcp, requires = "stream")]
+    pub stream_proto: FollowProto,
     /// A TCP connection silent this long is summed up (Zeek's tcp_inactivity_timeout).
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
     pub tcp_timeout: f64,

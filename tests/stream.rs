@@ -201,3 +201,26 @@ fn progress_line_only_on_a_terminal() {
         "{text}"
     );
 }
+
+#[test]
+fn stream_flag_shows_one_conversation_with_the_captures_numbers() {
+    let f = capture("port-reuse-rst.pcap");
+    let all = events(&f, &[]);
+    let one = events(&f, &["--stream", "1"]);
+    let want: Vec<Value> = of(&all, "packet")
+        .into_iter()
+        .filter(|p| p["proto"] == "tcp" && p["stream"] == 1)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(of(&one, "packet"), want);
+    let conns = of(&one, "conn");
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0]["stream"], 1);
+    // The summary still counts the whole capture.
+    assert_eq!(of(&one, "summary"), of(&all, "summary"));
+    // UDP streams by --stream-proto.
+    let f = capture("http-and-udp-echo.pcap");
+    let one = events(&f, &["--stream", "0", "--stream-proto", "udp"]);
+    assert!(of(&one, "packet").iter().all(|p| p["proto"] == "udp"));
+    assert_eq!(of(&one, "packet").len(), 2);
+}

@@ -90,6 +90,40 @@ impl Sink for ConnsOnly<'_> {
     }
 }
 
+/// `--stream N`: one conversation's packets and record (all of them still tracked, so the
+/// numbers are the capture's), and the summary.
+pub struct OneStream<'a> {
+    pub inner: &'a mut dyn Sink,
+    pub tcp: bool,
+    pub stream: u32,
+}
+
+impl Sink for OneStream<'_> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        let proto_ok = match ev.decoded.transport {
+            crate::wire::Transport::Tcp(_) => self.tcp,
+            crate::wire::Transport::Udp(_) => !self.tcp,
+            _ => false,
+        };
+        if proto_ok && ev.info.stream == Some(self.stream) {
+            self.inner.packet(ev)?;
+        }
+        Ok(())
+    }
+    fn conn(&mut self, c: &Finished) -> io::Result<()> {
+        if matches!(c, Finished::Tcp(_)) == self.tcp && c.flow().stream == self.stream {
+            self.inner.conn(c)?;
+        }
+        Ok(())
+    }
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        self.inner.summary(s)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Decode → reassemble → track, with conversations leaving memory as they end.
 pub struct Pipeline {
     tracker: Tracker,
