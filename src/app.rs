@@ -339,12 +339,19 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
     let rest: Vec<&str> = words.map(String::as_str).collect();
     let filter = (!rest.is_empty()).then(|| rest.join(" "));
     let exp = expectations(&args.expect)?;
-    if exp.is_empty() {
+    if exp.is_empty() && args.golden.is_none() {
         bail!(
-            "nothing to verify: give --expect FILE or expectation flags (see synack verify --help)"
+            "nothing to verify: give --expect FILE, --golden FILE or expectation flags (see \
+             synack verify --help)"
         );
     }
-    let mut collector = Collector::new(None);
+    // With a golden file the events are also kept as JSON Lines, as `read` prints them.
+    let mut events = Vec::new();
+    let inner = args
+        .golden
+        .as_ref()
+        .map(|_| printer_styled(Format::Json, Style::default(), &mut events, false));
+    let mut collector = Collector::new(inner);
     let job = ReadJob {
         path: path.clone(),
         filter,
@@ -354,8 +361,32 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         packets: true,
     };
     let damage = read_into(job, &mut collector)?;
-    collector.seen.damaged = damage.map(|e| e.to_string());
-    let checks = verify::check(&exp, &collector.seen);
+    let mut seen = std::mem::take(&mut collector.seen);
+    drop(collector);
+    seen.damaged = damage.map(|e| e.to_string());
+    let mut checks = verify::check(&exp, &seen);
+    if let Some(g) = &args.golden {
+        let text = String::from_utf8_lossy(&events);
+        if args.update_golden {
+            std::fs::write(g, text.as_bytes())
+                .with_context(|| format!("cannot write {}", g.display()))?;
+            eprintln!(
+                "synack: wrote {} events to {}",
+                text.lines().count(),
+                g.display()
+            );
+            if checks.is_empty() {
+                return Ok(Outcome::Ok);
+            }
+        } else {
+            let want = std::fs::read_to_string(g)
+                .with_context(|| format!("cannot read the golden file {}", g.display()))?;
+            checks.push(verify::golden::compare(
+                &verify::golden::normalise_all(&want),
+                &verify::golden::normalise_all(&text),
+            ));
+        }
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     report_checks(

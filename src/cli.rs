@@ -152,6 +152,16 @@ pub struct VerifyArgs {
     /// Verdicts as text, or as JSON lines (`check` objects, then a `verdict`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Compare the capture's events (`read --format json`) with this golden file, ignoring
+    /// what changes from run to run: times (ts, durations, RTTs, iRTT), raw seq/ack numbers
+    /// and TCP timestamp values, ports of 1024 and above (numbered by first appearance),
+    /// loopback addresses, libpcap's received count, the demo replies' ctime, long numbers
+    /// and times inside notes. Exit 1 with the first differences.
+    #[arg(long, value_name = "EXPECTED.jsonl")]
+    pub golden: Option<PathBuf>,
+    /// Write the capture's events as the golden file instead of comparing.
+    #[arg(long, requires = "golden")]
+    pub update_golden: bool,
     /// FILE (unless -r is given), then an optional BPF filter.
     #[arg(value_name = "FILE] [FILTER")]
     pub words: Vec<String>,

@@ -207,3 +207,68 @@ fn bad_checksums_fail_offload_does_not() {
     );
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn golden_file_ignores_what_changes_between_runs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let g = dir.path().join("g.jsonl");
+    let gs = g.to_str().expect("path");
+    let o = verify("classic-ipv4.pcap", &["--golden", gs, "--update-golden"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Another recording of the same programs: other ports, times, ISNs, ctime.
+    let o = verify("classic-ns.pcap", &["--golden", gs]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // The same lesson over IPv6 is a real difference, named by frame and field.
+    let o = verify("classic-ipv6.pcap", &["--golden", gs, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let checks = lines(&o, "check");
+    let golden = checks
+        .iter()
+        .find(|c| c["name"] == "golden")
+        .expect("golden check");
+    let detail = golden["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("frame 1: ip: expected 4, got 6"),
+        "{detail}"
+    );
+    // A missing golden file cannot be compared: exit 2.
+    let o = verify("classic-ipv4.pcap", &["--golden", "/nonexistent/g.jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn fresh_demo_matches_the_projects_golden_file() {
+    // tests/golden/demo.jsonl: `synack demo --port 0 --write F` read back with
+    // `verify F --golden tests/golden/demo.jsonl --update-golden`. The kernel decides when a
+    // bare ACK goes out; on a loaded machine it can differ once, so three runs are allowed.
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/demo.jsonl");
+    let dir = tempfile::tempdir().expect("tmp");
+    let pcap = dir.path().join("demo.pcap");
+    let junit = dir.path().join("junit.xml");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let o = synack(&[
+            "demo",
+            "--port",
+            "0",
+            "--write",
+            pcap.to_str().expect("path"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = synack(&[
+            "verify",
+            pcap.to_str().expect("path"),
+            "--golden",
+            golden,
+            "--junit",
+            junit.to_str().expect("path"),
+        ]);
+        last = stdout(&o);
+        if o.status.code() == Some(0) {
+            let xml = std::fs::read_to_string(&junit).expect("junit");
+            assert!(xml.contains("name=\"golden\""), "{xml}");
+            return;
+        }
+    }
+    panic!("a fresh demo differs from tests/golden/demo.jsonl three times:\n{last}");
+}

@@ -1,6 +1,8 @@
 //! Expectations about a capture → a list of checks, each met or not with the frames
 //! involved. Data only: the caller decides the exit code and the report format.
 
+pub mod golden;
+
 use std::fmt::Write as _;
 use std::io;
 
