@@ -40,6 +40,10 @@ pub enum Outcome {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
+    if let Some(kind) = cli.generate {
+        generate(kind, &mut io::stdout().lock())?;
+        return Ok(Outcome::Ok);
+    }
     match cli.command {
         Some(Command::Read(args)) => read(&args),
         Some(Command::Demo(args)) => demo(&args),
@@ -396,6 +400,37 @@ fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         args.expect.junit.as_deref(),
         &path.display().to_string(),
     )
+}
+
+/// The man page (every subcommand with all its options) or a completion script.
+fn generate(kind: crate::cli::Generate, out: &mut impl Write) -> Result<()> {
+    use crate::cli::Generate;
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let shell = match kind {
+        Generate::Man => {
+            let man = clap_mangen::Man::new(cmd.clone());
+            man.render(out)?;
+            // One page for all: each subcommand's synopsis and options after the overview.
+            for sub in cmd.get_subcommands() {
+                let name = format!("synack-{}", sub.get_name());
+                let page = clap_mangen::Man::new(
+                    sub.clone().bin_name(format!("synack {}", sub.get_name())),
+                );
+                writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+                page.render_description_section(out)?;
+                page.render_synopsis_section(out)?;
+                page.render_options_section(out)?;
+            }
+            return Ok(());
+        }
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, "synack", out);
+    Ok(())
 }
 
 /// `synack follow`: one conversation's payload, as Wireshark's Follow Stream.

@@ -16,6 +16,18 @@ use crate::report::Lang;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Print the man page (`man`) or a shell completion script (`complete-bash`,
+    /// `complete-zsh`, `complete-fish`) and exit.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub generate: Option<Generate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    Man,
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
 }
 
 #[derive(Debug, Subcommand)]

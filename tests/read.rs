@@ -420,3 +420,60 @@ fn conn_lines_count_packets_each_way() {
     assert_eq!(t["packets_s2c"], 6);
     assert_eq!(t["packets"], 14);
 }
+
+#[test]
+fn man_page_and_completions_cover_every_subcommand_and_flag() {
+    use clap::CommandFactory;
+    let o = synack(&["--generate", "man"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man = stdout(&o);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH synack"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    let cli = synack::cli::Cli::command();
+    let mut flags = 0;
+    for sub in cli.get_subcommands() {
+        let name = sub.get_name();
+        assert!(
+            man.contains(&format!("SYNACK-{}", name.to_uppercase())),
+            "{name}"
+        );
+        for a in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = a.get_long() {
+                // roff escapes the dashes of a long option.
+                assert!(
+                    man.contains(&format!("\\-\\-{}", long.replace('-', "\\-"))),
+                    "{name} --{long} missing from the man page"
+                );
+                flags += 1;
+            }
+        }
+    }
+    assert!(flags > 50, "{flags}");
+    // Completion scripts: bash parses its own, and each names the subcommands.
+    for kind in ["complete-bash", "complete-zsh", "complete-fish"] {
+        let o = synack(&["--generate", kind]);
+        assert!(o.status.success());
+        let script = stdout(&o);
+        for sub in ["demo", "read", "watch", "verify", "follow"] {
+            assert!(script.contains(sub), "{kind} lacks {sub}");
+        }
+        if kind == "complete-bash" {
+            let dir = tempfile::tempdir().expect("tmp");
+            let f = dir.path().join("synack.bash");
+            std::fs::write(&f, &script).expect("write");
+            let ok = Command::new("bash")
+                .arg("-c")
+                .arg(format!("source {} && complete -p synack", f.display()))
+                .output()
+                .expect("bash");
+            assert!(
+                ok.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ok.stderr)
+            );
+        }
+    }
+}
