@@ -57,6 +57,13 @@ fn classic_captures_from_every_tool_and_format() {
         "tshark-lo.pcapng",
         "demo-ipv4.pcap",
         "demo-ipv6.pcap",
+        // The same frames carried in MPLS, PPPoE, 802.1ah and GRE (crafted).
+        "mpls.pcap",
+        "mpls-two-labels.pcap",
+        "pppoe-vlan.pcap",
+        "pbb.pcap",
+        "gre-ipv4.pcap",
+        "gretap.pcap",
     ] {
         classic(name);
     }

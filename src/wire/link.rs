@@ -133,8 +133,17 @@ pub fn network_layer(
     }
 }
 
-/// Ethernet II with any number of 802.1Q / 802.1ad / QinQ tags.
+/// Ethernet II with any number of 802.1Q / 802.1ad / QinQ tags, and what Ethernet carries
+/// on provider and access networks: MPLS label stacks, PPPoE sessions, 802.1ah (PBB).
 pub fn ethernet(frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    ethernet_at(frame, 0)
+}
+
+/// Nested frames (PBB's customer frame) at most this deep: a crafted frame cannot recurse
+/// without end.
+const MAX_ETHERNET_DEPTH: u8 = 4;
+
+fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
     frame.need("Ethernet", 14)?;
     let Some(eth) = EthernetPacket::new(frame.bytes) else {
         return Ok(None);
@@ -147,7 +156,52 @@ pub fn ethernet(frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfal
         t = u16::from_be_bytes([rest.bytes[2], rest.bytes[3]]);
         at += 4;
     }
-    Ok(ethertype(t).map(|n| (n, frame.after(at))))
+    let rest = frame.after(at);
+    match t {
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest),
+        ETHERTYPE_PPPOE_SESSION => pppoe(rest),
+        ETHERTYPE_PBB if depth < MAX_ETHERNET_DEPTH => {
+            // The I-tag (priority, flags, service ID), then the customer's own frame.
+            rest.need("802.1ah I-tag", 4)?;
+            ethernet_at(rest.after(4), depth + 1)
+        }
+        _ => Ok(ethertype(t).map(|n| (n, rest))),
+    }
+}
+
+pub const ETHERTYPE_MPLS: u16 = 0x8847;
+pub const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+pub const ETHERTYPE_PBB: u16 = 0x88e7;
+
+/// An MPLS label stack (RFC 3032): 4-byte entries until the bottom-of-stack bit, then what
+/// the first nibble says, as Wireshark guesses it: 4 IPv4, 6 IPv6. (A pseudowire's control
+/// word, nibble 0, and anything else is not decoded.)
+fn mpls(span: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    let mut at = 0;
+    loop {
+        let label = span.after(at);
+        label.need("MPLS", 4)?;
+        at += 4;
+        if label.bytes[2] & 1 == 1 {
+            break;
+        }
+    }
+    let payload = span.after(at);
+    Ok(by_version(payload).map(|n| (n, payload)))
+}
+
+/// A PPPoE session (RFC 2516): version/type, code, session ID, length, then PPP's protocol
+/// field: 0x0021 IPv4, 0x0057 IPv6. The length bounds the payload, as Wireshark's does.
+fn pppoe(span: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    span.need("PPPoE", 8)?;
+    let len = usize::from(u16::from_be_bytes([span.bytes[4], span.bytes[5]]));
+    let net = match u16::from_be_bytes([span.bytes[6], span.bytes[7]]) {
+        0x0021 => Network::Ipv4,
+        0x0057 => Network::Ipv6,
+        _ => return Ok(None),
+    };
+    Ok(Some((net, span.after(8).limit(len.saturating_sub(2)))))
 }
 
 #[cfg(test)]
@@ -197,6 +251,76 @@ mod tests {
             network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())),
             Err(Shortfall::Malformed(_))
         ));
+    }
+
+    fn eth(ethertype: u16, rest: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(rest);
+        f
+    }
+
+    #[test]
+    fn test_mpls_stack_pppoe_and_pbb() {
+        // Two labels, the second the bottom of the stack, then IPv6.
+        let f = eth(0x8847, &[0, 0x3e, 0x80, 64, 0, 0x06, 0x41, 63, 0x60, 0]);
+        let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+            .expect("test data")
+            .expect("decoded");
+        assert_eq!((n, s.bytes), (Network::Ipv6, &[0x60, 0][..]));
+        // PPPoE: the length (PPP protocol + 3 bytes) bounds the payload.
+        let f = eth(
+            0x8864,
+            &[0x11, 0, 0x12, 0x34, 0, 5, 0, 0x21, 0x45, 1, 2, 9, 9],
+        );
+        let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+            .expect("test data")
+            .expect("decoded");
+        assert_eq!((n, s.bytes), (Network::Ipv4, &[0x45, 1, 2][..]));
+        // PPP carrying something else is not decoded.
+        let f = eth(0x8864, &[0x11, 0, 0x12, 0x34, 0, 3, 0xc0, 0x21, 1]);
+        assert!(
+            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+                .expect("test data")
+                .is_none()
+        );
+        // 802.1ah: I-tag, then the customer frame.
+        let mut inner = vec![0u8, 0, 1, 0];
+        inner.extend_from_slice(&eth(0x0800, &[0x45]));
+        let f = eth(0x88e7, &inner);
+        let (n, _) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+            .expect("test data")
+            .expect("decoded");
+        assert_eq!(n, Network::Ipv4);
+    }
+
+    #[test]
+    fn test_truncated_mpls_and_pppoe_and_nested_pbb() {
+        // A stack without its bottom label runs off the frame: malformed, not a panic.
+        let f = eth(0x8847, &[0, 0, 0, 64, 0, 0]);
+        assert!(matches!(
+            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())),
+            Err(Shortfall::Malformed(_))
+        ));
+        // Cut by the snaplen instead: short.
+        assert!(matches!(
+            network_layer(LINKTYPE_ETHERNET, Span::new(&f, 200)),
+            Err(Shortfall::Short(_))
+        ));
+        let f = eth(0x8864, &[0x11, 0]);
+        assert!(network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())).is_err());
+        // PBB inside PBB inside …: decoding stops at a fixed depth.
+        let mut f = eth(0x0800, &[0x45]);
+        for _ in 0..20 {
+            let mut tag = vec![0u8, 0, 1, 0];
+            tag.extend_from_slice(&f);
+            f = eth(0x88e7, &tag);
+        }
+        assert!(
+            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+                .expect("test data")
+                .is_none()
+        );
     }
 
     #[test]

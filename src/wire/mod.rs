@@ -369,6 +369,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                 d.transport = Transport::Icmp(m);
             }
         }
+        47 if depth < MAX_NESTING => gre(d, payload, depth),
         4 | 41 if depth < MAX_NESTING => {
             let net = if hdr.protocol == 4 {
                 link::Network::Ipv4
@@ -384,6 +385,72 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
 }
 
 /// Replaces the outer UDP transport with what the tunnel carries, when it carries something.
+/// GRE (RFC 2784/2890; version 1 is PPTP's enhanced GRE, RFC 2637): the optional checksum,
+/// key, sequence (and acknowledgement) fields, then IPv4, IPv6, an Ethernet frame (0x6558,
+/// gretap), ERSPAN type II (an 8-byte header, then Ethernet) or PPP (enhanced GRE).
+fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
+    d.proto = Proto::Other;
+    if let Err(s) = span.need("GRE", 4) {
+        d.shortfall(s);
+        return;
+    }
+    let flags = u16::from_be_bytes([span.bytes[0], span.bytes[1]]);
+    let protocol = u16::from_be_bytes([span.bytes[2], span.bytes[3]]);
+    let version = flags & 7;
+    let (checksum, routing, key, seq) = (
+        flags & 0x8000 != 0,
+        flags & 0x4000 != 0,
+        flags & 0x2000 != 0,
+        flags & 0x1000 != 0,
+    );
+    let ack = version == 1 && flags & 0x0080 != 0;
+    if routing || version > 1 {
+        // RFC 1701 source routing, or an unknown version: not followed.
+        return;
+    }
+    let len = 4
+        + 4 * usize::from(checksum)
+        + 4 * usize::from(key || version == 1)
+        + 4 * usize::from(seq)
+        + 4 * usize::from(ack);
+    if let Err(s) = span.need("GRE", len) {
+        d.shortfall(s);
+        return;
+    }
+    let inner = span.after(len);
+    d.tunnel = Some("gre");
+    match protocol {
+        0x0800 => decode_network(d, link::Network::Ipv4, inner, depth + 1),
+        0x86dd => decode_network(d, link::Network::Ipv6, inner, depth + 1),
+        0x6558 => decapsulate(d, "gre", inner, depth),
+        // ERSPAN type II: version, VLAN, COS, session, index (8 bytes), then the frame.
+        0x88be => {
+            if let Err(s) = inner.need("ERSPAN", 8) {
+                d.shortfall(s);
+                return;
+            }
+            decapsulate(d, "erspan", inner.after(8), depth);
+        }
+        // PPP in enhanced GRE: address and control (0xff03) may be left out.
+        0x880b => {
+            let ppp = match inner.bytes {
+                [0xff, 0x03, ..] => inner.after(2),
+                _ => inner,
+            };
+            if let Err(s) = ppp.need("PPP", 2) {
+                d.shortfall(s);
+                return;
+            }
+            match u16::from_be_bytes([ppp.bytes[0], ppp.bytes[1]]) {
+                0x0021 => decode_network(d, link::Network::Ipv4, ppp.after(2), depth + 1),
+                0x0057 => decode_network(d, link::Network::Ipv6, ppp.after(2), depth + 1),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
 fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, depth: u8) {
     let mut inner_d = Decoded::empty();
     match link::ethernet(inner) {
@@ -427,6 +494,52 @@ pub fn decode_reassembled<'a>(frame: &Decoded<'_>, datagram: &'a [u8]) -> Decode
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ethernet/IPv4 (10.0.0.1 → 10.0.0.2, protocol 47) around `gre`.
+    fn gre_frame(gre: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((20 + gre.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 64, 47, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(gre);
+        f
+    }
+
+    #[test]
+    fn test_gre_key_and_inner_ipv4() {
+        // Key present, IPv4 inside carrying UDP 1 → 2.
+        let mut g = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, 42];
+        g.extend_from_slice(&[0x45, 0, 0, 30, 0, 0, 0, 0, 64, 17, 0, 0]);
+        g.extend_from_slice(&[
+            192, 0, 2, 1, 192, 0, 2, 2, 0, 1, 0, 2, 0, 10, 0, 0, b'h', b'i',
+        ]);
+        let f = gre_frame(&g);
+        let d = decode(1, &f, f.len() as u32);
+        assert_eq!(d.tunnel, Some("gre"));
+        assert_eq!(d.proto, Proto::Udp);
+        assert_eq!(
+            d.ip.map(|i| i.src.to_string()).as_deref(),
+            Some("192.0.2.1")
+        );
+        assert_eq!(
+            d.outer.map(|i| i.src.to_string()).as_deref(),
+            Some("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn test_gre_flags_claiming_more_than_the_frame() {
+        // Checksum, key and sequence announced, 4 bytes there: malformed, frame still decoded.
+        let f = gre_frame(&[0xb0, 0x00, 0x08, 0x00]);
+        let d = decode(1, &f, f.len() as u32);
+        assert!(d.malformed.is_some(), "{d:?}");
+        assert!(d.ip.is_some());
+        // Routing (RFC 1701) and unknown versions are not followed.
+        let f = gre_frame(&[0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0]);
+        assert_eq!(decode(1, &f, f.len() as u32).tunnel, None);
+        let f = gre_frame(&[0x00, 0x05, 0x08, 0x00]);
+        assert_eq!(decode(1, &f, f.len() as u32).tunnel, None);
+    }
 
     #[test]
     fn test_empty_frame_every_linktype() {

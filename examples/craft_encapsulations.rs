@@ -1,0 +1,144 @@
+//! Crafts the encapsulation fixtures in `captures/` (see its README): the classic demo's
+//! frames (`classic-ipv4.pcap`) carried in MPLS, PPPoE, 802.1ah and GRE, built with
+//! `pnet_packet`, since this machine's kernel has no MPLS, PPPoE or GRE devices to record
+//! them with. Run: `cargo run --example craft_encapsulations` (writes into captures/).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use pnet_packet::MutablePacket;
+use pnet_packet::ethernet::{EtherType, MutableEthernetPacket};
+use pnet_packet::gre::MutableGrePacket;
+use pnet_packet::ip::IpNextHeaderProtocols;
+use pnet_packet::ipv4::{self, MutableIpv4Packet};
+use synack::capture::file::FileReader;
+
+/// One record: time (s, µs) and the frame.
+type Record = (i64, i32, Vec<u8>);
+
+fn write_pcap(path: &str, records: &[Record]) -> io::Result<()> {
+    let mut w = BufWriter::new(File::create(path)?);
+    // µs little-endian pcap, snaplen 262144, Ethernet.
+    w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+    w.write_all(&2u16.to_le_bytes())?;
+    w.write_all(&4u16.to_le_bytes())?;
+    w.write_all(&[0; 8])?;
+    w.write_all(&262_144u32.to_le_bytes())?;
+    w.write_all(&1u32.to_le_bytes())?;
+    for (s, us, f) in records {
+        w.write_all(&(*s as u32).to_le_bytes())?;
+        w.write_all(&(*us as u32).to_le_bytes())?;
+        w.write_all(&(f.len() as u32).to_le_bytes())?;
+        w.write_all(&(f.len() as u32).to_le_bytes())?;
+        w.write_all(f)?;
+    }
+    w.flush()
+}
+
+/// An Ethernet frame with `ethertype` around `payload`.
+fn ethernet(ethertype: u16, payload: &[u8], mac: u8) -> Vec<u8> {
+    let mut buf = vec![0u8; 14 + payload.len()];
+    let mut e = MutableEthernetPacket::new(&mut buf).expect("buffer sized for the header");
+    e.set_destination([2, 0, 0, 0, 0, mac].into());
+    e.set_source([2, 0, 0, 0, 1, mac].into());
+    e.set_ethertype(EtherType(ethertype));
+    e.payload_mut().copy_from_slice(payload);
+    buf
+}
+
+/// An outer IPv4 header (10.99.0.1 → 10.99.0.2, protocol GRE) around `payload`.
+fn outer_ipv4(payload: &[u8], id: u16) -> Vec<u8> {
+    let mut buf = vec![0u8; 20 + payload.len()];
+    let mut ip = MutableIpv4Packet::new(&mut buf).expect("buffer sized for the header");
+    ip.set_version(4);
+    ip.set_header_length(5);
+    ip.set_total_length((20 + payload.len()) as u16);
+    ip.set_identification(id);
+    ip.set_flags(2);
+    ip.set_ttl(64);
+    ip.set_next_level_protocol(IpNextHeaderProtocols::Gre);
+    ip.set_source([10, 99, 0, 1].into());
+    ip.set_destination([10, 99, 0, 2].into());
+    ip.payload_mut().copy_from_slice(payload);
+    let sum = ipv4::checksum(&ip.to_immutable());
+    ip.set_checksum(sum);
+    buf
+}
+
+/// A GRE header with the given key and sequence number (either optional) around `payload`.
+fn gre(protocol: u16, key: Option<u32>, seq: Option<u32>, payload: &[u8]) -> Vec<u8> {
+    let len = 4 + 4 * usize::from(key.is_some()) + 4 * usize::from(seq.is_some());
+    let mut buf = vec![0u8; len + payload.len()];
+    let mut g = MutableGrePacket::new(&mut buf).expect("buffer sized for the header");
+    g.set_key_present(u8::from(key.is_some()));
+    g.set_sequence_present(u8::from(seq.is_some()));
+    g.set_protocol_type(protocol);
+    let mut at = 4;
+    for v in [key, seq].into_iter().flatten() {
+        buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        at += 4;
+    }
+    buf[len..].copy_from_slice(payload);
+    buf
+}
+
+fn main() -> io::Result<()> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
+    let src = File::open(format!("{dir}/classic-ipv4.pcap"))?;
+    let mut reader = FileReader::new(src).map_err(|e| io::Error::other(e.to_string()))?;
+    let mut frames = Vec::new();
+    while let Ok(Some(f)) = reader.next_frame() {
+        frames.push((f.ts.secs, f.ts.nsecs / 1000, f.data.to_vec()));
+    }
+    let craft = |name: &str, wrap: &dyn Fn(usize, &[u8], &[u8]) -> Vec<u8>| {
+        let out: Vec<Record> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, (s, us, f))| (*s, *us, wrap(i, &f[..14], &f[14..])))
+            .collect();
+        write_pcap(&format!("{dir}/{name}"), &out)
+    };
+    // MPLS: one label (bottom of stack), then the IPv4 packet; and a two-label stack.
+    craft("mpls.pcap", &|_, _, ip| {
+        let mut p = vec![0x00, 0x06, 0x41, 64]; // label 100, S=1, TTL 64
+        p.extend_from_slice(ip);
+        ethernet(0x8847, &p, 1)
+    })?;
+    craft("mpls-two-labels.pcap", &|_, _, ip| {
+        let mut p = vec![0x00, 0x3e, 0x80, 64, 0x00, 0x06, 0x41, 63]; // 1000, then 100 (S=1)
+        p.extend_from_slice(ip);
+        ethernet(0x8847, &p, 2)
+    })?;
+    // PPPoE session (RFC 2516) with PPP's IPv4 protocol number, behind an 802.1Q tag.
+    craft("pppoe-vlan.pcap", &|_, _, ip| {
+        let mut p = vec![0x00, 0x0a, 0x88, 0x64]; // VLAN 10, then PPPoE session
+        p.extend_from_slice(&[0x11, 0x00, 0x12, 0x34]);
+        p.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
+        p.extend_from_slice(&[0x00, 0x21]);
+        p.extend_from_slice(ip);
+        ethernet(0x8100, &p, 3)
+    })?;
+    // 802.1ah provider backbone bridging: the I-tag, then the customer's Ethernet frame.
+    craft("pbb.pcap", &|_, eth, ip| {
+        let mut p = vec![0x00, 0x00, 0x01, 0x00]; // I-SID 256
+        p.extend_from_slice(eth);
+        p.extend_from_slice(ip);
+        ethernet(0x88e7, &p, 4)
+    })?;
+    // GRE with a key carrying the IPv4 packets; gretap (0x6558) with sequence numbers
+    // carrying the whole Ethernet frames.
+    craft("gre-ipv4.pcap", &|i, _, ip| {
+        let g = gre(0x0800, Some(42), None, ip);
+        ethernet(0x0800, &outer_ipv4(&g, i as u16), 5)
+    })?;
+    craft("gretap.pcap", &|i, eth, ip| {
+        let mut inner = eth.to_vec();
+        inner.extend_from_slice(ip);
+        let g = gre(0x6558, None, Some(i as u32), &inner);
+        ethernet(0x0800, &outer_ipv4(&g, i as u16), 6)
+    })?;
+    println!(
+        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap"
+    );
+    Ok(())
+}
