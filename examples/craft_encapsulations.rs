@@ -16,6 +16,9 @@ use synack::capture::file::FileReader;
 /// One record: time (s, µs) and the frame.
 type Record = (i64, i32, Vec<u8>);
 
+/// Builds a frame from a frame number, the original Ethernet header and its IP packet.
+type Wrap<'a> = &'a dyn Fn(usize, &[u8], &[u8]) -> Vec<u8>;
+
 fn write_pcap(path: &str, records: &[Record]) -> io::Result<()> {
     let mut w = BufWriter::new(File::create(path)?);
     // µs little-endian pcap, snaplen 262144, Ethernet.
@@ -90,7 +93,7 @@ fn main() -> io::Result<()> {
     while let Ok(Some(f)) = reader.next_frame() {
         frames.push((f.ts.secs, f.ts.nsecs / 1000, f.data.to_vec()));
     }
-    let craft = |name: &str, wrap: &dyn Fn(usize, &[u8], &[u8]) -> Vec<u8>| {
+    let craft = |name: &str, wrap: Wrap<'_>| {
         let out: Vec<Record> = frames
             .iter()
             .enumerate()
