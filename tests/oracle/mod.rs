@@ -98,15 +98,22 @@ pub struct Tshark {
     pub ok: bool,
 }
 
-/// Runs tshark on `file`.
-pub fn tshark(file: &Path) -> Tshark {
+/// tshark reading `file` with a fresh, empty profile, so that a user's preferences cannot
+/// change the answer; keep the directory alive while the command runs.
+pub fn tshark_on(file: &Path) -> (Command, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new("tshark");
     cmd.env("WIRESHARK_CONFIG_DIR", dir.path())
         .env("LC_ALL", "C")
         .arg("-r")
-        .arg(file)
-        .args(["-2", "-T", "fields", "-E", "separator=/t", "-E", "header=y"])
+        .arg(file);
+    (cmd, dir)
+}
+
+/// Runs tshark on `file`.
+pub fn tshark(file: &Path) -> Tshark {
+    let (mut cmd, _dir) = tshark_on(file);
+    cmd.args(["-2", "-T", "fields", "-E", "separator=/t", "-E", "header=y"])
         .args(["-o", "tcp.relative_sequence_numbers:TRUE"])
         .args(["-o", "tcp.analyze_sequence_numbers:TRUE"])
         .args(["-o", "tcp.calculate_timestamps:TRUE"])
@@ -158,12 +165,8 @@ pub fn tshark(file: &Path) -> Tshark {
 /// a late SYN (a capture that starts mid-connection, then sees a SYN): nothing that reads a
 /// capture once can know that, so there synack is held to the first pass.
 pub fn tshark_window_pass1(file: &Path) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new("tshark")
-        .env("WIRESHARK_CONFIG_DIR", dir.path())
-        .env("LC_ALL", "C")
-        .arg("-r")
-        .arg(file)
+    let (mut cmd, _dir) = tshark_on(file);
+    let out = cmd
         .args(["-T", "fields", "-e", "tcp.window_size"])
         .output()
         .expect("run tshark");
@@ -176,12 +179,8 @@ pub fn tshark_window_pass1(file: &Path) -> Vec<String> {
 /// tshark's checksum verdicts per frame (`tcp.checksum.status`, `udp.checksum.status`:
 /// 0 bad, 1 good, 2 unverified), with checking switched on as `events.md` prescribes.
 pub fn tshark_checksums(file: &Path) -> Vec<(String, String)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = Command::new("tshark")
-        .env("WIRESHARK_CONFIG_DIR", dir.path())
-        .env("LC_ALL", "C")
-        .arg("-r")
-        .arg(file)
+    let (mut cmd, _dir) = tshark_on(file);
+    let out = cmd
         .args(["-2", "-T", "fields", "-E", "separator=/t"])
         .args([
             "-o",
@@ -622,13 +621,8 @@ pub struct Followed {
 /// tshark's Follow Stream of every `(proto, stream)` in one run (tshark prints the sections
 /// in its own order; each names its filter), keyed by `(proto, stream)`.
 pub fn tshark_follow(file: &Path, streams: &[(&str, u64)]) -> HashMap<(String, u64), Followed> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = Command::new("tshark");
-    cmd.env("WIRESHARK_CONFIG_DIR", dir.path())
-        .env("LC_ALL", "C")
-        .arg("-r")
-        .arg(file)
-        .arg("-q");
+    let (mut cmd, _dir) = tshark_on(file);
+    cmd.arg("-q");
     for (proto, n) in streams {
         cmd.args(["-z", &format!("follow,{proto},raw,{n}")]);
     }
