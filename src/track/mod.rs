@@ -565,11 +565,6 @@ impl Tracker {
         self.totals.udp_datagrams
     }
 
-    /// Conversations in memory now.
-    pub fn conversations(&self) -> usize {
-        self.table.len()
-    }
-
     pub fn tcp_streams(&self) -> u32 {
         self.next_tcp
     }
