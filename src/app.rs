@@ -64,6 +64,7 @@ pub fn style(o: &OutputArgs) -> Style {
         lang: o.lang.into(),
         layers: false,
         socket_calls: false,
+        color: o.format == Format::Text && o.color.on_stdout(),
     }
 }
 
@@ -468,7 +469,11 @@ fn follow(args: &FollowArgs) -> Result<Outcome> {
         FollowFormatArg::Raw => FollowFormat::Raw,
         FollowFormatArg::Json => FollowFormat::Json,
     };
-    sink.write(&mut BufWriter::new(io::stdout().lock()), format)?;
+    sink.write(
+        &mut BufWriter::new(io::stdout().lock()),
+        format,
+        args.color.on_stdout(),
+    )?;
     if let Some(e) = damage {
         return Err(anyhow!("{}: {e}", path.display()));
     }

@@ -77,6 +77,9 @@ pub struct FollowArgs {
     pub proto: FollowProto,
     #[arg(long, value_enum, default_value_t = FollowFormatArg::Text)]
     pub format: FollowFormatArg,
+    /// Colour the two sides in text: `auto` when stdout is a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// FILE (unless -r is given).
     #[arg(value_name = "FILE")]
     pub words: Vec<String>,
@@ -354,6 +357,32 @@ pub struct OutputArgs {
     /// Language of the annotations.
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
+    /// Colour in text output: `auto` when stdout is a terminal and NO_COLOR is not set.
+    /// Never in JSON.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour what goes to stdout.
+    pub fn on_stdout(self) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            // anstream's rules: a terminal, and NO_COLOR / CLICOLOR / TERM=dumb respected.
+            ColorArg::Auto => {
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+            }
+        }
+    }
 }
 
 /// How conversations are summed up and leave memory (times are packet time).

@@ -484,3 +484,41 @@ fn man_page_and_completions_cover_every_subcommand_and_flag() {
         }
     }
 }
+
+#[test]
+fn colour_only_on_a_terminal_or_when_asked_never_in_json() {
+    let f = capture("lossy-bulk.pcap");
+    let f = f.to_str().expect("path");
+    let esc = |o: &std::process::Output| stdout(o).contains('\x1b');
+    assert!(esc(&synack(&["read", "--color", "always", f])));
+    assert!(!esc(&synack(&["read", f])), "a pipe gets no colour");
+    assert!(!esc(&synack(&["read", "--color", "never", f])));
+    assert!(!esc(&synack(&[
+        "read", "--color", "always", "--format", "json", f
+    ])));
+    let c = capture("classic-ipv4.pcap");
+    let c = c.to_str().expect("path");
+    assert!(esc(&synack(&[
+        "follow", c, "--stream", "0", "--color", "always"
+    ])));
+    // On a terminal (util-linux `script` gives one): colour, unless NO_COLOR is set.
+    let tty = |no_color: bool| {
+        let mut cmd = Command::new("script");
+        cmd.args([
+            "-qefc",
+            &format!("{} read {c}", env!("CARGO_BIN_EXE_synack")),
+            "/dev/null",
+        ]);
+        // A terminal that can show colour, whatever the test's own environment is.
+        cmd.env("TERM", "xterm-256color").env_remove("CLICOLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let o = cmd.output().expect("script (util-linux)");
+        String::from_utf8_lossy(&o.stdout).contains('\x1b')
+    };
+    assert!(tty(false), "a terminal gets colour");
+    assert!(!tty(true), "NO_COLOR is respected");
+}

@@ -57,7 +57,7 @@ impl Follow {
     }
 
     /// Writes the conversation in `format`.
-    pub fn write(&self, out: &mut impl Write, format: FollowFormat) -> io::Result<()> {
+    pub fn write(&self, out: &mut impl Write, format: FollowFormat, color: bool) -> io::Result<()> {
         let Some((client, server)) = self.ends else {
             return Ok(());
         };
@@ -107,9 +107,22 @@ impl Follow {
                     text.clear();
                     escape_payload(&ch.data, usize::MAX, &mut text);
                     // `\x0a` is how the payload text shows a line break: break there.
-                    let mark = if ch.from_server { "< " } else { "> " };
+                    let (mark, style) = if ch.from_server {
+                        ("< ", super::colors::SERVER)
+                    } else {
+                        ("> ", super::colors::CLIENT)
+                    };
                     for line in text.split_inclusive("\\x0a") {
-                        writeln!(out, "{mark}{line}")?;
+                        if color {
+                            writeln!(
+                                out,
+                                "{}{mark}{line}{}",
+                                style.render(),
+                                style.render_reset()
+                            )?;
+                        } else {
+                            writeln!(out, "{mark}{line}")?;
+                        }
                     }
                 }
             }

@@ -19,6 +19,33 @@ pub struct Style {
     pub layers: bool,
     /// Name the socket call behind each segment (the demo's lesson).
     pub socket_calls: bool,
+    /// Text only: colour (decided once: `--color`, a terminal, NO_COLOR).
+    pub color: bool,
+}
+
+/// The colours of the text output: the two sides of a conversation, the handshake, analysis
+/// findings, trouble.
+pub mod colors {
+    use anstyle::{AnsiColor, Style};
+    pub const CLIENT: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+    pub const SERVER: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Magenta)));
+    pub const HANDSHAKE: Style = Style::new()
+        .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)))
+        .bold();
+    pub const FINDING: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+    pub const TROUBLE: Style = Style::new()
+        .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)))
+        .bold();
+}
+
+/// Writes `text` into `out` in `style` when colour is on.
+pub fn paint(out: &mut String, color: bool, style: anstyle::Style, text: &str) {
+    use std::fmt::Write;
+    if color {
+        let _ = write!(out, "{}{text}{}", style.render(), style.render_reset());
+    } else {
+        out.push_str(text);
+    }
 }
 
 impl Default for Style {
@@ -28,6 +55,7 @@ impl Default for Style {
             lang: Lang::En,
             layers: false,
             socket_calls: false,
+            color: false,
         }
     }
 }

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{
-    PacketEvent, Sink, Style, Summary, endpoint, escape_payload, notes, push_ip, push_padded,
+    PacketEvent, Sink, Style, Summary, colors, endpoint, escape_payload, notes, paint, push_ip,
+    push_padded,
 };
 use crate::capture::Timestamp;
 use crate::event::FrameMeta;
@@ -118,11 +119,37 @@ impl<W: Write> Sink for TextPrinter<W> {
         }
         self.note.clear();
         notes::packet_note(&mut self.note, ev, &self.style);
+        if self.style.color && (info.stream.is_some() || checksum == Checksum::Bad) {
+            // The packet line in its side's colour (trouble in red).
+            let side = if checksum == Checksum::Bad || d.malformed.is_some() {
+                colors::TROUBLE
+            } else if info.from_client {
+                colors::CLIENT
+            } else {
+                colors::SERVER
+            };
+            let line = std::mem::take(l);
+            paint(l, true, side, &line);
+        }
         l.push('\n');
         if !self.note.is_empty() {
             // The annotation on its own line keeps both parts readable in a terminal.
             l.push_str("                   ");
-            l.push_str(&self.note);
+            let kind = if d.malformed.is_some()
+                || matches!(&d.transport, Transport::Tcp(s) if s.fixed.is_some_and(|f| f.flags.rst()))
+            {
+                Some(colors::TROUBLE)
+            } else if !info.analysis.is_empty() {
+                Some(colors::FINDING)
+            } else if info.handshake.is_some() {
+                Some(colors::HANDSHAKE)
+            } else {
+                None
+            };
+            match kind {
+                Some(k) => paint(l, self.style.color, k, &self.note),
+                None => l.push_str(&self.note),
+            }
             l.push('\n');
         }
         let payload = match &d.transport {
