@@ -590,7 +590,8 @@ impl TcpConv {
         let new_bytes = self.dirs[side].coverage.add(data_start, len);
         self.dirs[side].bytes += new_bytes as u64;
 
-        self.history_letters(side, f, len, new_bytes, raw_verdict);
+        let corrupt = seg.checksum == crate::wire::checksum::Checksum::Bad;
+        self.history_letters(side, f, len, new_bytes, raw_verdict, corrupt);
         self.handshake_step(info, side, f);
         self.transitions(side, role, peer, flags, seq, ack, len);
         info.states = Some((self.states[0], self.states[1]));
@@ -732,7 +733,15 @@ impl TcpConv {
     /// Zeek's conn `history`: upper case for the originator, lower for the responder.
     /// a d i q: once per side; s h f r: again only with a different sequence number;
     /// g t w: at the 1st, 10th, 100th… occurrence (Zeek's logarithmic repeats).
-    fn history_letters(&mut self, side: usize, f: TcpFixed, len: u32, new_bytes: u32, v: Flags) {
+    fn history_letters(
+        &mut self,
+        side: usize,
+        f: TcpFixed,
+        len: u32,
+        new_bytes: u32,
+        v: Flags,
+        corrupt: bool,
+    ) {
         let orig = side == self.client;
         let flags = f.flags;
         let d = &mut self.dirs[side];
@@ -761,6 +770,12 @@ impl TcpConv {
                 put(c);
             }
         };
+        // A bad checksum (offload is not bad): Zeek records `C` once and analyses the packet
+        // no further, so it adds no other letter.
+        if corrupt {
+            once(1 << 5, d, &mut put, b'C');
+            return;
+        }
         if flags.syn() && flags.ack() {
             by_seq(1, d, &mut put, b'H');
         } else if flags.syn() {
@@ -948,6 +963,56 @@ mod tests {
         let c = conv_from(&segs).summary();
         // T once (1 retransmission); w at the 1st and 10th zero window.
         assert_eq!(c.history, "ShADTawwFf");
+    }
+
+    #[test]
+    fn test_bad_checksum_is_c_once_and_nothing_else() {
+        use crate::wire::checksum::Checksum;
+        use crate::wire::tcp::TcpOptions;
+        let ip: std::net::IpAddr = "10.0.0.1".parse().expect("test data");
+        let (key, _) = FlowKey::new(ip, 40000, ip, 80);
+        let mut c = TcpConv::new(0, key, 0, TcpFlags(SYN), 1, Timestamp::default());
+        for (i, (fl, seq, ack, bad)) in [
+            (SYN, 100, 0, false),
+            (PSH | ACK, 101, 1, true),
+            (PSH | ACK, 101, 1, true),
+            (ACK, 101, 1, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let payload = [b'x'; 4];
+            let seg = TcpSegment {
+                sport: 0,
+                dport: 0,
+                fixed: Some(TcpFixed {
+                    seq,
+                    ack,
+                    header_len: 20,
+                    flags: TcpFlags(fl),
+                    window: 512,
+                }),
+                options: TcpOptions::default(),
+                len: Some(if fl & PSH != 0 { 4 } else { 0 }),
+                payload: if fl & PSH != 0 { &payload } else { &[] },
+                header_complete: true,
+                checksum: if bad {
+                    Checksum::Bad
+                } else {
+                    Checksum::Offload
+                },
+            };
+            c.segment(
+                &mut PacketInfo::default(),
+                i as u64 + 1,
+                Timestamp::default(),
+                0,
+                &seg,
+                64,
+            );
+        }
+        // No D for the corrupt data segments; offload is not corrupt.
+        assert_eq!(c.summary().history, "SCA");
     }
 
     #[test]
