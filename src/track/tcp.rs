@@ -904,9 +904,19 @@ impl TcpConv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::checksum::Checksum;
     use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN};
 
     fn conv_from(segs: &[(usize, u16, u32, u32, u32, u16)]) -> TcpConv {
+        conv_checked(segs, |_| Checksum::Unverified)
+    }
+
+    /// A conversation from (side, flags, seq, ack, len, window) segments, the checksum
+    /// verdict of segment i being `checksum(i)`.
+    fn conv_checked(
+        segs: &[(usize, u16, u32, u32, u32, u16)],
+        checksum: impl Fn(usize) -> Checksum,
+    ) -> TcpConv {
         use crate::wire::tcp::TcpOptions;
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
         let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
@@ -934,7 +944,7 @@ mod tests {
                 len: Some(len),
                 payload: &payload,
                 header_complete: true,
-                checksum: crate::wire::checksum::Checksum::Unverified,
+                checksum: checksum(i),
             };
             let ts = Timestamp {
                 secs: 1,
@@ -967,50 +977,16 @@ mod tests {
 
     #[test]
     fn test_bad_checksum_is_c_once_and_nothing_else() {
-        use crate::wire::checksum::Checksum;
-        use crate::wire::tcp::TcpOptions;
-        let ip: std::net::IpAddr = "10.0.0.1".parse().expect("test data");
-        let (key, _) = FlowKey::new(ip, 40000, ip, 80);
-        let mut c = TcpConv::new(0, key, 0, TcpFlags(SYN), 1, Timestamp::default());
-        for (i, (fl, seq, ack, bad)) in [
-            (SYN, 100, 0, false),
-            (PSH | ACK, 101, 1, true),
-            (PSH | ACK, 101, 1, true),
-            (ACK, 101, 1, false),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let payload = [b'x'; 4];
-            let seg = TcpSegment {
-                sport: 0,
-                dport: 0,
-                fixed: Some(TcpFixed {
-                    seq,
-                    ack,
-                    header_len: 20,
-                    flags: TcpFlags(fl),
-                    window: 512,
-                }),
-                options: TcpOptions::default(),
-                len: Some(if fl & PSH != 0 { 4 } else { 0 }),
-                payload: if fl & PSH != 0 { &payload } else { &[] },
-                header_complete: true,
-                checksum: if bad {
-                    Checksum::Bad
-                } else {
-                    Checksum::Offload
-                },
-            };
-            c.segment(
-                &mut PacketInfo::default(),
-                i as u64 + 1,
-                Timestamp::default(),
-                0,
-                &seg,
-                64,
-            );
-        }
+        let segs = [
+            (0, SYN, 100, 0, 0, 512),
+            (0, PSH | ACK, 101, 1, 4, 512),
+            (0, PSH | ACK, 101, 1, 4, 512),
+            (0, ACK, 101, 1, 0, 512),
+        ];
+        let c = conv_checked(&segs, |i| match i {
+            1 | 2 => Checksum::Bad,
+            _ => Checksum::Offload,
+        });
         // No D for the corrupt data segments; offload is not corrupt.
         assert_eq!(c.summary().history, "SCA");
     }
