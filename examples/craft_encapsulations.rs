@@ -91,7 +91,7 @@ fn main() -> io::Result<()> {
     let mut reader = FileReader::new(src).map_err(|e| io::Error::other(e.to_string()))?;
     let mut frames = Vec::new();
     while let Ok(Some(f)) = reader.next_frame() {
-        frames.push((f.ts.secs, f.ts.nsecs / 1000, f.data.to_vec()));
+        frames.push((f.meta.ts.secs, f.meta.ts.nsecs / 1000, f.data.to_vec()));
     }
     let craft = |name: &str, wrap: Wrap<'_>| {
         let out: Vec<Record> = frames

@@ -220,7 +220,7 @@ fn track_file(
         if job.count.is_some_and(|c| shown >= c) {
             break;
         }
-        if !filters.matches(frame.linktype, frame.data)? {
+        if !filters.matches(frame.meta.linktype, frame.data)? {
             continue;
         }
         shown += 1;

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
-use super::{Frame, Timestamp};
+use super::{Frame, FrameMeta, Timestamp};
 
 /// Wireshark's `WTAP_MAX_PACKET_SIZE_STANDARD`: a record claiming more is a damaged file.
 pub const MAX_RECORD: u32 = 262_144;
@@ -464,15 +464,17 @@ impl<'a> FileReader<'a> {
             frac.wrapping_mul(1000) as i32
         };
         Ok(Some(Frame {
-            number: self.frames,
-            has_ts: true,
-            ts: Timestamp {
-                secs: secs as i64,
-                nsecs,
+            meta: FrameMeta {
+                number: self.frames,
+                has_ts: true,
+                ts: Timestamp {
+                    secs: secs as i64,
+                    nsecs,
+                },
+                caplen,
+                wirelen,
+                linktype: self.linktype,
             },
-            caplen,
-            wirelen,
-            linktype: self.linktype,
             data: if lend {
                 self.lent = caplen as usize;
                 &self.input.buffer()[..caplen as usize]
@@ -709,12 +711,14 @@ impl<'a> FileReader<'a> {
             None => Timestamp { secs: 0, nsecs: 0 },
         };
         Ok(Some(Frame {
-            number: self.frames,
-            ts,
-            has_ts,
-            caplen,
-            wirelen,
-            linktype: iface.linktype,
+            meta: FrameMeta {
+                number: self.frames,
+                ts,
+                has_ts,
+                caplen,
+                wirelen,
+                linktype: iface.linktype,
+            },
             data: &self.buf[data_at..data_at + caplen as usize],
             file_offset: at,
         }))
@@ -796,9 +800,9 @@ mod tests {
         record(&mut f, 1, 2, &big, 70_000);
         let mut r = FileReader::new(&f[..]).expect("test data");
         let fr = r.next_frame().expect("test data").expect("test data");
-        assert_eq!(fr.caplen, 70_000);
+        assert_eq!(fr.meta.caplen, 70_000);
         assert_eq!(fr.data.len(), 70_000);
-        assert_eq!(fr.ts.nsecs, 2000);
+        assert_eq!(fr.meta.ts.nsecs, 2000);
     }
 
     #[test]
@@ -846,7 +850,7 @@ mod tests {
             r.next_frame().expect("test data").expect("test data");
         }
         let fr = r.next_frame().expect("test data").expect("test data");
-        assert_eq!(fr.ts.to_string(), "-1700000000.000001000");
+        assert_eq!(fr.meta.ts.to_string(), "-1700000000.000001000");
     }
 
     #[test]
@@ -898,7 +902,10 @@ mod tests {
         let mut r = FileReader::new(&f[..]).expect("test data");
         assert_eq!(r.linktype(), Some(101));
         let fr = r.next_frame().expect("test data").expect("test data");
-        assert_eq!((fr.ts.secs, fr.ts.nsecs, fr.caplen), (5, 6000, 1));
+        assert_eq!(
+            (fr.meta.ts.secs, fr.meta.ts.nsecs, fr.meta.caplen),
+            (5, 6000, 1)
+        );
     }
 
     #[test]
@@ -946,8 +953,8 @@ mod tests {
         f.extend(block(6, &epb));
         let mut r = FileReader::new(&f[..]).expect("test data");
         let fr = r.next_frame().expect("test data").expect("test data");
-        assert_eq!(fr.linktype, 101);
-        assert_eq!(fr.ts.to_string(), "1700000000.123456789");
+        assert_eq!(fr.meta.linktype, 101);
+        assert_eq!(fr.meta.ts.to_string(), "1700000000.123456789");
         assert_eq!(fr.data, &[0x45, 0, 0]);
         assert!(r.next_frame().expect("test data").is_none());
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use pcap::{Active, Capture, Device, Precision, Savefile};
 
-use super::{Frame, Timestamp};
+use super::{Frame, FrameMeta, Timestamp};
 
 /// Why a live capture could not start or continue.
 #[derive(Debug)]
@@ -231,16 +231,18 @@ impl Live {
                 #[allow(clippy::unnecessary_cast)]
                 let (secs, frac) = (h.ts.tv_sec as i64, h.ts.tv_usec as i64);
                 Ok(Some(Frame {
-                    number: self.frames,
-                    has_ts: true,
-                    ts: Timestamp {
-                        secs,
-                        // Nanosecond precision: libpcap puts nanoseconds in tv_usec.
-                        nsecs: frac as i32,
+                    meta: FrameMeta {
+                        number: self.frames,
+                        has_ts: true,
+                        ts: Timestamp {
+                            secs,
+                            // Nanosecond precision: libpcap puts nanoseconds in tv_usec.
+                            nsecs: frac as i32,
+                        },
+                        caplen: h.caplen,
+                        wirelen: h.len,
+                        linktype: self.linktype,
                     },
-                    caplen: h.caplen,
-                    wirelen: h.len,
-                    linktype: self.linktype,
                     data: p.data,
                     file_offset: 0,
                 }))
@@ -273,13 +275,10 @@ impl Live {
     }
 }
 
-/// One captured frame inside a `Batch`: its header, and where its bytes are.
+/// One captured frame inside a `Batch`: its facts, and where its bytes are.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    number: u64,
-    ts: Timestamp,
-    caplen: u32,
-    wirelen: u32,
+    meta: FrameMeta,
     start: usize,
     end: usize,
 }
@@ -290,7 +289,6 @@ struct Slot {
 pub struct Batch {
     slots: Vec<Slot>,
     bytes: Vec<u8>,
-    linktype: u16,
 }
 
 impl Batch {
@@ -307,10 +305,7 @@ impl Batch {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(f.data);
         self.slots.push(Slot {
-            number: f.number,
-            ts: f.ts,
-            caplen: f.caplen,
-            wirelen: f.wirelen,
+            meta: f.meta,
             start,
             end: self.bytes.len(),
         });
@@ -331,12 +326,7 @@ impl Batch {
     /// The frames, in capture order.
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
         self.slots.iter().map(|s| Frame {
-            number: s.number,
-            ts: s.ts,
-            has_ts: true,
-            caplen: s.caplen,
-            wirelen: s.wirelen,
-            linktype: self.linktype,
+            meta: s.meta,
             data: &self.bytes[s.start..s.end],
             file_offset: 0,
         })
@@ -382,7 +372,6 @@ impl CaptureThread {
             let mut since = Instant::now();
             let mut last_drops = 0u64;
             let mut last_check = Instant::now();
-            let linktype = live.linktype;
             loop {
                 let stopping =
                     stop.load(Ordering::SeqCst) || count.is_some_and(|c| end.frames >= c);
@@ -390,7 +379,7 @@ impl CaptureThread {
                 let got = !stopping && {
                     match live.next_frame()? {
                         Some(f) => {
-                            end.frames = f.number;
+                            end.frames = f.meta.number;
                             batch.push(&f);
                             true
                         }
@@ -401,7 +390,6 @@ impl CaptureThread {
                 if !batch.is_empty()
                     && (batch.full() || stopping || since.elapsed() >= Duration::from_millis(10))
                 {
-                    batch.linktype = linktype;
                     let next = back_rx.try_recv().unwrap_or_default();
                     let full = std::mem::replace(&mut batch, next);
                     batch.clear();

@@ -74,9 +74,9 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// One captured frame, borrowed from the reader's buffer until the next one is read.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
+/// A frame's facts without its bytes: what travels with events once it is decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameMeta {
     /// 1-based position in the capture (`frame.number`).
     pub number: u64,
     pub ts: Timestamp,
@@ -86,6 +86,12 @@ pub struct Frame<'a> {
     pub wirelen: u32,
     /// LINKTYPE_* value of the interface the frame was captured on.
     pub linktype: u16,
+}
+
+/// One captured frame, borrowed from the reader's buffer until the next one is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub meta: FrameMeta,
     pub data: &'a [u8],
     /// Where the record starts in the file (0 for live frames), for error messages.
     pub file_offset: u64,

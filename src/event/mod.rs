@@ -10,32 +10,7 @@ use crate::track::defrag::Reassembler;
 use crate::track::{Finished, Limits, PacketInfo, Totals, Tracker};
 use crate::wire::{self, Decoded};
 
-/// A frame's facts without its bytes: what printers need once it is decoded.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FrameMeta {
-    /// 1-based position in the capture (`frame.number`).
-    pub number: u64,
-    pub ts: Timestamp,
-    /// False for pcapng simple packet blocks, which carry no time (tshark prints none).
-    pub has_ts: bool,
-    pub caplen: u32,
-    pub wirelen: u32,
-    /// LINKTYPE_* value of the interface the frame was captured on.
-    pub linktype: u16,
-}
-
-impl FrameMeta {
-    pub fn of(f: &Frame<'_>) -> Self {
-        FrameMeta {
-            number: f.number,
-            ts: f.ts,
-            has_ts: f.has_ts,
-            caplen: f.caplen,
-            wirelen: f.wirelen,
-            linktype: f.linktype,
-        }
-    }
-}
+pub use crate::capture::FrameMeta;
 
 /// One frame with everything known about it.
 pub struct PacketEvent<'a, 'b> {
@@ -146,11 +121,11 @@ impl Pipeline {
     /// Runs one frame through: first the records of conversations whose time ran out before
     /// it, then its packet event, then records the tracker had to write to make room.
     pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
-        self.tracker.advance(frame.ts);
+        self.tracker.advance(frame.meta.ts);
         self.drain(sink)?;
         self.track(frame, |decoded, info, _| {
             sink.packet(&PacketEvent {
-                frame: FrameMeta::of(frame),
+                frame: frame.meta,
                 decoded,
                 info: &info,
             })
@@ -165,8 +140,9 @@ impl Pipeline {
         frame: &Frame<'_>,
         then: impl FnOnce(&Decoded<'_>, PacketInfo, Option<&[u8]>) -> R,
     ) -> R {
-        let first = wire::decode(frame.linktype, frame.data, frame.wirelen);
-        let whole = self.reassembler.feed(frame.number, &first);
+        let m = &frame.meta;
+        let first = wire::decode(m.linktype, frame.data, m.wirelen);
+        let whole = self.reassembler.feed(m.number, &first);
         let reassembled;
         let decoded = match &whole {
             Some(datagram) => {
@@ -175,7 +151,7 @@ impl Pipeline {
             }
             None => &first,
         };
-        let info = self.tracker.packet(frame.number, frame.ts, decoded);
+        let info = self.tracker.packet(m.number, m.ts, decoded);
         then(decoded, info, whole.as_deref())
     }
 
@@ -215,14 +191,14 @@ impl Pipeline {
     /// to replay the events (the frame's bytes are decoded again there, which costs less than
     /// carrying the decoded form). Without `packets`, only conversation records are kept.
     pub fn record(&mut self, frame: &Frame<'_>, out: &mut Recorded, packets: bool) {
-        self.tracker.advance(frame.ts);
+        self.tracker.advance(frame.meta.ts);
         self.drain_into(out);
         self.track(frame, |_, info, whole| {
             if packets {
                 let data = out.keep(frame.data);
                 let whole = whole.map(|w| out.keep(w));
                 out.items.push(Item::Packet {
-                    meta: FrameMeta::of(frame),
+                    meta: frame.meta,
                     info,
                     data,
                     whole,
