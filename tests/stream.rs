@@ -224,3 +224,64 @@ fn stream_flag_shows_one_conversation_with_the_captures_numbers() {
     assert!(of(&one, "packet").iter().all(|p| p["proto"] == "udp"));
     assert_eq!(of(&one, "packet").len(), 2);
 }
+
+#[test]
+fn duckdb_reads_conn_records_of_many_captures() {
+    // The README's query: conn records of several captures, loaded by DuckDB with the right
+    // types and counts. The test command installs DuckDB in target/duckdb-venv.
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/duckdb-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run the README's test command (bash .ci/run), which installs DuckDB",
+        python.display()
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut want_conns = 0;
+    let mut want_packets = 0;
+    for name in [
+        "classic-ipv4.pcap",
+        "lossy-bulk.pcap",
+        "port-reuse-rst.pcap",
+    ] {
+        let o = synack(&[
+            "read",
+            "--conns",
+            "--format",
+            "json",
+            capture(name).to_str().expect("path"),
+        ]);
+        assert!(o.status.success());
+        let text = stdout(&o);
+        for v in text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        {
+            if v["type"] == "conn" && v["proto"] == "tcp" {
+                want_conns += 1;
+                want_packets += v["packets"].as_u64().unwrap_or(0);
+            }
+        }
+        std::fs::write(dir.path().join(format!("{name}.jsonl")), text).expect("write");
+    }
+    let query = format!(
+        "import duckdb\n\
+         rel = duckdb.sql(\"select * from read_json_auto('{}/*.jsonl', union_by_name=true) \
+         where type = 'conn' and proto = 'tcp'\")\n\
+         types = dict(zip(rel.columns, [str(t) for t in rel.dtypes]))\n\
+         n, p = duckdb.sql(\"select count(*), sum(packets) from rel\").fetchall()[0]\n\
+         print(n, p, types['stream'], types['irtt'], types['history'], types['exchanges'][:6])",
+        dir.path().display()
+    );
+    let o = Command::new(&python)
+        .arg("-c")
+        .arg(&query)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let got: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(got[0], want_conns.to_string(), "{out}");
+    assert_eq!(got[1], want_packets.to_string(), "{out}");
+    assert_eq!(&got[2..5], ["BIGINT", "DOUBLE", "VARCHAR"], "{out}");
+    assert!(got[5].starts_with("STRUCT"), "{out}");
+}
