@@ -140,8 +140,45 @@ fn main() -> io::Result<()> {
         let g = gre(0x6558, None, Some(i as u32), &inner);
         ethernet(0x0800, &outer_ipv4(&g, i as u16), 6)
     })?;
+    // Sequence numbers that wrap: the same conversation with both ISNs moved to just below
+    // 2^32, so that the data crosses the wrap in both directions (checksums recomputed).
+    let field = |f: &[u8], at: usize| u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+    let client_isn = field(&frames[0].2, 38);
+    let server_isn = field(&frames[1].2, 38);
+    let client_port = u16::from_be_bytes([frames[0].2[34], frames[0].2[35]]);
+    craft("seq-wrap.pcap", &|_, eth, ip| {
+        let mut p = ip.to_vec();
+        if p[9] == 6 {
+            let from_client = u16::from_be_bytes([p[20], p[21]]) == client_port;
+            let to_client = 0xffff_fffcu32.wrapping_sub(client_isn);
+            let to_server = 0xffff_fff0u32.wrapping_sub(server_isn);
+            let (mine, theirs) = if from_client {
+                (to_client, to_server)
+            } else {
+                (to_server, to_client)
+            };
+            let seq = field(&p, 24).wrapping_add(mine);
+            p[24..28].copy_from_slice(&seq.to_be_bytes());
+            if p[33] & 0x10 != 0 {
+                let ack = field(&p, 28).wrapping_add(theirs);
+                p[28..32].copy_from_slice(&ack.to_be_bytes());
+            }
+            let src = [p[12], p[13], p[14], p[15]].into();
+            let dst = [p[16], p[17], p[18], p[19]].into();
+            p[36] = 0;
+            p[37] = 0;
+            let sum = {
+                let tcp = pnet_packet::tcp::TcpPacket::new(&p[20..]).expect("a TCP header");
+                pnet_packet::tcp::ipv4_checksum(&tcp, &src, &dst)
+            };
+            p[36..38].copy_from_slice(&sum.to_be_bytes());
+        }
+        let mut f = eth.to_vec();
+        f.extend_from_slice(&p);
+        f
+    })?;
     println!(
-        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap"
+        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap seq-wrap.pcap"
     );
     Ok(())
 }

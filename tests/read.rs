@@ -64,6 +64,8 @@ fn classic_captures_from_every_tool_and_format() {
         "pbb.pcap",
         "gre-ipv4.pcap",
         "gretap.pcap",
+        // Both directions' sequence numbers wrap past 2^32 in the middle of the data.
+        "seq-wrap.pcap",
     ] {
         classic(name);
     }
