@@ -43,8 +43,30 @@ impl<W: Write> Sink for TextPrinter<W> {
         let info = ev.info;
         let start = *self.start.get_or_insert(f.ts);
         let rel = f.ts.as_nanos() - start.as_nanos();
+        // Only a bad checksum is worth a word: offload sums (loopback, outgoing packets) are
+        // normal, and unverified ones say nothing.
+        let checksum = match &d.transport {
+            Transport::Tcp(s) => s.checksum,
+            Transport::Udp(u) => u.checksum,
+            _ => Checksum::Unverified,
+        };
+        // The packet line in its side's colour (trouble in red), written around the line as
+        // it is built: no second buffer per packet.
+        let line_style = (self.style.color && (info.stream.is_some() || checksum == Checksum::Bad))
+            .then(|| {
+                if checksum == Checksum::Bad || d.malformed.is_some() {
+                    colors::TROUBLE
+                } else if info.from_client {
+                    colors::CLIENT
+                } else {
+                    colors::SERVER
+                }
+            });
         let l = &mut self.line;
         l.clear();
+        if let Some(st) = line_style {
+            let _ = write!(l, "{}", st.render());
+        }
         push_padded(l, f.number, 6);
         l.push(' ');
         push_seconds(l, rel, 11);
@@ -103,13 +125,6 @@ impl<W: Write> Sink for TextPrinter<W> {
             }
             _ => {}
         }
-        // Only a bad checksum is worth a word: offload sums (loopback, outgoing packets) are
-        // normal, and unverified ones say nothing.
-        let checksum = match &d.transport {
-            Transport::Tcp(s) => s.checksum,
-            Transport::Udp(u) => u.checksum,
-            _ => Checksum::Unverified,
-        };
         if checksum == Checksum::Bad {
             l.push_str(if self.style.lang == notes::Lang::Zh {
                 " [校验和错误]"
@@ -119,17 +134,8 @@ impl<W: Write> Sink for TextPrinter<W> {
         }
         self.note.clear();
         notes::packet_note(&mut self.note, ev, &self.style);
-        if self.style.color && (info.stream.is_some() || checksum == Checksum::Bad) {
-            // The packet line in its side's colour (trouble in red).
-            let side = if checksum == Checksum::Bad || d.malformed.is_some() {
-                colors::TROUBLE
-            } else if info.from_client {
-                colors::CLIENT
-            } else {
-                colors::SERVER
-            };
-            let line = std::mem::take(l);
-            paint(l, true, side, &line);
+        if let Some(st) = line_style {
+            let _ = write!(l, "{}", st.render_reset());
         }
         l.push('\n');
         if !self.note.is_empty() {
