@@ -165,8 +165,10 @@ fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<FileError>> 
     let printed = (|| -> io::Result<()> {
         for mut batch in rx.iter() {
             batch.replay(printer)?;
-            batch.clear();
-            // The batch goes back for reuse; if the reader is done, it is simply dropped.
+            // The batch goes back for reuse, still full: the tracking thread that allocated
+            // its conversation records frees them too (glibc locks an arena for a free from
+            // another thread, and the two threads then wait on each other). If the reader is
+            // done, it is simply dropped.
             let _ = back_tx.send(batch);
         }
         Ok(())
@@ -229,7 +231,8 @@ fn track_file(
             if let Some(p) = &progress {
                 p.set_position(reader.offset());
             }
-            let next = recycled.try_recv().unwrap_or_default();
+            let mut next = recycled.try_recv().unwrap_or_default();
+            next.clear();
             if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                 // The printing side stopped (its error is reported there).
                 return Ok(None);
