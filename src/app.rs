@@ -163,7 +163,7 @@ fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<FileError>> 
     let (back_tx, back_rx) = channel::<Recorded>();
     let tracking = thread::spawn(move || track_file(job, tx, back_rx));
     let printed = (|| -> io::Result<()> {
-        for mut batch in rx.iter() {
+        for batch in rx.iter() {
             batch.replay(printer)?;
             // The batch goes back for reuse, still full: the tracking thread that allocated
             // its conversation records frees them too (glibc locks an arena for a free from
