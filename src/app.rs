@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, channel, sync_channel};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -580,8 +580,8 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
     };
     let mut limits = args.table.limits();
     if let Some(idle) = args.idle {
-        limits.tcp_idle_ns = secs_to_ns(idle);
-        limits.udp_idle_ns = secs_to_ns(idle);
+        limits.tcp_idle = crate::time::Duration::from_secs_f64(idle);
+        limits.udp_idle = crate::time::Duration::from_secs_f64(idle);
     }
     let mut pipeline = Pipeline::new(args.output.payload_bytes, limits);
     let analysed = (|| -> io::Result<()> {
@@ -599,13 +599,7 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
                 Err(RecvTimeoutError::Timeout) => {
                     // No packet: time still passes for the conversations (live time is wall
                     // time).
-                    if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
-                        let now = crate::capture::Timestamp {
-                            secs: d.as_secs() as i64,
-                            nsecs: d.subsec_nanos() as i32,
-                        };
-                        pipeline.tick(now, sink)?;
-                    }
+                    pipeline.tick(crate::time::Timestamp::now(), sink)?;
                     sink.flush()?;
                 }
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -652,10 +646,6 @@ fn watch(args: &WatchArgs) -> Result<Outcome> {
         }),
     )?;
     Ok(Outcome::Ok)
-}
-
-fn secs_to_ns(s: f64) -> i128 {
-    (s.max(0.0) * 1e9) as i128
 }
 
 /// `synack demo`: the classic programs on loopback, captured while they run.

@@ -416,11 +416,11 @@ pub struct TableArgs {
 
 impl TableArgs {
     pub fn limits(&self) -> crate::track::Limits {
-        let ns = |s: f64| (s.max(0.0) * 1e9) as i128;
+        use crate::time::Duration;
         crate::track::Limits {
-            tcp_idle_ns: ns(self.tcp_timeout),
-            udp_idle_ns: ns(self.udp_timeout),
-            close_delay_ns: ns(self.close_delay),
+            tcp_idle: Duration::from_secs_f64(self.tcp_timeout),
+            udp_idle: Duration::from_secs_f64(self.udp_timeout),
+            close_delay: Duration::from_secs_f64(self.close_delay),
             max_conns: usize::try_from(self.max_conns).unwrap_or(usize::MAX),
         }
     }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod event;
 pub mod report;
+pub mod time;
 pub mod track;
 pub mod verify;
 pub mod wire;

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use pcap::{Active, Capture, Device, Precision, Savefile};
 
-use super::{Frame, FrameMeta, Timestamp};
+use super::{Frame, FrameMeta};
+use crate::time::Timestamp;
 
 /// Why a live capture could not start or continue.
 #[derive(Debug)]

@@ -5,7 +5,8 @@
 use std::io;
 use std::ops::Range;
 
-use crate::capture::{Frame, Timestamp};
+use crate::capture::Frame;
+use crate::time::Timestamp;
 use crate::track::defrag::Reassembler;
 use crate::track::{Finished, Limits, PacketInfo, Totals, Tracker};
 use crate::wire::{self, Decoded};

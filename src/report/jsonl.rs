@@ -114,7 +114,7 @@ impl<'w, W: Write> Obj<'w, W> {
 }
 
 /// `frame.time_epoch`'s text (as `Timestamp`'s Display) without the formatting machinery.
-fn write_ts(w: &mut Vec<u8>, ts: crate::capture::Timestamp) {
+fn write_ts(w: &mut Vec<u8>, ts: crate::time::Timestamp) {
     if ts.nsecs < 0 {
         w.push(b'-');
     }
@@ -127,19 +127,6 @@ fn write_ts(w: &mut Vec<u8>, ts: crate::capture::Timestamp) {
         w.push(b'0');
     }
     w.extend_from_slice(d);
-}
-
-/// Seconds with 9 decimals from a nanosecond count, as tshark prints durations.
-fn secs(ns: i128) -> impl std::fmt::Display {
-    struct S(i128);
-    impl std::fmt::Display for S {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let sign = if self.0 < 0 { "-" } else { "" };
-            let a = self.0.unsigned_abs();
-            write!(f, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
-        }
-    }
-    S(ns)
 }
 
 pub struct JsonPrinter<W: Write> {
@@ -189,7 +176,7 @@ impl<W: Write> JsonPrinter<W> {
             s.clear();
             escape_payload(&text[e.reply.clone()], limit, s);
             json_str(o.w, s)?;
-            write!(o.w, ",\"rtt\":{}}}", secs((e.rtt * 1e9).round() as i128))?;
+            write!(o.w, ",\"rtt\":{}}}", super::secs_text(e.rtt))?;
         }
         o.w.write_all(b"]")
     }
@@ -452,7 +439,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
                     o.num("k", k)?;
                 }
                 if let Some(d) = t.irtt {
-                    o.raw("irtt", format_args!("{}", d.rel_text()))?;
+                    o.raw("irtt", format_args!("{}", super::delta_text(d)))?;
                 }
                 o.num("completeness", t.completeness)?;
                 o.str("history", &t.history)?;
@@ -462,7 +449,10 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 o.num("zero_windows", t.zero_windows)?;
                 o.str("client_state", t.client_state.as_str())?;
                 o.str("server_state", t.server_state.as_str())?;
-                o.raw("duration", format_args!("{:.9}", t.flow.duration))?;
+                o.raw(
+                    "duration",
+                    format_args!("{}", super::secs_text(t.flow.duration)),
+                )?;
                 JsonPrinter::<W>::exchanges(
                     &mut o,
                     &t.flow.exchanges,
@@ -473,7 +463,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
             }
             Finished::Udp(u) => {
                 o.conversation("udp", u)?;
-                o.raw("duration", format_args!("{:.9}", u.duration))?;
+                o.raw("duration", format_args!("{}", super::secs_text(u.duration)))?;
                 JsonPrinter::<W>::exchanges(
                     &mut o,
                     &u.exchanges,

@@ -167,9 +167,17 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
             }
             if let Some((req, rtt)) = info.reply_to {
                 let _ = if zh {
-                    write!(out, ", 回复第 {req} 帧, 用时 {:.3} ms", rtt * 1e3)
+                    write!(
+                        out,
+                        ", 回复第 {req} 帧, 用时 {:.3} ms",
+                        rtt.as_secs_f64() * 1e3
+                    )
                 } else {
-                    write!(out, ", reply to frame {req} after {:.3} ms", rtt * 1e3)
+                    write!(
+                        out,
+                        ", reply to frame {req} after {:.3} ms",
+                        rtt.as_secs_f64() * 1e3
+                    )
                 };
             }
             if !info.analysis.is_empty() {
@@ -196,9 +204,17 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
             };
             if let Some((req, rtt)) = info.reply_to {
                 let _ = if zh {
-                    write!(out, ", 回复第 {req} 帧, 用时 {:.3} ms", rtt * 1e3)
+                    write!(
+                        out,
+                        ", 回复第 {req} 帧, 用时 {:.3} ms",
+                        rtt.as_secs_f64() * 1e3
+                    )
                 } else {
-                    write!(out, ", reply to frame {req} after {:.3} ms", rtt * 1e3)
+                    write!(
+                        out,
+                        ", reply to frame {req} after {:.3} ms",
+                        rtt.as_secs_f64() * 1e3
+                    )
                 };
             }
         }
@@ -286,20 +302,20 @@ pub fn why(out: &mut String, name: &str, info: &PacketInfo, seg: &TcpSegment<'_>
     let base = f.seq.wrapping_sub(rel_seq);
     let rel = |x: u32| x.wrapping_sub(base);
     let peer_base = info.rel_ack.map(|r| f.ack.wrapping_sub(r));
-    let ms = |ns: i128| ns as f64 / 1e6;
+    let ms = |d: crate::time::Duration| d.as_nanos() as f64 / 1e6;
     let (s, x) = (rel_seq, rel(e.expected));
     let _ = match (name, zh) {
         ("retransmission", false) => write!(
             out,
             "seq {s} is below the next expected seq {x} (reached in frame {}, {:.3} ms earlier): these bytes were sent before",
             e.expected_frame,
-            ms(e.expected_ago_ns)
+            ms(e.expected_ago)
         ),
         ("retransmission", true) => write!(
             out,
             "seq {s} 小于下一个期望的 seq {x} (第 {} 帧已发到那里, {:.3} ms 之前): 这些字节发过了",
             e.expected_frame,
-            ms(e.expected_ago_ns)
+            ms(e.expected_ago)
         ),
         ("fast-retransmission", false) => write!(
             out,
@@ -326,16 +342,16 @@ pub fn why(out: &mut String, name: &str, info: &PacketInfo, seg: &TcpSegment<'_>
         ("out-of-order", false) => write!(
             out,
             "seq {s} is below the next expected seq {x} only {:.3} ms after frame {} reached it, within {:.3} ms (the initial RTT, or 3 ms), and is not a copy of it",
-            ms(e.expected_ago_ns),
+            ms(e.expected_ago),
             e.expected_frame,
-            ms(e.threshold_ns)
+            ms(e.threshold)
         ),
         ("out-of-order", true) => write!(
             out,
             "seq {s} 小于下一个期望的 seq {x}, 距第 {} 帧仅 {:.3} ms, 在 {:.3} ms (初始 RTT 或 3 ms) 之内, 且不是它的副本",
             e.expected_frame,
-            ms(e.expected_ago_ns),
-            ms(e.threshold_ns)
+            ms(e.expected_ago),
+            ms(e.threshold)
         ),
         ("previous-segment-not-captured", false) => write!(
             out,

@@ -8,8 +8,8 @@ use super::{
     PacketEvent, Sink, Style, Summary, colors, endpoint, escape_payload, notes, paint, push_ip,
     push_padded,
 };
-use crate::capture::Timestamp;
 use crate::event::FrameMeta;
+use crate::time::Timestamp;
 use crate::track::{Ended, Finished, FlowSummary};
 use crate::wire::checksum::Checksum;
 use crate::wire::{Decoded, Transport, link};

@@ -6,7 +6,7 @@
 //! keeps that convention, because it changes verdicts on the rare connection that crosses 0.
 
 use super::seq::SeqNumber;
-use crate::capture::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::wire::tcp::TcpFlags;
 
 /// Wireshark's `TCP_MAX_UNACKED_SEGMENTS`: beyond this the ACKs are probably not captured.
@@ -93,7 +93,7 @@ pub struct Evidence {
     /// The sender's next expected sequence number, the frame that reached it, how long ago.
     pub expected: u32,
     pub expected_frame: u64,
-    pub expected_ago_ns: i128,
+    pub expected_ago: Duration,
     /// What the receiver had acknowledged of the sender's bytes, and its duplicate ACKs.
     pub peer_acked: u32,
     pub peer_dup_acks: u32,
@@ -103,7 +103,7 @@ pub struct Evidence {
     /// The sender's own previous window field.
     pub prev_window: u32,
     /// The out-of-order limit: the initial RTT, or 3 ms.
-    pub threshold_ns: i128,
+    pub threshold: Duration,
     /// The highest sequence number the receiver was seen to send (in the receiver's space),
     /// for an ACK of unseen bytes.
     pub peer_max_seen: u32,
@@ -197,13 +197,13 @@ pub fn analyze(
     verdict.evidence = Evidence {
         expected: fwd.nextseq,
         expected_frame: fwd.nextseq_frame,
-        expected_ago_ns: now - fwd.nextseq_time,
+        expected_ago: Duration::from_nanos(now - fwd.nextseq_time),
         peer_acked: rev.lastack,
         peer_dup_acks: rev.dupack_num,
         peer_window: rev.window,
         window_edge: 0,
         prev_window: fwd.window,
-        threshold_ns,
+        threshold: Duration::from_nanos(threshold_ns),
         peer_max_seen: rev.maxseq_to_be_acked,
     };
 

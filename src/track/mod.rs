@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::wire::tcp::TcpFixed;
 use crate::wire::{Decoded, Transport};
 use table::{Conv, Graveyard, List, Table};
@@ -87,7 +87,7 @@ pub struct PacketInfo {
     /// Details behind the verdicts (retransmitted frame, duplicate-ACK number, …).
     pub verdict: analysis::Verdict,
     /// This data segment or datagram answers the request in `frame`, `rtt` seconds later.
-    pub reply_to: Option<(u64, f64)>,
+    pub reply_to: Option<(u64, Duration)>,
 }
 
 /// Running totals for the summary line.
@@ -151,25 +151,21 @@ impl Finished {
 /// 5 min, `udp_inactivity_timeout` 1 min, `tcp_close_delay` / `tcp_reset_delay` 5 s.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub tcp_idle_ns: i128,
-    pub udp_idle_ns: i128,
+    pub tcp_idle: Duration,
+    pub udp_idle: Duration,
     /// How long an over TCP conversation waits for late segments (retransmitted FINs and
     /// ACKs, a RST after the close) before its record is written.
-    pub close_delay_ns: i128,
+    pub close_delay: Duration,
     /// Conversations held at once; the longest idle is summed up to make room.
     pub max_conns: usize,
-}
-
-impl Limits {
-    pub const SEC: i128 = 1_000_000_000;
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            tcp_idle_ns: 300 * Limits::SEC,
-            udp_idle_ns: 60 * Limits::SEC,
-            close_delay_ns: 5 * Limits::SEC,
+            tcp_idle: Duration::from_secs(300),
+            udp_idle: Duration::from_secs(60),
+            close_delay: Duration::from_secs(5),
             max_conns: 10_000,
         }
     }
@@ -312,10 +308,11 @@ impl Tracker {
 
     fn timeout(&self, list: List) -> i128 {
         match list {
-            List::TcpOpen => self.limits.tcp_idle_ns,
-            List::TcpOver => self.limits.close_delay_ns,
-            List::Udp => self.limits.udp_idle_ns,
+            List::TcpOpen => self.limits.tcp_idle,
+            List::TcpOver => self.limits.close_delay,
+            List::Udp => self.limits.udp_idle,
         }
+        .as_nanos()
     }
 
     /// Makes room for one more conversation: a connection that is over (the earliest to end),

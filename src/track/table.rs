@@ -299,7 +299,7 @@ impl Graveyard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
+    use crate::time::Timestamp;
     use crate::track::FlowKey;
 
     fn udp(n: u32) -> Conv {

@@ -10,7 +10,7 @@ use super::seq::{Coverage, SeqNumber};
 use super::state::{self, Event, TcpState};
 use super::udp::FlowSummary;
 use super::{FlowKey, PacketInfo};
-use crate::capture::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::wire::TcpSegment;
 use crate::wire::tcp::{TcpFixed, TcpFlags};
 
@@ -114,7 +114,7 @@ pub struct Exchange {
     pub reply_frame: u64,
     pub request: Range<usize>,
     pub reply: Range<usize>,
-    pub rtt: f64,
+    pub rtt: Duration,
 }
 
 /// Per-direction facts, indexed by the canonical side of the flow key.
@@ -838,7 +838,7 @@ impl TcpConv {
             self.text
                 .extend_from_slice(&payload[..payload.len().min(room)]);
         } else if let Some(p) = self.pending.take() {
-            let rtt = (ts.as_nanos() - p.ts.as_nanos()) as f64 / 1e9;
+            let rtt = ts.since(p.ts);
             info.reply_to = Some((p.frame, rtt));
             let request = p.start..self.text.len();
             self.text
@@ -878,7 +878,7 @@ impl TcpConv {
                 packets_s2c: self.dirs[s].packets,
                 bytes_c2s: self.dirs[c].bytes,
                 bytes_s2c: self.dirs[s].bytes,
-                duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+                duration: self.last_ts.since(self.first_ts),
                 exchanges: self.exchanges,
                 text: self.text,
                 ended: super::Ended::EndOfInput,

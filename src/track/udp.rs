@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::tcp::{Exchange, Step};
 use super::{FlowKey, PacketInfo};
-use crate::capture::Timestamp;
+use crate::time::{Duration, Timestamp};
 use crate::wire::UdpDatagram;
 
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub struct FlowSummary {
     pub packets_s2c: u64,
     pub bytes_c2s: u64,
     pub bytes_s2c: u64,
-    pub duration: f64,
+    pub duration: Duration,
     pub exchanges: Vec<Exchange>,
     /// The bytes `exchanges` point into.
     pub text: Vec<u8>,
@@ -126,7 +126,7 @@ impl UdpConv {
             self.text.extend_from_slice(body);
             self.pending = Some((frame, ts, start));
         } else if let Some((req_frame, req_ts, start)) = self.pending.take() {
-            let rtt = (ts.as_nanos() - req_ts.as_nanos()) as f64 / 1e9;
+            let rtt = ts.since(req_ts);
             info.reply_to = Some((req_frame, rtt));
             let request = start..self.text.len();
             self.text.extend_from_slice(body);
@@ -158,7 +158,7 @@ impl UdpConv {
             packets_s2c: self.packets[s],
             bytes_c2s: self.bytes[c],
             bytes_s2c: self.bytes[s],
-            duration: (self.last_ts.as_nanos() - self.first_ts.as_nanos()) as f64 / 1e9,
+            duration: self.last_ts.since(self.first_ts),
             exchanges: self.exchanges,
             text: self.text,
             ended: super::Ended::EndOfInput,

@@ -361,11 +361,11 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
     if let Some(max) = exp.max_reply_rtt_ms {
         let worst = exchanges
             .iter()
-            .map(|(_, e)| e.rtt * 1e3)
+            .map(|(_, e)| e.rtt.as_secs_f64() * 1e3)
             .fold(0.0, f64::max);
         let slow: Vec<u64> = exchanges
             .iter()
-            .filter(|(_, e)| e.rtt * 1e3 > max)
+            .filter(|(_, e)| e.rtt.as_secs_f64() * 1e3 > max)
             .map(|(_, e)| e.reply_frame)
             .collect();
         add(
