@@ -203,6 +203,38 @@ pub fn push_padded(out: &mut String, n: impl itoa::Integer, width: usize) {
     out.push_str(s);
 }
 
+/// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
+/// parts, nanoseconds unpadded beyond nine digits.
+pub fn delta_text(d: crate::time::Timestamp) -> impl std::fmt::Display {
+    struct D(crate::time::Timestamp);
+    impl std::fmt::Display for D {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let neg = self.0.secs < 0 || self.0.nsecs < 0;
+            write!(
+                f,
+                "{}{}.{:09}",
+                if neg { "-" } else { "" },
+                self.0.secs.unsigned_abs(),
+                self.0.nsecs.unsigned_abs()
+            )
+        }
+    }
+    D(d)
+}
+
+/// A duration as seconds with nine decimals, exactly (as tshark prints durations).
+pub fn secs_text(d: crate::time::Duration) -> impl std::fmt::Display {
+    struct S(i128);
+    impl std::fmt::Display for S {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let sign = if self.0 < 0 { "-" } else { "" };
+            let a = self.0.unsigned_abs();
+            write!(f, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
+        }
+    }
+    S(d.as_nanos())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,36 +277,4 @@ mod tests {
         // A genuinely invalid byte at the limit is still shown as hex.
         assert_eq!(esc(b"ab\xe4", 3), ("ab\\xe4".into(), false));
     }
-}
-
-/// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
-/// parts, nanoseconds unpadded beyond nine digits.
-pub fn delta_text(d: crate::time::Timestamp) -> impl std::fmt::Display {
-    struct D(crate::time::Timestamp);
-    impl std::fmt::Display for D {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let neg = self.0.secs < 0 || self.0.nsecs < 0;
-            write!(
-                f,
-                "{}{}.{:09}",
-                if neg { "-" } else { "" },
-                self.0.secs.unsigned_abs(),
-                self.0.nsecs.unsigned_abs()
-            )
-        }
-    }
-    D(d)
-}
-
-/// A duration as seconds with nine decimals, exactly (as tshark prints durations).
-pub fn secs_text(d: crate::time::Duration) -> impl std::fmt::Display {
-    struct S(i128);
-    impl std::fmt::Display for S {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let sign = if self.0 < 0 { "-" } else { "" };
-            let a = self.0.unsigned_abs();
-            write!(f, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
-        }
-    }
-    S(d.as_nanos())
 }
