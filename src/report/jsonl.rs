@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::{IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
-use crate::track::{Finished, FlowSummary, tcp::Exchange};
+use crate::track::{Exchange, Finished, FlowSummary};
 use crate::wire::Transport;
 
 /// Writes `v` as a JSON string (serde_json's escaping, no allocation).

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod defrag;
+pub mod flow;
 pub mod follow;
 pub mod seq;
 pub mod state;
@@ -20,10 +21,11 @@ use crate::wire::tcp::TcpFixed;
 use crate::wire::{Decoded, Transport};
 use table::{Conv, Graveyard, List, Table};
 
+pub use flow::{Exchange, FlowSummary, Step};
 pub use seq::SeqNumber;
 pub use state::TcpState;
-pub use tcp::{Close, ConnSummary, Handshake, HandshakeNote, Step, TcpConv};
-pub use udp::{FlowSummary, UdpConv};
+pub use tcp::{Close, ConnSummary, Handshake, HandshakeNote, TcpConv};
+pub use udp::UdpConv;
 
 /// Both endpoints of a conversation in a canonical order, so either direction finds it.
 /// Addresses are kept as integers (a flow's two ends are of one family): comparing and
@@ -129,7 +131,7 @@ impl Ended {
 #[derive(Debug, Clone)]
 pub enum Finished {
     Tcp(ConnSummary),
-    Udp(udp::FlowSummary),
+    Udp(FlowSummary),
 }
 
 impl Finished {

@@ -3,14 +3,12 @@
 //! handshake verdict with j and k checked, endpoint states, byte counts and request/reply
 //! exchanges.
 
-use std::ops::Range;
-
 use super::analysis::{self, Flags, Flow, Verdict};
+use super::flow::{FlowSummary, MoreRequest, Pairing, Step};
 use super::seq::{Coverage, SeqNumber};
 use super::state::{self, Event, TcpState};
-use super::udp::FlowSummary;
 use super::{FlowKey, PacketInfo};
-use crate::time::{Duration, Timestamp};
+use crate::time::Timestamp;
 use crate::wire::TcpSegment;
 use crate::wire::tcp::{TcpFixed, TcpFlags};
 
@@ -21,34 +19,6 @@ pub const C_ACK: u8 = 4;
 pub const C_DATA: u8 = 8;
 pub const C_FIN: u8 = 16;
 pub const C_RST: u8 = 32;
-
-/// What a segment does in its connection (the contract's `step`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Syn,
-    SynAck,
-    HandshakeAck,
-    Data,
-    Ack,
-    Fin,
-    Rst,
-    Datagram,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Syn => "syn",
-            Step::SynAck => "syn-ack",
-            Step::HandshakeAck => "handshake-ack",
-            Step::Data => "data",
-            Step::Ack => "ack",
-            Step::Fin => "fin",
-            Step::Rst => "rst",
-            Step::Datagram => "datagram",
-        }
-    }
-}
 
 /// The handshake facts one segment shows, for the lesson's annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,17 +76,6 @@ impl Close {
     }
 }
 
-/// A request and the reply that answered it; the texts are ranges of the connection's
-/// `text` buffer, so keeping them costs no allocation per message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exchange {
-    pub request_frame: u64,
-    pub reply_frame: u64,
-    pub request: Range<usize>,
-    pub reply: Range<usize>,
-    pub rtt: Duration,
-}
-
 /// Per-direction facts, indexed by the canonical side of the flow key.
 #[derive(Debug, Clone, Default)]
 struct Dir {
@@ -146,14 +105,6 @@ struct HandshakeTrack {
     synack_ok: Option<bool>,
     ack_ok: Option<bool>,
     refused: bool,
-}
-
-/// A request waiting for its reply; its bytes start at `start` in the text buffer.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    frame: u64,
-    ts: Timestamp,
-    start: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -188,9 +139,7 @@ pub struct TcpConv {
     pub reused: bool,
     /// Picked up again after it was summed up (idle or table full).
     resumed: bool,
-    pending: Option<Pending>,
-    exchanges: Vec<Exchange>,
-    text: Vec<u8>,
+    pairing: Pairing,
     history: String,
 }
 
@@ -305,9 +254,7 @@ impl TcpConv {
             compacted: false,
             reused: false,
             resumed: false,
-            pending: None,
-            exchanges: Vec::new(),
-            text: Vec::new(),
+            pairing: Pairing::default(),
             // Zeek marks a connection whose first packet came from the responder.
             // Room for the usual `ShADadFf` at once, instead of a series of doublings.
             history: {
@@ -598,7 +545,12 @@ impl TcpConv {
         info.step = Some(self.step(info, flags, len));
 
         if len > 0 && new_bytes > 0 && !flags.syn() {
-            self.exchange(info, frame, ts, side, seg.payload, keep);
+            if side == self.client {
+                self.pairing
+                    .request(frame, ts, seg.payload, keep, MoreRequest::Continues);
+            } else if let Some(r) = self.pairing.reply(frame, ts, seg.payload, keep) {
+                info.reply_to = Some(r);
+            }
         }
         if self.is_over() && !self.compacted {
             // Most connections of a long capture are over long before its end: keep their
@@ -610,8 +562,7 @@ impl TcpConv {
             for d in &mut self.dirs {
                 d.coverage.compact();
             }
-            self.exchanges.shrink_to_fit();
-            self.text.shrink_to_fit();
+            self.pairing.compact();
             self.history.shrink_to_fit();
         }
     }
@@ -809,50 +760,6 @@ impl TcpConv {
         }
     }
 
-    fn exchange(
-        &mut self,
-        info: &mut PacketInfo,
-        frame: u64,
-        ts: Timestamp,
-        side: usize,
-        payload: &[u8],
-        keep: usize,
-    ) {
-        if self.text.capacity() == 0 {
-            // One allocation for the usual request and reply instead of a doubling series.
-            self.text.reserve(keep.min(256));
-        }
-        if side == self.client {
-            let start = match self.pending {
-                Some(p) => p.start,
-                None => {
-                    self.pending = Some(Pending {
-                        frame,
-                        ts,
-                        start: self.text.len(),
-                    });
-                    self.text.len()
-                }
-            };
-            let room = keep.saturating_sub(self.text.len() - start);
-            self.text
-                .extend_from_slice(&payload[..payload.len().min(room)]);
-        } else if let Some(p) = self.pending.take() {
-            let rtt = ts.since(p.ts);
-            info.reply_to = Some((p.frame, rtt));
-            let request = p.start..self.text.len();
-            self.text
-                .extend_from_slice(&payload[..payload.len().min(keep)]);
-            self.exchanges.push(Exchange {
-                request_frame: p.frame,
-                reply_frame: frame,
-                reply: request.end..self.text.len(),
-                request,
-                rtt,
-            });
-        }
-    }
-
     pub fn summary(self) -> ConnSummary {
         let c = self.client;
         let s = 1 - c;
@@ -866,6 +773,7 @@ impl TcpConv {
             }
         };
         let handshake = self.handshake();
+        let (exchanges, text) = self.pairing.into_parts();
         ConnSummary {
             flow: FlowSummary {
                 stream: self.stream,
@@ -879,8 +787,8 @@ impl TcpConv {
                 bytes_c2s: self.dirs[c].bytes,
                 bytes_s2c: self.dirs[s].bytes,
                 duration: self.last_ts.since(self.first_ts),
-                exchanges: self.exchanges,
-                text: self.text,
+                exchanges,
+                text,
                 ended: super::Ended::EndOfInput,
                 resumed: self.resumed,
             },

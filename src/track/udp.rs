@@ -1,11 +1,9 @@
 //! UDP conversations, numbered like Wireshark's `udp.stream`, with request/reply pairing:
 //! a datagram from the first sender answered by one from its peer.
 
-use std::net::IpAddr;
-
-use super::tcp::{Exchange, Step};
+use super::flow::{FlowSummary, MoreRequest, Pairing, Step};
 use super::{FlowKey, PacketInfo};
-use crate::time::{Duration, Timestamp};
+use crate::time::Timestamp;
 use crate::wire::UdpDatagram;
 
 #[derive(Debug, Clone)]
@@ -20,35 +18,8 @@ pub struct UdpConv {
     pub last_ts: Timestamp,
     packets: [u64; 2],
     bytes: [u64; 2],
-    /// The newest unanswered request: frame, time, start in `text`.
-    pending: Option<(u64, Timestamp, usize)>,
-    exchanges: Vec<Exchange>,
-    text: Vec<u8>,
+    pairing: Pairing,
     resumed: bool,
-}
-
-/// What every `conn` line says, TCP or UDP: the two ends, the frames, the counts each way
-/// and the request/reply exchanges.
-#[derive(Debug, Clone)]
-pub struct FlowSummary {
-    pub stream: u32,
-    pub client: (IpAddr, u16),
-    pub server: (IpAddr, u16),
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub packets: u64,
-    pub packets_c2s: u64,
-    pub packets_s2c: u64,
-    pub bytes_c2s: u64,
-    pub bytes_s2c: u64,
-    pub duration: Duration,
-    pub exchanges: Vec<Exchange>,
-    /// The bytes `exchanges` point into.
-    pub text: Vec<u8>,
-    /// Why the record was written.
-    pub ended: super::Ended,
-    /// The flow was summed up before and came back: this record continues that stream.
-    pub resumed: bool,
 }
 
 impl UdpConv {
@@ -63,9 +34,7 @@ impl UdpConv {
             last_ts: ts,
             packets: [0; 2],
             bytes: [0; 2],
-            pending: None,
-            exchanges: Vec::new(),
-            text: Vec::new(),
+            pairing: Pairing::default(),
             resumed: false,
         }
     }
@@ -112,31 +81,11 @@ impl UdpConv {
         self.last_ts = ts;
         info.from_client = side == self.client;
         info.step = Some(Step::Datagram);
-        let body = &dg.payload[..dg.payload.len().min(keep)];
         if side == self.client {
-            // The newest request is the one a reply answers; an unanswered older one is
-            // forgotten, so the buffer stays bounded when nothing ever replies.
-            let start = match self.pending {
-                Some((_, _, old)) => {
-                    self.text.truncate(old);
-                    old
-                }
-                None => self.text.len(),
-            };
-            self.text.extend_from_slice(body);
-            self.pending = Some((frame, ts, start));
-        } else if let Some((req_frame, req_ts, start)) = self.pending.take() {
-            let rtt = ts.since(req_ts);
-            info.reply_to = Some((req_frame, rtt));
-            let request = start..self.text.len();
-            self.text.extend_from_slice(body);
-            self.exchanges.push(Exchange {
-                request_frame: req_frame,
-                reply_frame: frame,
-                reply: request.end..self.text.len(),
-                request,
-                rtt,
-            });
+            self.pairing
+                .request(frame, ts, dg.payload, keep, MoreRequest::Replaces);
+        } else if let Some(r) = self.pairing.reply(frame, ts, dg.payload, keep) {
+            info.reply_to = Some(r);
         }
     }
 
@@ -147,6 +96,7 @@ impl UdpConv {
     pub fn summary(self) -> FlowSummary {
         let c = self.client;
         let s = 1 - c;
+        let (exchanges, text) = self.pairing.into_parts();
         FlowSummary {
             stream: self.stream,
             client: self.key.endpoint(c),
@@ -159,8 +109,8 @@ impl UdpConv {
             bytes_c2s: self.bytes[c],
             bytes_s2c: self.bytes[s],
             duration: self.last_ts.since(self.first_ts),
-            exchanges: self.exchanges,
-            text: self.text,
+            exchanges,
+            text,
             ended: super::Ended::EndOfInput,
             resumed: self.resumed,
         }

@@ -262,7 +262,7 @@ pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
             seen.retransmissions.clone(),
         );
     }
-    let exchanges: Vec<(&crate::track::ConnSummary, &crate::track::tcp::Exchange)> = tcp
+    let exchanges: Vec<(&crate::track::ConnSummary, &crate::track::Exchange)> = tcp
         .iter()
         .flat_map(|t| t.flow.exchanges.iter().map(move |e| (*t, e)))
         .collect();

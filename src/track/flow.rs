@@ -1,0 +1,210 @@
+//! What TCP and UDP conversations share: the `conn` record's common part (`FlowSummary`),
+//! the packet's `step`, and request/reply pairing, written once.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use crate::time::{Duration, Timestamp};
+
+/// What a segment or datagram does in its conversation (the contract's `step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Syn,
+    SynAck,
+    HandshakeAck,
+    Data,
+    Ack,
+    Fin,
+    Rst,
+    Datagram,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Syn => "syn",
+            Step::SynAck => "syn-ack",
+            Step::HandshakeAck => "handshake-ack",
+            Step::Data => "data",
+            Step::Ack => "ack",
+            Step::Fin => "fin",
+            Step::Rst => "rst",
+            Step::Datagram => "datagram",
+        }
+    }
+}
+
+/// A request and the reply that answered it; the texts are ranges of the conversation's
+/// `text` buffer, so keeping them costs no allocation per message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    pub request_frame: u64,
+    pub reply_frame: u64,
+    pub request: Range<usize>,
+    pub reply: Range<usize>,
+    pub rtt: Duration,
+}
+
+/// What every `conn` line says, TCP or UDP: the two ends, the frames, the counts each way
+/// and the request/reply exchanges.
+#[derive(Debug, Clone)]
+pub struct FlowSummary {
+    pub stream: u32,
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub packets: u64,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub duration: Duration,
+    pub exchanges: Vec<Exchange>,
+    /// The bytes `exchanges` point into.
+    pub text: Vec<u8>,
+    /// Why the record was written.
+    pub ended: super::Ended,
+    /// The flow was summed up before and came back: this record continues that stream.
+    pub resumed: bool,
+}
+
+/// What a second request does to one still unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoreRequest {
+    /// TCP: the client's next segment continues the same request (a byte stream).
+    Continues,
+    /// UDP: the newest datagram is the one a reply answers; the older one is forgotten, so
+    /// the buffer stays bounded when nothing ever replies.
+    Replaces,
+}
+
+/// A request waiting for its reply; its bytes start at `start` in the text buffer.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    frame: u64,
+    ts: Timestamp,
+    start: usize,
+}
+
+/// Request/reply pairing: the client's payload is a request until the server's first
+/// payload after it, which is the reply. At most `keep` bytes of each are kept.
+#[derive(Debug, Clone, Default)]
+pub struct Pairing {
+    pending: Option<Pending>,
+    exchanges: Vec<Exchange>,
+    text: Vec<u8>,
+}
+
+impl Pairing {
+    /// Client payload.
+    pub fn request(
+        &mut self,
+        frame: u64,
+        ts: Timestamp,
+        payload: &[u8],
+        keep: usize,
+        more: MoreRequest,
+    ) {
+        if more == MoreRequest::Continues && self.text.capacity() == 0 {
+            // One allocation for the usual request and reply instead of a doubling series
+            // (a datagram's request is kept whole at once: no series to save).
+            self.text.reserve(keep.min(256));
+        }
+        let start = match (self.pending, more) {
+            (Some(p), MoreRequest::Continues) => p.start,
+            (Some(p), MoreRequest::Replaces) => {
+                self.text.truncate(p.start);
+                self.pending = Some(Pending { frame, ts, ..p });
+                p.start
+            }
+            (None, _) => {
+                let start = self.text.len();
+                self.pending = Some(Pending { frame, ts, start });
+                start
+            }
+        };
+        let room = keep.saturating_sub(self.text.len() - start);
+        self.text
+            .extend_from_slice(&payload[..payload.len().min(room)]);
+    }
+
+    /// Server payload: the reply to the pending request, if there is one; returns the
+    /// request's frame and the time it took (the packet's `reply_to`).
+    pub fn reply(
+        &mut self,
+        frame: u64,
+        ts: Timestamp,
+        payload: &[u8],
+        keep: usize,
+    ) -> Option<(u64, Duration)> {
+        let p = self.pending.take()?;
+        let rtt = ts.since(p.ts);
+        let request = p.start..self.text.len();
+        self.text
+            .extend_from_slice(&payload[..payload.len().min(keep)]);
+        self.exchanges.push(Exchange {
+            request_frame: p.frame,
+            reply_frame: frame,
+            reply: request.end..self.text.len(),
+            request,
+            rtt,
+        });
+        Some((p.frame, rtt))
+    }
+
+    /// Gives back spare capacity once the conversation is over.
+    pub fn compact(&mut self) {
+        self.exchanges.shrink_to_fit();
+        self.text.shrink_to_fit();
+    }
+
+    /// The exchanges and the bytes they point into, for the record.
+    pub fn into_parts(self) -> (Vec<Exchange>, Vec<u8>) {
+        (self.exchanges, self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i32) -> Timestamp {
+        Timestamp {
+            secs: 100,
+            nsecs: ms * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn test_tcp_request_continues_until_the_reply() {
+        let mut p = Pairing::default();
+        p.request(1, at(0), b"hel", 1024, MoreRequest::Continues);
+        p.request(2, at(1), b"lo", 1024, MoreRequest::Continues);
+        assert_eq!(
+            p.reply(3, at(5), b"hi", 1024),
+            Some((1, Duration::from_nanos(5_000_000)))
+        );
+        // A second server segment is not another reply.
+        assert_eq!(p.reply(4, at(6), b"there", 1024), None);
+        let (ex, text) = p.into_parts();
+        assert_eq!(ex.len(), 1);
+        assert_eq!(&text[ex[0].request.clone()], b"hello");
+        assert_eq!(&text[ex[0].reply.clone()], b"hi");
+    }
+
+    #[test]
+    fn test_udp_newest_request_is_answered_and_keep_bounds_both() {
+        let mut p = Pairing::default();
+        p.request(1, at(0), b"first", 3, MoreRequest::Replaces);
+        p.request(2, at(2), b"second", 3, MoreRequest::Replaces);
+        assert_eq!(
+            p.reply(3, at(3), b"answer", 3),
+            Some((2, Duration::from_nanos(1_000_000)))
+        );
+        let (ex, text) = p.into_parts();
+        assert_eq!(&text[ex[0].request.clone()], b"sec");
+        assert_eq!(&text[ex[0].reply.clone()], b"ans");
+        assert_eq!(text.len(), 6, "the forgotten request's bytes are gone");
+    }
+}
