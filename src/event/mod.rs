@@ -2,6 +2,8 @@
 //! events it causes (a `packet`, the `conn` records of conversations that are over, the
 //! final `summary`) go to a `Sink`, which the printers and `verify` implement.
 
+pub mod payload;
+
 use std::io;
 use std::ops::Range;
 

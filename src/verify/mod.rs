@@ -9,7 +9,8 @@ use std::io;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::report::{PacketEvent, Sink, Summary};
+use crate::event::payload::escape_payload;
+use crate::event::{PacketEvent, Sink, Summary};
 use crate::track::{Close, Finished, Handshake};
 use crate::wire::Transport;
 
@@ -141,7 +142,7 @@ impl Sink for Collector<'_> {
                     self.seen.bad_checksums.push(n);
                 }
                 let mut s = String::new();
-                crate::report::escape_payload(dg.payload, 1024, &mut s);
+                escape_payload(dg.payload, 1024, &mut s);
                 self.seen.datagrams.push((n, s));
             }
             _ => {}
@@ -178,7 +179,7 @@ impl Sink for Collector<'_> {
 
 fn text(bytes: &[u8]) -> String {
     let mut s = String::new();
-    crate::report::escape_payload(bytes, 1024, &mut s);
+    escape_payload(bytes, 1024, &mut s);
     s
 }
 

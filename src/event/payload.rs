@@ -1,0 +1,95 @@
+//! How a payload reads as text: the one escaping the printers show and `verify` matches
+//! expectations against, so that what a user copies from the output is what they expect.
+
+/// Writes `bytes` as text: valid printable UTF-8 kept, control bytes, backslashes and invalid
+/// bytes as `\xNN`; at most `limit` bytes of input (never splitting a character). Returns
+/// whether the input was cut.
+pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
+    let cut = bytes.len() > limit;
+    let mut take = bytes.len().min(limit);
+    if cut {
+        // When the limit falls inside a valid character, keep the whole character out.
+        let mut b = take;
+        while b > 0 && take - b < 3 && bytes[b] & 0xc0 == 0x80 {
+            b -= 1;
+        }
+        let l = utf8_len(bytes[b]);
+        if b < take
+            && b + l > take
+            && b + l <= bytes.len()
+            && std::str::from_utf8(&bytes[b..b + l]).is_ok()
+        {
+            take = b;
+        }
+    }
+    // Most payloads are plain printable ASCII: copied at once, no character walk.
+    let plain = &bytes[..take];
+    if plain
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
+    {
+        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+        return cut;
+    }
+    for chunk in bytes[..take].utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    push_hex(out, b);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            push_hex(out, b);
+        }
+    }
+    cut
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => 1,
+    }
+}
+
+fn push_hex(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('\\');
+    out.push('x');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(b: &[u8], limit: usize) -> (String, bool) {
+        let mut s = String::new();
+        let cut = escape_payload(b, limit, &mut s);
+        (s, cut)
+    }
+
+    #[test]
+    fn test_payload_escaping() {
+        assert_eq!(esc(b"hi\r\n", 256), ("hi\\x0d\\x0a".into(), false));
+        assert_eq!(esc("你好".as_bytes(), 256), ("你好".into(), false));
+        assert_eq!(esc(b"a\xffb\\", 256), ("a\\xffb\\x5c".into(), false));
+        assert_eq!(esc(b"\x1b[0m", 256), ("\\x1b[0m".into(), false));
+    }
+
+    #[test]
+    fn test_payload_cut_on_character_boundary() {
+        // "你" is 3 bytes: a limit of 4 keeps one character and cuts.
+        assert_eq!(esc("你好".as_bytes(), 4), ("你".into(), true));
+        assert_eq!(esc(b"abcdef", 3), ("abc".into(), true));
+        // A genuinely invalid byte at the limit is still shown as hex.
+        assert_eq!(esc(b"ab\xe4", 3), ("ab\\xe4".into(), false));
+    }
+}
