@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Lang;
+use synack::report::Lang;
 
 /// synack — see the TCP handshake and UDP datagrams of the classic socket lesson on the wire.
 ///
@@ -137,8 +137,8 @@ pub struct ExpectArgs {
 
 impl ExpectArgs {
     /// The expectations the flags name.
-    pub fn flags(&self) -> crate::verify::Expectations {
-        crate::verify::Expectations {
+    pub fn flags(&self) -> synack::verify::Expectations {
+        synack::verify::Expectations {
             handshakes: self.handshakes,
             closed_by_fin: self.closed_by_fin.then_some(true),
             no_resets: self.no_resets.then_some(true),
@@ -251,7 +251,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub ipv6: bool,
     /// The TCP echo server's port (0: pick free ports for both servers).
-    #[arg(long, default_value_t = crate::demo::TCP_PORT)]
+    #[arg(long, default_value_t = synack::demo::TCP_PORT)]
     pub port: u16,
     /// The UDP receiver's port (default 8081; free with --port 0).
     #[arg(long)]
@@ -302,7 +302,7 @@ impl DemoArgs {
         }
         (0..self.messages)
             .map(|i| {
-                crate::demo::DEFAULT_MESSAGES
+                synack::demo::DEFAULT_MESSAGES
                     .get(i)
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| format!("message {}", i + 1))
@@ -314,7 +314,7 @@ impl DemoArgs {
         match (self.udp_port, self.port) {
             (Some(p), _) => p,
             (None, 0) => 0,
-            (None, _) => crate::demo::UDP_PORT,
+            (None, _) => synack::demo::UDP_PORT,
         }
     }
 }
@@ -415,9 +415,9 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    pub fn limits(&self) -> crate::track::Limits {
-        use crate::time::Duration;
-        crate::track::Limits {
+    pub fn limits(&self) -> synack::track::Limits {
+        use synack::time::Duration;
+        synack::track::Limits {
             tcp_idle: Duration::from_secs_f64(self.tcp_timeout),
             udp_idle: Duration::from_secs_f64(self.udp_timeout),
             close_delay: Duration::from_secs_f64(self.close_delay),

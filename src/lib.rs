@@ -1,9 +1,7 @@
 //! synack: a packet-level handshake and datagram inspector. The library holds the one-way
 //! pipeline `capture → wire → track → report` and the demos; the binary wires it to a CLI.
 
-pub mod app;
 pub mod capture;
-pub mod cli;
 pub mod demo;
 pub mod event;
 pub mod report;

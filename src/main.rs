@@ -4,9 +4,13 @@
 use std::io;
 use std::process::ExitCode;
 
+mod app;
+mod cli;
+
 use clap::Parser;
-use synack::app::{self, Outcome};
-use synack::cli::Cli;
+
+use app::Outcome;
+use cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

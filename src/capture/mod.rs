@@ -2,6 +2,7 @@
 //! libpcap capture with BPF filters and drop statistics, and writing savefiles.
 
 pub mod file;
+pub mod filter;
 pub mod live;
 
 pub use crate::time::Timestamp;

@@ -146,6 +146,11 @@ pub fn ctime() -> String {
         .to_string()
 }
 
+/// A regular expression every `reply_for` output matches (the ctime varies): what `verify`
+/// expects of the demo's replies.
+pub const REPLY_PATTERN: &str =
+    r"^Hi,you send me :\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}\] ";
+
 /// The classic server's reply to one message.
 pub fn reply_for(message: &str) -> String {
     format!("Hi,you send me :[{}] {}", ctime(), message)
@@ -264,6 +269,13 @@ mod tests {
         assert_eq!(c.len(), 24, "{c}");
         assert_eq!(&c[3..4], " ");
         assert_eq!(&c[13..14], ":");
+    }
+
+    #[test]
+    fn test_reply_pattern_matches_the_replies() {
+        let re = regex::Regex::new(REPLY_PATTERN).expect("a valid pattern");
+        assert!(re.is_match(&reply_for("你好")), "{}", reply_for("你好"));
+        assert!(!re.is_match("Hi,you send me : hello"));
     }
 
     #[test]

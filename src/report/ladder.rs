@@ -6,7 +6,8 @@ use std::net::IpAddr;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{Lang, PacketEvent, escape_payload};
+use super::{Lang, PacketEvent, Sink, Summary, escape_payload};
+use crate::track::Finished;
 use crate::track::{HandshakeNote, TcpState};
 use crate::wire::Transport;
 
@@ -21,6 +22,31 @@ pub struct LadderRow {
     pub from_client: bool,
     pub label: String,
     pub states: Option<(TcpState, TcpState)>,
+}
+
+/// A `Sink` that passes events on and keeps a ladder row for each packet (the demo draws
+/// its diagram after the packet lines).
+pub struct LadderTap<'a> {
+    pub inner: &'a mut dyn Sink,
+    pub rows: Vec<LadderRow>,
+}
+
+impl Sink for LadderTap<'_> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> std::io::Result<()> {
+        if let Some(r) = LadderRow::from_event(ev) {
+            self.rows.push(r);
+        }
+        self.inner.packet(ev)
+    }
+    fn conn(&mut self, c: &Finished) -> std::io::Result<()> {
+        self.inner.conn(c)
+    }
+    fn summary(&mut self, s: &Summary) -> std::io::Result<()> {
+        self.inner.summary(s)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl LadderRow {

@@ -1,6 +1,8 @@
 //! Formatting only: the text and JSON Lines printers, the ladder diagram and SVG, and the
 //! shared wording of annotations (English and the classic tutorial's Chinese terms).
 
+pub mod checks;
+pub mod demo;
 pub mod follow;
 pub mod jsonl;
 pub mod ladder;
@@ -169,6 +171,27 @@ pub fn secs_text(d: crate::time::Duration) -> impl std::fmt::Display {
         }
     }
     S(d.as_nanos())
+}
+
+/// The output formats of packet and conversation events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    /// JSON Lines, as `shared/spec/events.md` specifies.
+    Json,
+}
+
+/// The printer of `format`, writing to `out`; `live` marks a capture in progress.
+pub fn printer<'a, W: std::io::Write + 'a>(
+    format: Format,
+    style: Style,
+    out: W,
+    live: bool,
+) -> Box<dyn Sink + 'a> {
+    match format {
+        Format::Text => Box::new(text::TextPrinter::new(out, style, live)),
+        Format::Json => Box::new(jsonl::JsonPrinter::new(out, style, live)),
+    }
 }
 
 #[cfg(test)]

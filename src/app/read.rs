@@ -1,0 +1,224 @@
+//! `synack read` and `synack follow`: a savefile through the pipeline, on two threads (one
+//! reads, decodes and tracks; the other prints), with a progress line on a terminal.
+
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::thread;
+
+use anyhow::{Result, anyhow, bail};
+
+use super::{Outcome, open_input, printer};
+use crate::cli::{FollowArgs, FollowProto, ReadArgs};
+use synack::capture::file::{FileError, FileReader, Format as FileFormat};
+use synack::capture::filter::Filters;
+use synack::event::{OneStream, Pipeline, Recorded, Sink};
+use synack::track::Limits;
+use synack::wire::link;
+
+pub fn read(args: &ReadArgs) -> Result<Outcome> {
+    let (path, filter) = args.file_and_filter().map_err(|e| anyhow!(e))?;
+    let stdout = io::stdout();
+    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut printer = printer(&args.output, out, false);
+    let mut one;
+    let printer: &mut dyn Sink = match args.table.stream {
+        Some(stream) => {
+            one = OneStream {
+                inner: printer.as_mut(),
+                tcp: args.table.stream_proto == crate::cli::FollowProto::Tcp,
+                stream,
+            };
+            &mut one
+        }
+        None => printer.as_mut(),
+    };
+    let job = ReadJob {
+        path: path.clone(),
+        filter,
+        count: args.count,
+        keep_bytes: args.output.payload_bytes,
+        limits: args.table.limits(),
+        packets: !args.table.conns,
+    };
+    if let Some(e) = read_into(job, printer)? {
+        return Err(anyhow!("{}: {e}", path.display()));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// What to read and how.
+pub(super) struct ReadJob {
+    pub path: PathBuf,
+    pub filter: Option<String>,
+    pub count: Option<u64>,
+    pub keep_bytes: usize,
+    pub limits: Limits,
+    /// False: conversation records and the summary only (`--conns`).
+    pub packets: bool,
+}
+
+/// Runs a savefile through the pipeline into `printer` (conversations and summary included),
+/// on two threads: one reads, decodes and tracks, this one prints. Returns the damage that
+/// stopped the reading early, after every good frame was printed.
+pub(super) fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<FileError>> {
+    let (tx, rx) = sync_channel::<Recorded>(4);
+    let (back_tx, back_rx) = channel::<Recorded>();
+    let tracking = thread::spawn(move || track_file(job, tx, back_rx));
+    let printed = (|| -> io::Result<()> {
+        for batch in rx.iter() {
+            batch.replay(printer)?;
+            // The batch goes back for reuse, still full: the tracking thread that allocated
+            // its conversation records frees them too (glibc locks an arena for a free from
+            // another thread, and the two threads then wait on each other). If the reader is
+            // done, it is simply dropped.
+            let _ = back_tx.send(batch);
+        }
+        Ok(())
+    })();
+    // Stops the tracking thread if printing failed (a closed pipe) before waiting for it.
+    drop(rx);
+    let read = tracking
+        .join()
+        .map_err(|_| anyhow!("the reading thread panicked"))?;
+    printed?;
+    read
+}
+
+/// The reading and tracking half of `read_into`: frames → recorded events, in batches.
+fn track_file(
+    job: ReadJob,
+    tx: SyncSender<Recorded>,
+    recycled: Receiver<Recorded>,
+) -> Result<Option<FileError>> {
+    let path = &job.path;
+    let input = open_input(path)?;
+    let mut reader = FileReader::new(input).map_err(|e| match e {
+        FileError::Io(io) => anyhow!(io).context(format!("cannot read {}", path.display())),
+        other => anyhow!("{}: {other}", path.display()),
+    })?;
+    if let Some(lt) = reader.linktype()
+        && matches!(reader.format(), FileFormat::Pcap { .. })
+        && !link::supported(lt)
+    {
+        bail!(
+            "{}: unsupported link type {lt}; synack reads Ethernet, Linux cooked (SLL, SLL2), \
+             BSD loopback and raw IP captures",
+            path.display()
+        );
+    }
+    let progress = progress_bar(path);
+    let mut pipeline = Pipeline::new(job.keep_bytes, job.limits);
+    let mut filters = Filters::new(job.filter);
+    let mut shown = 0u64;
+    let mut failure = None;
+    let mut batch = Recorded::default();
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        if job.count.is_some_and(|c| shown >= c) {
+            break;
+        }
+        if !filters.matches(frame.meta.linktype, frame.data)? {
+            continue;
+        }
+        shown += 1;
+        pipeline.record(&frame, &mut batch, job.packets);
+        if batch.len() >= Recorded::ITEMS {
+            if let Some(p) = &progress {
+                p.set_position(reader.offset());
+            }
+            let mut next = recycled.try_recv().unwrap_or_default();
+            next.clear();
+            if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                // The printing side stopped (its error is reported there).
+                return Ok(None);
+            }
+        }
+    }
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    pipeline.record_finish(&mut batch);
+    let _ = tx.send(batch);
+    Ok(failure)
+}
+
+/// Files smaller than this are read before a progress line would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+/// A progress line on stderr while a large file is read, only when stderr is a terminal
+/// (nothing is made, so nothing costs, otherwise).
+fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() || path.as_os_str() == "-" {
+        return None;
+    }
+    let len = std::fs::metadata(path).ok()?.len();
+    if len < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(path.display().to_string());
+    Some(bar)
+}
+
+/// `synack follow`: one conversation's payload, as Wireshark's Follow Stream.
+pub fn follow(args: &FollowArgs) -> Result<Outcome> {
+    use crate::cli::FollowFormatArg;
+    use synack::report::follow::{Follow, FollowFormat};
+    let path = match (&args.read, args.words.first()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(w)) => PathBuf::from(w),
+        (None, None) => bail!("no capture file given: synack follow FILE --stream N"),
+    };
+    let tcp = args.proto == FollowProto::Tcp;
+    let mut sink = Follow::new(tcp, args.stream);
+    let job = ReadJob {
+        path: path.clone(),
+        filter: None,
+        count: None,
+        keep_bytes: 0,
+        limits: Limits::default(),
+        packets: true,
+    };
+    let damage = read_into(job, &mut sink)?;
+    if !sink.found() {
+        bail!(
+            "{}: no {} stream {} (streams are numbered from 0, as tshark's {}.stream)",
+            path.display(),
+            if tcp { "TCP" } else { "UDP" },
+            args.stream,
+            if tcp { "tcp" } else { "udp" }
+        );
+    }
+    let format = match args.format {
+        FollowFormatArg::Text => FollowFormat::Text,
+        FollowFormatArg::Hex => FollowFormat::Hex,
+        FollowFormatArg::Raw => FollowFormat::Raw,
+        FollowFormatArg::Json => FollowFormat::Json,
+    };
+    sink.write(
+        &mut BufWriter::new(io::stdout().lock()),
+        format,
+        args.color.on_stdout(),
+    )?;
+    if let Some(e) = damage {
+        return Err(anyhow!("{}: {e}", path.display()));
+    }
+    Ok(Outcome::Ok)
+}
