@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use synack::report::Lang;
+use synack::verify::expect::{self, Kind};
+use synack::verify::{Expectations, Value};
 
 /// synack — see the TCP handshake and UDP datagrams of the classic socket lesson on the wire.
 ///
@@ -85,75 +87,86 @@ pub struct FollowArgs {
     pub words: Vec<String>,
 }
 
-/// Expectations, from a TOML file and/or flags (flags win).
-#[derive(Debug, Clone, Args, Default)]
+/// Expectations, from a TOML file and/or flags (flags win). The flags are made from
+/// `verify::expect::ALL`, where each expectation is defined once.
+#[derive(Debug, Clone, Default)]
 pub struct ExpectArgs {
-    /// A TOML file of expectations (keys as the flags below, with underscores).
-    #[arg(long, value_name = "FILE")]
+    /// A TOML file of expectations.
     pub expect: Option<PathBuf>,
-    /// Number of complete three-way handshakes.
-    #[arg(long, value_name = "N")]
-    pub handshakes: Option<u64>,
-    /// Every TCP connection is closed by FIN.
-    #[arg(long)]
-    pub closed_by_fin: bool,
-    /// No RST anywhere.
-    #[arg(long)]
-    pub no_resets: bool,
-    /// At most N retransmitted segments.
-    #[arg(long, value_name = "N")]
-    pub max_retransmissions: Option<u64>,
-    /// Number of request/reply exchanges over TCP.
-    #[arg(long, value_name = "N")]
-    pub exchanges: Option<u64>,
-    /// Every TCP reply matches this regular expression.
-    #[arg(long, value_name = "REGEX")]
-    pub reply_regex: Option<String>,
-    /// Number of UDP datagrams.
-    #[arg(long, value_name = "N")]
-    pub udp_datagrams: Option<u64>,
-    /// An expected UDP payload (repeatable, in order).
-    #[arg(long = "udp-payload", value_name = "TEXT")]
-    pub udp_payloads: Vec<String>,
-    /// Largest acceptable initial RTT in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub max_irtt_ms: Option<f64>,
-    /// Largest acceptable request-to-reply time in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub max_reply_rtt_ms: Option<f64>,
-    /// No malformed frames.
-    #[arg(long)]
-    pub no_malformed: bool,
-    /// No TCP or UDP checksum is bad (checksum offload, as on loopback, is not bad).
-    #[arg(long)]
-    pub no_bad_checksums: bool,
-    /// libpcap dropped nothing.
-    #[arg(long)]
-    pub no_drops: bool,
+    /// The expectations the flags name.
+    pub flags: Expectations,
     /// Also write the verdicts as a JUnit XML report.
-    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }
 
-impl ExpectArgs {
-    /// The expectations the flags name.
-    pub fn flags(&self) -> synack::verify::Expectations {
-        synack::verify::Expectations {
-            handshakes: self.handshakes,
-            closed_by_fin: self.closed_by_fin.then_some(true),
-            no_resets: self.no_resets.then_some(true),
-            max_retransmissions: self.max_retransmissions,
-            exchanges: self.exchanges,
-            reply_regex: self.reply_regex.clone(),
-            requests: None,
-            udp_datagrams: self.udp_datagrams,
-            udp_payloads: (!self.udp_payloads.is_empty()).then(|| self.udp_payloads.clone()),
-            max_irtt_ms: self.max_irtt_ms,
-            max_reply_rtt_ms: self.max_reply_rtt_ms,
-            no_malformed: self.no_malformed.then_some(true),
-            no_bad_checksums: self.no_bad_checksums.then_some(true),
-            no_drops: self.no_drops.then_some(true),
+impl Args for ExpectArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd.arg(
+            Arg::new("expect")
+                .long("expect")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("A TOML file of expectations (keys as the flags below, with underscores)"),
+        );
+        let cmd = expect::ALL.iter().fold(cmd, |cmd, d| {
+            let Some(flag) = d.flag else {
+                return cmd;
+            };
+            let help = d.help.trim_end_matches('.');
+            let arg = Arg::new(d.key).long(flag).help(help);
+            cmd.arg(match d.kind {
+                Kind::Switch => arg.action(ArgAction::SetTrue),
+                Kind::Count => arg
+                    .value_name(d.value_name())
+                    .value_parser(clap::value_parser!(u64)),
+                Kind::Millis => arg
+                    .value_name(d.value_name())
+                    .value_parser(clap::value_parser!(f64)),
+                Kind::Pattern => arg.value_name(d.value_name()),
+                Kind::Texts => arg.value_name(d.value_name()).action(ArgAction::Append),
+            })
+        });
+        cmd.arg(
+            Arg::new("junit")
+                .long("junit")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Also write the verdicts as a JUnit XML report"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for ExpectArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Expectations::default();
+        for d in expect::ALL.iter().filter(|d| d.flag.is_some()) {
+            let v = match d.kind {
+                Kind::Switch => m.get_flag(d.key).then_some(Value::On),
+                Kind::Count => m.get_one::<u64>(d.key).map(|n| Value::Count(*n)),
+                Kind::Millis => m.get_one::<f64>(d.key).map(|x| Value::Millis(*x)),
+                Kind::Pattern => m.get_one::<String>(d.key).cloned().map(Value::Pattern),
+                Kind::Texts => m
+                    .get_many::<String>(d.key)
+                    .map(|v| Value::Texts(v.cloned().collect())),
+            };
+            if let Some(v) = v {
+                flags.set(d, v);
+            }
         }
+        Ok(ExpectArgs {
+            expect: m.get_one::<PathBuf>("expect").cloned(),
+            flags,
+            junit: m.get_one::<PathBuf>("junit").cloned(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
     }
 }
 

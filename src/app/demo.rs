@@ -184,7 +184,7 @@ fn verdicts(
 ) -> Result<Outcome> {
     let mut outcome = Outcome::Ok;
     let checks = if args.verify {
-        let exp = if args.expect.expect.is_some() || !args.expect.flags().is_empty() {
+        let exp = if args.expect.expect.is_some() || !args.expect.flags.is_empty() {
             expectations(&args.expect)?
         } else {
             demo_expectations(cfg)
@@ -231,26 +231,29 @@ fn complain(timed_out: bool, stats: &Stats, args: &DemoArgs) -> Result<()> {
 
 /// What a demo run must show when the user names no expectations: what it sent.
 fn demo_expectations(cfg: &DemoConfig) -> Expectations {
-    let tcp = cfg.tcp_port.is_some();
-    let udp = cfg.udp_port.is_some();
-    Expectations {
-        handshakes: tcp.then_some(1),
-        closed_by_fin: tcp.then_some(true),
-        no_resets: Some(true),
-        exchanges: tcp.then_some(cfg.messages.len() as u64),
-        reply_regex: tcp.then(|| demo::REPLY_PATTERN.to_string()),
-        requests: tcp.then(|| cfg.messages.clone()),
-        udp_datagrams: udp.then_some(1),
-        udp_payloads: udp.then(|| vec![demo::UDP_MESSAGE.to_string()]),
-        no_malformed: Some(true),
-        no_drops: Some(true),
-        ..Expectations::default()
+    use synack::verify::expect::*;
+    let mut e = Expectations::default();
+    if cfg.tcp_port.is_some() {
+        e.set(&HANDSHAKES, Value::Count(1));
+        e.set(&CLOSED_BY_FIN, Value::On);
+        e.set(&EXCHANGES, Value::Count(cfg.messages.len() as u64));
+        e.set(&REPLY_REGEX, Value::Pattern(demo::REPLY_PATTERN.into()));
+        e.set(&REQUESTS, Value::Texts(cfg.messages.clone()));
     }
+    if cfg.udp_port.is_some() {
+        e.set(&UDP_DATAGRAMS, Value::Count(1));
+        e.set(&UDP_PAYLOADS, Value::Texts(vec![demo::UDP_MESSAGE.into()]));
+    }
+    e.set(&NO_RESETS, Value::On);
+    e.set(&NO_MALFORMED, Value::On);
+    e.set(&NO_DROPS, Value::On);
+    e
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use synack::verify::Value;
 
     #[test]
     fn test_default_expectations_follow_the_config() {
@@ -261,8 +264,9 @@ mod tests {
             messages: vec![],
         };
         let e = demo_expectations(&cfg);
-        assert_eq!(e.handshakes, None);
-        assert_eq!(e.udp_datagrams, Some(1));
-        assert_eq!(e.no_resets, Some(true));
+        use synack::verify::expect::{HANDSHAKES, NO_RESETS, UDP_DATAGRAMS};
+        assert_eq!(e.get(&HANDSHAKES), None);
+        assert_eq!(e.get(&UDP_DATAGRAMS), Some(&Value::Count(1)));
+        assert_eq!(e.get(&NO_RESETS), Some(&Value::On));
     }
 }

@@ -23,7 +23,7 @@ pub(super) fn expectations(e: &ExpectArgs) -> Result<Expectations> {
         }
         None => Expectations::default(),
     };
-    exp.merge(e.flags());
+    exp.merge(e.flags.clone());
     Ok(exp)
 }
 
