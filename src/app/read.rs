@@ -14,7 +14,7 @@ use synack::capture::file::{FileError, FileReader, Format as FileFormat};
 use synack::capture::filter::Filters;
 use synack::event::{OneStream, Pipeline, Recorded, Sink};
 use synack::track::Limits;
-use synack::wire::link;
+use synack::wire::numbers::LinkType;
 
 pub fn read(args: &ReadArgs) -> Result<Outcome> {
     let (path, filter) = args.file_and_filter().map_err(|e| anyhow!(e))?;
@@ -99,7 +99,7 @@ fn track_file(
     })?;
     if let Some(lt) = reader.linktype()
         && matches!(reader.format(), FileFormat::Pcap { .. })
-        && !link::supported(lt)
+        && !LinkType::from(lt).supported()
     {
         bail!(
             "{}: unsupported link type {lt}; synack reads Ethernet, Linux cooked (SLL, SLL2), \

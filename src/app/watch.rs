@@ -14,7 +14,6 @@ use crate::cli::{FollowProto, WatchArgs};
 use synack::capture::live::{CaptureThread, Live, LiveOptions, list_devices};
 use synack::event::{ConnsOnly, LiveStats, OneStream, Pipeline, Sink};
 use synack::time::{self, Timestamp};
-use synack::wire::link;
 
 pub fn watch(args: &WatchArgs) -> Result<Outcome> {
     if args.list {
@@ -33,7 +32,7 @@ pub fn watch(args: &WatchArgs) -> Result<Outcome> {
         "synack: listening on {}, link type {} ({}); Ctrl-C to stop",
         live.device,
         live.linktype,
-        link::linktype_name(live.linktype)
+        synack::wire::numbers::LinkType::from(live.linktype).name()
     );
     if let Some(p) = &args.ready_file {
         std::fs::write(p, format!("{}\n", live.device))

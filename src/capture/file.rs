@@ -21,6 +21,33 @@ const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
 const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
 const PCAP_MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
 const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
+
+/// pcapng block types synack reads (the rest carry no frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockType {
+    SectionHeader,
+    Interface,
+    /// 2: the obsolete packet block (16-bit interface id and drop count).
+    ObsoletePacket,
+    SimplePacket,
+    InterfaceStatistics,
+    EnhancedPacket,
+    Unknown(u32),
+}
+
+impl From<u32> for BlockType {
+    fn from(n: u32) -> BlockType {
+        match n {
+            PCAPNG_SHB => BlockType::SectionHeader,
+            1 => BlockType::Interface,
+            2 => BlockType::ObsoletePacket,
+            3 => BlockType::SimplePacket,
+            5 => BlockType::InterfaceStatistics,
+            6 => BlockType::EnhancedPacket,
+            n => BlockType::Unknown(n),
+        }
+    }
+}
 const PCAPNG_BOM: u32 = 0x1a2b_3c4d;
 
 /// What went wrong reading a savefile, and where.
@@ -590,15 +617,16 @@ impl<'a> FileReader<'a> {
                 return Ok(None);
             };
             let be = self.big_endian;
-            match btype {
-                1 => self.parse_idb(at)?,
+            let kind = BlockType::from(btype);
+            match kind {
+                BlockType::Interface => self.parse_idb(at)?,
                 // Enhanced packet block, and the obsolete packet block whose interface id
                 // is 16 bits followed by a 16-bit drop count; the rest is laid out alike.
-                6 | 2 => {
+                BlockType::EnhancedPacket | BlockType::ObsoletePacket => {
                     if self.buf.len() < 20 {
                         return Err(self.short_block(at, "packet block"));
                     }
-                    let ifid = if btype == 6 {
+                    let ifid = if kind == BlockType::EnhancedPacket {
                         u32_at(&self.buf, 0, be)
                     } else {
                         u16_at(&self.buf, 0, be) as u32
@@ -610,7 +638,7 @@ impl<'a> FileReader<'a> {
                     return self.packet(at, ifid, Some(ts), caplen, wirelen, 20);
                 }
                 // Simple packet block: interface 0, no timestamp, caplen implied.
-                3 => {
+                BlockType::SimplePacket => {
                     if self.buf.len() < 4 {
                         return Err(self.short_block(at, "simple packet block"));
                     }
@@ -624,9 +652,9 @@ impl<'a> FileReader<'a> {
                     }
                     return self.packet(at, 0, None, caplen, wirelen, 4);
                 }
-                PCAPNG_SHB => {}
+                BlockType::SectionHeader => {}
                 // Interface statistics: no frame, but wiretap checks its options.
-                5 => {
+                BlockType::InterfaceStatistics => {
                     if self.buf.len() < 12 {
                         return Err(self.short_block(at, "interface statistics block"));
                     }
@@ -635,7 +663,7 @@ impl<'a> FileReader<'a> {
                     }
                 }
                 // NRB, DSB, custom and unknown blocks carry no frames.
-                _ => {}
+                BlockType::Unknown(_) => {}
             }
         }
     }

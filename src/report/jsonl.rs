@@ -387,7 +387,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
             o.lit("server_state", s.as_str())?;
         }
         if let Some(t) = d.tunnel {
-            o.str("tunnel", t)?;
+            o.str("tunnel", t.as_str())?;
             if let Some(outer) = d.outer {
                 o.addr("outer_src", outer.src)?;
                 o.addr("outer_dst", outer.dst)?;

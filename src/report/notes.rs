@@ -262,7 +262,7 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
         out.push_str(call);
     }
     if let Some(t) = d.tunnel {
-        let _ = write!(out, " (inside {t})");
+        let _ = write!(out, " (inside {})", t.as_str());
     }
     if let Some(m) = d.malformed {
         let _ = write!(out, " — malformed: {m}");

@@ -12,7 +12,7 @@ use crate::event::FrameMeta;
 use crate::time::Timestamp;
 use crate::track::{Ended, Finished, FlowSummary};
 use crate::wire::checksum::Checksum;
-use crate::wire::{Decoded, Transport, link};
+use crate::wire::{Decoded, Transport};
 
 pub struct TextPrinter<W: Write> {
     out: W,
@@ -306,7 +306,11 @@ fn mac(out: &mut String, b: &[u8]) {
 /// The packet's headers layer by layer, as the lesson's four-layer model names them.
 fn layers(l: &mut String, f: &FrameMeta, d: &Decoded<'_>) {
     const IND: &str = "                   ";
-    let _ = write!(l, "{IND}link: {}", link::linktype_name(f.linktype));
+    let _ = write!(
+        l,
+        "{IND}link: {}",
+        crate::wire::numbers::LinkType::from(f.linktype).name()
+    );
     if let Some((src, dst, ethertype)) = d.ethernet {
         l.push(' ');
         mac(l, &src);

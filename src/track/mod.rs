@@ -663,7 +663,7 @@ mod tests {
         f.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
         f.extend_from_slice(&outer_udp);
         let d = wire::decode(1, &f, f.len() as u32);
-        assert_eq!(d.tunnel, Some("vxlan"));
+        assert_eq!(d.tunnel, Some(crate::wire::numbers::Tunnel::Vxlan));
         let mut t = Tracker::new(16);
         let info = t.packet(1, Timestamp::default(), &d);
         assert_eq!(info.stream, Some(1), "the outer flow is numbered first");

@@ -6,18 +6,8 @@
 
 use pnet_packet::ethernet::EthernetPacket;
 
+use super::numbers::{EtherType, LinkType};
 use super::{Shortfall, Span};
-
-pub const LINKTYPE_NULL: u16 = 0;
-pub const LINKTYPE_ETHERNET: u16 = 1;
-pub const LINKTYPE_RAW_12: u16 = 12;
-pub const LINKTYPE_RAW_14: u16 = 14;
-pub const LINKTYPE_RAW: u16 = 101;
-pub const LINKTYPE_LOOP: u16 = 108;
-pub const LINKTYPE_LINUX_SLL: u16 = 113;
-pub const LINKTYPE_IPV4: u16 = 228;
-pub const LINKTYPE_IPV6: u16 = 229;
-pub const LINKTYPE_LINUX_SLL2: u16 = 276;
 
 /// The network protocols we decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,43 +17,19 @@ pub enum Network {
     Arp,
 }
 
-/// Whether synack knows how to find the network header for this link type.
-pub fn supported(linktype: u16) -> bool {
-    matches!(
-        linktype,
-        LINKTYPE_NULL
-            | LINKTYPE_ETHERNET
-            | LINKTYPE_RAW_12
-            | LINKTYPE_RAW_14
-            | LINKTYPE_RAW
-            | LINKTYPE_LOOP
-            | LINKTYPE_LINUX_SLL
-            | LINKTYPE_IPV4
-            | LINKTYPE_IPV6
-            | LINKTYPE_LINUX_SLL2
-    )
-}
-
-pub fn linktype_name(linktype: u16) -> &'static str {
-    match linktype {
-        LINKTYPE_NULL => "BSD loopback (NULL)",
-        LINKTYPE_ETHERNET => "Ethernet",
-        LINKTYPE_RAW_12 | LINKTYPE_RAW_14 | LINKTYPE_RAW => "raw IP",
-        LINKTYPE_LOOP => "OpenBSD loopback (LOOP)",
-        LINKTYPE_LINUX_SLL => "Linux cooked v1 (SLL)",
-        LINKTYPE_IPV4 => "raw IPv4",
-        LINKTYPE_IPV6 => "raw IPv6",
-        LINKTYPE_LINUX_SLL2 => "Linux cooked v2 (SLL2)",
-        _ => "unknown",
-    }
-}
-
 fn ethertype(t: u16) -> Option<Network> {
-    match t {
-        0x0800 => Some(Network::Ipv4),
-        0x86dd => Some(Network::Ipv6),
-        0x0806 => Some(Network::Arp),
-        _ => None,
+    match EtherType::from(t) {
+        EtherType::Ipv4 => Some(Network::Ipv4),
+        EtherType::Ipv6 => Some(Network::Ipv6),
+        EtherType::Arp => Some(Network::Arp),
+        EtherType::Vlan
+        | EtherType::Mpls
+        | EtherType::PppoeSession
+        | EtherType::Pbb
+        | EtherType::Bridged
+        | EtherType::Erspan
+        | EtherType::Ppp
+        | EtherType::Unknown(_) => None,
     }
 }
 
@@ -81,14 +47,13 @@ pub fn network_layer(
     linktype: u16,
     frame: Span<'_>,
 ) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
-    match linktype {
-        LINKTYPE_ETHERNET => ethernet(frame),
-        LINKTYPE_RAW_12 | LINKTYPE_RAW_14 | LINKTYPE_RAW => {
-            Ok(by_version(frame).map(|n| (n, frame)))
-        }
-        LINKTYPE_IPV4 => Ok(Some((Network::Ipv4, frame))),
-        LINKTYPE_IPV6 => Ok(Some((Network::Ipv6, frame))),
-        LINKTYPE_NULL | LINKTYPE_LOOP => {
+    let kind = LinkType::from(linktype);
+    match kind {
+        LinkType::Ethernet => ethernet(frame),
+        LinkType::Raw => Ok(by_version(frame).map(|n| (n, frame))),
+        LinkType::Ipv4 => Ok(Some((Network::Ipv4, frame))),
+        LinkType::Ipv6 => Ok(Some((Network::Ipv6, frame))),
+        LinkType::Null | LinkType::Loop => {
             frame.need("loopback", 4)?;
             let b = [
                 frame.bytes[0],
@@ -96,7 +61,7 @@ pub fn network_layer(
                 frame.bytes[2],
                 frame.bytes[3],
             ];
-            let family = if linktype == LINKTYPE_LOOP {
+            let family = if kind == LinkType::Loop {
                 u32::from_be_bytes(b)
             } else {
                 // DLT_NULL is in the capturing host's byte order; a value with high bits
@@ -119,17 +84,17 @@ pub fn network_layer(
             };
             Ok(net.map(|n| (n, frame.after(4))))
         }
-        LINKTYPE_LINUX_SLL => {
+        LinkType::LinuxSll => {
             frame.need("Linux cooked", 16)?;
             let proto = u16::from_be_bytes([frame.bytes[14], frame.bytes[15]]);
             Ok(ethertype(proto).map(|n| (n, frame.after(16))))
         }
-        LINKTYPE_LINUX_SLL2 => {
+        LinkType::LinuxSll2 => {
             frame.need("Linux cooked v2", 20)?;
             let proto = u16::from_be_bytes([frame.bytes[0], frame.bytes[1]]);
             Ok(ethertype(proto).map(|n| (n, frame.after(20))))
         }
-        _ => Ok(None),
+        LinkType::Unknown(_) => Ok(None),
     }
 }
 
@@ -150,17 +115,17 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
     };
     let mut t = eth.get_ethertype().0;
     let mut at = 14;
-    while matches!(t, 0x8100 | 0x88a8 | 0x9100) {
+    while EtherType::from(t) == EtherType::Vlan {
         let rest = frame.after(at);
         rest.need("802.1Q", 4)?;
         t = u16::from_be_bytes([rest.bytes[2], rest.bytes[3]]);
         at += 4;
     }
     let rest = frame.after(at);
-    match t {
-        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest),
-        ETHERTYPE_PPPOE_SESSION => pppoe(rest),
-        ETHERTYPE_PBB if depth < MAX_ETHERNET_DEPTH => {
+    match EtherType::from(t) {
+        EtherType::Mpls => mpls(rest),
+        EtherType::PppoeSession => pppoe(rest),
+        EtherType::Pbb if depth < MAX_ETHERNET_DEPTH => {
             // The I-tag (priority, flags, service ID), then the customer's own frame.
             rest.need("802.1ah I-tag", 4)?;
             ethernet_at(rest.after(4), depth + 1)
@@ -168,11 +133,6 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
         _ => Ok(ethertype(t).map(|n| (n, rest))),
     }
 }
-
-pub const ETHERTYPE_MPLS: u16 = 0x8847;
-pub const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
-pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
-pub const ETHERTYPE_PBB: u16 = 0x88e7;
 
 /// An MPLS label stack (RFC 3032): 4-byte entries until the bottom-of-stack bit, then what
 /// the first nibble says, as Wireshark guesses it: 4 IPv4, 6 IPv6. (A pseudowire's control
@@ -221,7 +181,7 @@ mod tests {
         ] {
             let mut f = hdr.to_vec();
             f.push(0x45);
-            let got = network_layer(LINKTYPE_NULL, Span::new(&f, f.len()))
+            let got = network_layer(0, Span::new(&f, f.len()))
                 .expect("test data")
                 .map(|(n, s)| (n, s.bytes.len()));
             assert_eq!(got.map(|g| g.0), want, "{hdr:?}");
@@ -232,7 +192,7 @@ mod tests {
     fn test_qinq_tags() {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x86, 0xdd, 0x60]);
-        let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+        let (n, s) = network_layer(1, Span::new(&f, f.len()))
             .expect("test data")
             .expect("test data");
         assert_eq!(n, Network::Ipv6);
@@ -244,11 +204,11 @@ mod tests {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x81, 0x00, 0]);
         assert!(matches!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, 100)),
+            network_layer(1, Span::new(&f, 100)),
             Err(Shortfall::Short(_))
         ));
         assert!(matches!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())),
+            network_layer(1, Span::new(&f, f.len())),
             Err(Shortfall::Malformed(_))
         ));
     }
@@ -264,7 +224,7 @@ mod tests {
     fn test_mpls_stack_pppoe_and_pbb() {
         // Two labels, the second the bottom of the stack, then IPv6.
         let f = eth(0x8847, &[0, 0x3e, 0x80, 64, 0, 0x06, 0x41, 63, 0x60, 0]);
-        let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+        let (n, s) = network_layer(1, Span::new(&f, f.len()))
             .expect("test data")
             .expect("decoded");
         assert_eq!((n, s.bytes), (Network::Ipv6, &[0x60, 0][..]));
@@ -273,14 +233,14 @@ mod tests {
             0x8864,
             &[0x11, 0, 0x12, 0x34, 0, 5, 0, 0x21, 0x45, 1, 2, 9, 9],
         );
-        let (n, s) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+        let (n, s) = network_layer(1, Span::new(&f, f.len()))
             .expect("test data")
             .expect("decoded");
         assert_eq!((n, s.bytes), (Network::Ipv4, &[0x45, 1, 2][..]));
         // PPP carrying something else is not decoded.
         let f = eth(0x8864, &[0x11, 0, 0x12, 0x34, 0, 3, 0xc0, 0x21, 1]);
         assert!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+            network_layer(1, Span::new(&f, f.len()))
                 .expect("test data")
                 .is_none()
         );
@@ -288,7 +248,7 @@ mod tests {
         let mut inner = vec![0u8, 0, 1, 0];
         inner.extend_from_slice(&eth(0x0800, &[0x45]));
         let f = eth(0x88e7, &inner);
-        let (n, _) = network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+        let (n, _) = network_layer(1, Span::new(&f, f.len()))
             .expect("test data")
             .expect("decoded");
         assert_eq!(n, Network::Ipv4);
@@ -299,16 +259,16 @@ mod tests {
         // A stack without its bottom label runs off the frame: malformed, not a panic.
         let f = eth(0x8847, &[0, 0, 0, 64, 0, 0]);
         assert!(matches!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())),
+            network_layer(1, Span::new(&f, f.len())),
             Err(Shortfall::Malformed(_))
         ));
         // Cut by the snaplen instead: short.
         assert!(matches!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, 200)),
+            network_layer(1, Span::new(&f, 200)),
             Err(Shortfall::Short(_))
         ));
         let f = eth(0x8864, &[0x11, 0]);
-        assert!(network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len())).is_err());
+        assert!(network_layer(1, Span::new(&f, f.len())).is_err());
         // PBB inside PBB inside …: decoding stops at a fixed depth.
         let mut f = eth(0x0800, &[0x45]);
         for _ in 0..20 {
@@ -317,7 +277,7 @@ mod tests {
             f = eth(0x88e7, &tag);
         }
         assert!(
-            network_layer(LINKTYPE_ETHERNET, Span::new(&f, f.len()))
+            network_layer(1, Span::new(&f, f.len()))
                 .expect("test data")
                 .is_none()
         );
@@ -327,14 +287,14 @@ mod tests {
     fn test_sll_and_sll2() {
         let mut v1 = vec![0u8; 14];
         v1.extend_from_slice(&[0x08, 0x00, 0x45]);
-        let (n, s) = network_layer(LINKTYPE_LINUX_SLL, Span::new(&v1, v1.len()))
+        let (n, s) = network_layer(113, Span::new(&v1, v1.len()))
             .expect("test data")
             .expect("test data");
         assert_eq!((n, s.bytes.len()), (Network::Ipv4, 1));
         let mut v2 = vec![0x86, 0xdd];
         v2.extend_from_slice(&[0u8; 18]);
         v2.push(0x60);
-        let (n, _) = network_layer(LINKTYPE_LINUX_SLL2, Span::new(&v2, v2.len()))
+        let (n, _) = network_layer(276, Span::new(&v2, v2.len()))
             .expect("test data")
             .expect("test data");
         assert_eq!(n, Network::Ipv6);

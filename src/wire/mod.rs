@@ -12,10 +12,13 @@ pub mod checksum;
 pub mod icmp;
 pub mod ip;
 pub mod link;
+pub mod numbers;
 pub mod tcp;
 pub mod udp;
 
 use std::fmt;
+
+use numbers::{EtherType, IpProtocol, Tunnel};
 
 pub use arp::ArpPacket;
 pub use icmp::{IcmpMessage, Quoted};
@@ -189,7 +192,7 @@ pub struct Decoded<'a> {
     /// The outermost IP header when the transport came out of a tunnel.
     pub outer: Option<IpHeader>,
     /// The tunnel the transport came out of (`vxlan`, `geneve`, `ip-in-ip`).
-    pub tunnel: Option<&'static str>,
+    pub tunnel: Option<Tunnel>,
     /// Ports of the outer UDP datagram of a VXLAN/Geneve tunnel.
     pub outer_udp_ports: Option<(u16, u16)>,
     pub transport: Transport<'a>,
@@ -246,7 +249,7 @@ pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
             },
         });
     }
-    if linktype == link::LINKTYPE_ETHERNET
+    if numbers::LinkType::from(linktype) == numbers::LinkType::Ethernet
         && let (Some(dst), Some(src), Some(t)) = (data.get(0..6), data.get(6..12), data.get(12..14))
     {
         let mac = |b: &[u8]| {
@@ -311,8 +314,8 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
             return;
         }
     }
-    match hdr.protocol {
-        6 => {
+    match IpProtocol::from(hdr.protocol) {
+        IpProtocol::Tcp => {
             d.proto = Proto::Tcp;
             let (seg, problem) = tcp::parse(payload, hdr.fragment.more);
             if let Some(p) = problem {
@@ -322,12 +325,17 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                 // Only a segment captured whole, in one piece, can be checked (also one
                 // shorter than its own header, as tshark checks it).
                 if !hdr.fragment.more && payload.bytes.len() == payload.reported {
-                    seg.checksum = checksum::verdict(hdr.src, hdr.dst, 6, payload.bytes);
+                    seg.checksum = checksum::verdict(
+                        hdr.src,
+                        hdr.dst,
+                        IpProtocol::Tcp.number(),
+                        payload.bytes,
+                    );
                 }
                 d.transport = Transport::Tcp(seg);
             }
         }
-        17 => {
+        IpProtocol::Udp => {
             d.proto = Proto::Udp;
             match udp::parse(payload, hdr.fragment.more) {
                 Ok((mut dg, problem)) => {
@@ -343,25 +351,23 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                         && !hdr.fragment.more
                         && b.get(6..8).is_some_and(|c| c != [0, 0])
                     {
-                        dg.checksum = checksum::verdict(hdr.src, hdr.dst, 17, b);
+                        dg.checksum =
+                            checksum::verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
                     }
                     d.transport = Transport::Udp(dg);
                     if depth < MAX_NESTING
-                        && let Some((name, inner)) = udp::tunnel_payload(&dg)
+                        && let Some((tunnel, inner)) = udp::tunnel_payload(&dg)
                     {
-                        decapsulate(d, name, inner, depth);
+                        decapsulate(d, tunnel, inner, depth);
                     }
                 }
                 Err(s) => d.shortfall(s),
             }
         }
-        1 | 58 => {
-            d.proto = if hdr.protocol == 1 {
-                Proto::Icmp
-            } else {
-                Proto::Icmpv6
-            };
-            let (msg, problem) = icmp::parse(payload, hdr.protocol == 58);
+        p @ (IpProtocol::Icmp | IpProtocol::Icmpv6) => {
+            let v6 = p == IpProtocol::Icmpv6;
+            d.proto = if v6 { Proto::Icmpv6 } else { Proto::Icmp };
+            let (msg, problem) = icmp::parse(payload, v6);
             if let Some(p) = problem {
                 d.shortfall(p);
             }
@@ -369,18 +375,20 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                 d.transport = Transport::Icmp(m);
             }
         }
-        47 if depth < MAX_NESTING => gre(d, payload, depth),
-        4 | 41 if depth < MAX_NESTING => {
-            let net = if hdr.protocol == 4 {
+        IpProtocol::Gre if depth < MAX_NESTING => gre(d, payload, depth),
+        p @ (IpProtocol::IpInIp | IpProtocol::Ipv6InIp) if depth < MAX_NESTING => {
+            let net = if p == IpProtocol::IpInIp {
                 link::Network::Ipv4
             } else {
                 link::Network::Ipv6
             };
-            d.tunnel = Some("ip-in-ip");
+            d.tunnel = Some(Tunnel::IpInIp);
             d.proto = Proto::Other;
             decode_network(d, net, payload, depth + 1);
         }
-        _ => d.proto = Proto::Other,
+        IpProtocol::Gre | IpProtocol::IpInIp | IpProtocol::Ipv6InIp | IpProtocol::Unknown(_) => {
+            d.proto = Proto::Other
+        }
     }
 }
 
@@ -418,21 +426,21 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
         return;
     }
     let inner = span.after(len);
-    d.tunnel = Some("gre");
-    match protocol {
-        0x0800 => decode_network(d, link::Network::Ipv4, inner, depth + 1),
-        0x86dd => decode_network(d, link::Network::Ipv6, inner, depth + 1),
-        0x6558 => decapsulate(d, "gre", inner, depth),
+    d.tunnel = Some(Tunnel::Gre);
+    match EtherType::from(protocol) {
+        EtherType::Ipv4 => decode_network(d, link::Network::Ipv4, inner, depth + 1),
+        EtherType::Ipv6 => decode_network(d, link::Network::Ipv6, inner, depth + 1),
+        EtherType::Bridged => decapsulate(d, Tunnel::Gre, inner, depth),
         // ERSPAN type II: version, VLAN, COS, session, index (8 bytes), then the frame.
-        0x88be => {
+        EtherType::Erspan => {
             if let Err(s) = inner.need("ERSPAN", 8) {
                 d.shortfall(s);
                 return;
             }
-            decapsulate(d, "erspan", inner.after(8), depth);
+            decapsulate(d, Tunnel::Erspan, inner.after(8), depth);
         }
         // PPP in enhanced GRE: address and control (0xff03) may be left out.
-        0x880b => {
+        EtherType::Ppp => {
             let ppp = match inner.bytes {
                 [0xff, 0x03, ..] => inner.after(2),
                 _ => inner,
@@ -447,11 +455,16 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
                 _ => {}
             }
         }
-        _ => {}
+        EtherType::Arp
+        | EtherType::Vlan
+        | EtherType::Mpls
+        | EtherType::PppoeSession
+        | EtherType::Pbb
+        | EtherType::Unknown(_) => {}
     }
 }
 
-fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, depth: u8) {
+fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: u8) {
     let mut inner_d = Decoded::empty();
     match link::ethernet(inner) {
         Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, depth + 1),
@@ -471,7 +484,7 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, name: &'static str, inner: Span<'a>, dep
     d.ip = inner_d.ip;
     d.proto = inner_d.proto;
     d.transport = inner_d.transport;
-    d.tunnel = Some(name);
+    d.tunnel = Some(tunnel);
     d.malformed = d.malformed.or(inner_d.malformed);
     d.short = d.short.or(inner_d.short);
 }
@@ -515,7 +528,7 @@ mod tests {
         ]);
         let f = gre_frame(&g);
         let d = decode(1, &f, f.len() as u32);
-        assert_eq!(d.tunnel, Some("gre"));
+        assert_eq!(d.tunnel, Some(Tunnel::Gre));
         assert_eq!(d.proto, Proto::Udp);
         assert_eq!(
             d.ip.map(|i| i.src.to_string()).as_deref(),

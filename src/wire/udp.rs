@@ -3,6 +3,7 @@
 
 use pnet_packet::udp::UdpPacket;
 
+use super::numbers::{EtherType, Tunnel};
 use super::{DecodeError, Problem, Shortfall, Span};
 
 pub const VXLAN_PORT: u16 = 4789;
@@ -103,20 +104,19 @@ pub fn parse(
 }
 
 /// The inner Ethernet frame of a VXLAN or Geneve datagram, if this is one.
-pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(&'static str, Span<'a>)> {
+pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(Tunnel, Span<'a>)> {
     let b = dg.payload_span.bytes;
     if dg.dport == VXLAN_PORT || dg.sport == VXLAN_PORT {
         // Flags byte must have the I (valid VNI) bit; otherwise it is not VXLAN traffic.
         if b.len() >= 8 && b[0] & 0x08 != 0 {
-            return Some(("vxlan", dg.payload_span.after(8)));
+            return Some((Tunnel::Vxlan, dg.payload_span.after(8)));
         }
     } else if (dg.dport == GENEVE_PORT || dg.sport == GENEVE_PORT) && b.len() >= 8 {
         let version = b[0] >> 6;
         let opt_len = (b[0] & 0x3f) as usize * 4;
         let proto = u16::from_be_bytes([b[2], b[3]]);
-        // 0x6558: transparent Ethernet bridging.
-        if version == 0 && proto == 0x6558 && b.len() >= 8 + opt_len {
-            return Some(("geneve", dg.payload_span.after(8 + opt_len)));
+        if version == 0 && EtherType::from(proto) == EtherType::Bridged && b.len() >= 8 + opt_len {
+            return Some((Tunnel::Geneve, dg.payload_span.after(8 + opt_len)));
         }
     }
     None
