@@ -6,8 +6,11 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::{IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
-use crate::track::{Exchange, Finished, FlowSummary};
-use crate::wire::Transport;
+use crate::track::{Exchange, Finished, FlowSummary, PacketInfo};
+use crate::wire::arp::ArpPacket;
+use crate::wire::icmp::IcmpMessage;
+use crate::wire::tcp::TcpOptions;
+use crate::wire::{TcpSegment, Transport, UdpDatagram};
 
 /// Writes `v` as a JSON string (serde_json's escaping, no allocation).
 fn json_str<W: Write>(w: &mut W, v: &str) -> io::Result<()> {
@@ -202,185 +205,30 @@ impl<W: Write> Sink for JsonPrinter<W> {
             o.addr("src", ip.src)?;
             o.addr("dst", ip.dst)?;
         }
-        let mut payload: &[u8] = &[];
-        match &d.transport {
+        let payload: &[u8] = match &d.transport {
             Transport::Tcp(seg) => {
-                o.num("sport", seg.sport)?;
-                o.num("dport", seg.dport)?;
-                if let Some(s) = info.stream {
-                    o.num("stream", s)?;
-                }
-                if let Some(fx) = seg.fixed {
-                    if !fx.bogus_offset() {
-                        self.scratch.clear();
-                        let _ = fx.flags.write_names(&mut self.scratch);
-                        o.lit("flags", &self.scratch)?;
-                        o.num("flags_raw", fx.flags.0 & 0xff)?;
-                    }
-                    o.num("seq", fx.seq)?;
-                    if !fx.bogus_offset() {
-                        o.num("ack", fx.ack)?;
-                    }
-                    if let Some(r) = info.rel_seq {
-                        o.num("rel_seq", r)?;
-                    }
-                    if let Some(r) = info.rel_ack {
-                        o.num("rel_ack", r)?;
-                    }
-                }
-                if let Some(len) = seg.len {
-                    o.num("len", len)?;
-                }
-                if let Some(fx) = seg.fixed.filter(|f| !f.bogus_offset()) {
-                    o.num("win", fx.window)?;
-                    if let Some(w) = info.window {
-                        o.num("window", w)?;
-                    }
-                    o.lit("checksum", seg.checksum.as_str())?;
-                    if !seg.options.is_empty() {
-                        let opt = &seg.options;
-                        o.key("options")?;
-                        let w = &mut *o.w;
-                        w.write_all(b"{")?;
-                        let mut sep = "";
-                        let num = |w: &mut Vec<u8>, v: u32| {
-                            w.extend_from_slice(itoa::Buffer::new().format(v).as_bytes())
-                        };
-                        if let Some(m) = opt.mss {
-                            w.extend_from_slice(b"\"mss\":");
-                            num(w, m.into());
-                            sep = ",";
-                        }
-                        if let Some(s) = opt.wscale {
-                            w.extend_from_slice(sep.as_bytes());
-                            w.extend_from_slice(b"\"wscale\":");
-                            num(w, s.into());
-                            sep = ",";
-                        }
-                        if opt.sack_perm {
-                            w.extend_from_slice(sep.as_bytes());
-                            w.extend_from_slice(b"\"sack_perm\":true");
-                            sep = ",";
-                        }
-                        if let Some((v, e)) = opt.ts {
-                            w.extend_from_slice(sep.as_bytes());
-                            w.extend_from_slice(b"\"ts\":[");
-                            num(w, v);
-                            w.push(b',');
-                            num(w, e);
-                            w.push(b']');
-                            sep = ",";
-                        }
-                        if opt.sack_count > 0 {
-                            write!(w, "{sep}\"sack\":[")?;
-                            for (i, (l, r)) in opt.sack_blocks().iter().enumerate() {
-                                write!(w, "{}[{l},{r}]", if i > 0 { "," } else { "" })?;
-                            }
-                            w.write_all(b"]")?;
-                            sep = ",";
-                        }
-                        if let Some(c) = opt.tfo {
-                            write!(w, "{sep}\"tfo_cookie_len\":{c}")?;
-                            sep = ",";
-                        }
-                        if opt.unknown_count > 0 {
-                            write!(w, "{sep}\"unknown\":[")?;
-                            for (i, k) in opt.unknown_kinds().iter().enumerate() {
-                                write!(w, "{}{k}", if i > 0 { "," } else { "" })?;
-                            }
-                            w.write_all(b"]")?;
-                        }
-                        w.write_all(b"}")?;
-                    }
-                }
-                payload = seg.payload;
+                tcp(&mut o, seg, info, &mut self.scratch)?;
+                seg.payload
             }
             Transport::Udp(dg) => {
-                o.num("sport", dg.sport)?;
-                o.num("dport", dg.dport)?;
-                if let Some(s) = info.stream {
-                    o.num("stream", s)?;
-                }
-                if dg.header_complete {
-                    o.num("len", dg.len)?;
-                    o.num("udp_length", dg.length)?;
-                    o.lit("checksum", dg.checksum.as_str())?;
-                }
-                payload = dg.payload;
+                udp(&mut o, dg, info)?;
+                dg.payload
             }
             Transport::Icmp(m) => {
-                if let Some(q) = m.quoted {
-                    if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
-                        o.num("sport", sp)?;
-                        o.num("dport", dp)?;
-                    }
-                    if let Some(s) = info.stream {
-                        o.num("stream", s)?;
-                    }
-                }
-                o.key("icmp")?;
-                write!(o.w, "{{\"type\":{},\"code\":{}", m.icmp_type, m.code)?;
-                if let Some((id, seq)) = m.echo {
-                    write!(o.w, ",\"id\":{id},\"seq\":{seq}")?;
-                }
-                if let Some(q) = m.quoted {
-                    write!(
-                        o.w,
-                        ",\"quote\":{{\"proto\":{},\"src\":\"{}\",\"dst\":\"{}\"",
-                        q.ip.protocol,
-                        IpText(q.ip.src),
-                        IpText(q.ip.dst)
-                    )?;
-                    if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
-                        write!(o.w, ",\"sport\":{sp},\"dport\":{dp}")?;
-                    }
-                    o.w.write_all(b"}")?;
-                }
-                o.w.write_all(b"}")?;
+                icmp(&mut o, m, info)?;
+                &[]
             }
             Transport::Arp(a) => {
-                o.key("arp")?;
-                write!(o.w, "{{\"op\":{}", a.operation)?;
-                if let (Some(s), Some(t)) = (a.sender, a.target) {
-                    write!(o.w, ",\"sender\":\"{s}\",\"target\":\"{t}\"")?;
-                }
-                o.w.write_all(b"}")?;
+                arp(&mut o, a)?;
+                &[]
             }
-            Transport::None => {}
-        }
+            Transport::None => &[],
+        };
         if let Some(step) = info.step {
             o.lit("step", step.as_str())?;
         }
-        if matches!(d.transport, Transport::Tcp(_)) {
-            o.key("analysis")?;
-            o.w.push(b'[');
-            for (i, n) in info.analysis.names().enumerate() {
-                if i > 0 {
-                    o.w.push(b',');
-                }
-                o.w.push(b'"');
-                o.w.extend_from_slice(n.as_bytes());
-                o.w.push(b'"');
-            }
-            o.w.push(b']');
-        }
-        if let Transport::Tcp(seg) = &d.transport
-            && !info.analysis.is_empty()
-        {
-            // Each verdict with its evidence, in the words of the note.
-            o.key("why")?;
-            o.w.push(b'{');
-            for (i, name) in info.analysis.names().enumerate() {
-                if i > 0 {
-                    o.w.push(b',');
-                }
-                self.scratch.clear();
-                notes::why(&mut self.scratch, name, info, seg, self.style.lang);
-                json_str(o.w, name)?;
-                o.w.push(b':');
-                json_str(o.w, &self.scratch)?;
-            }
-            o.w.push(b'}');
+        if let Transport::Tcp(seg) = &d.transport {
+            analysis(&mut o, seg, info, &mut self.scratch, self.style.lang)?;
         }
         if let Some((c, s)) = info.states {
             o.lit("client_state", c.as_str())?;
@@ -407,15 +255,9 @@ impl<W: Write> Sink for JsonPrinter<W> {
             }
         }
         if let Some(m) = d.malformed {
-            self.scratch.clear();
-            use std::fmt::Write as _;
-            let _ = write!(self.scratch, "{m}");
-            o.str("malformed", &self.scratch)?;
+            shown(&mut o, "malformed", m, &mut self.scratch)?;
         } else if let Some(s) = d.short {
-            self.scratch.clear();
-            use std::fmt::Write as _;
-            let _ = write!(self.scratch, "{s}");
-            o.str("short", &self.scratch)?;
+            shown(&mut o, "short", s, &mut self.scratch)?;
         }
         o.end()?;
         self.out.write_all(&self.line)?;
@@ -504,4 +346,205 @@ impl<W: Write> Sink for JsonPrinter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// A member whose text is the value's `Display`.
+fn shown<W: Write>(
+    o: &mut Obj<'_, W>,
+    key: &str,
+    v: impl std::fmt::Display,
+    scratch: &mut String,
+) -> io::Result<()> {
+    use std::fmt::Write as _;
+    scratch.clear();
+    let _ = write!(scratch, "{v}");
+    o.str(key, scratch)
+}
+
+/// The TCP members: ports, stream, flags, numbers, windows, checksum, options.
+fn tcp<W: Write>(
+    o: &mut Obj<'_, W>,
+    seg: &TcpSegment<'_>,
+    info: &PacketInfo,
+    scratch: &mut String,
+) -> io::Result<()> {
+    o.num("sport", seg.sport)?;
+    o.num("dport", seg.dport)?;
+    if let Some(s) = info.stream {
+        o.num("stream", s)?;
+    }
+    if let Some(fx) = seg.fixed {
+        if !fx.bogus_offset() {
+            scratch.clear();
+            let _ = fx.flags.write_names(scratch);
+            o.lit("flags", scratch)?;
+            o.num("flags_raw", fx.flags.0 & 0xff)?;
+        }
+        o.num("seq", fx.seq)?;
+        if !fx.bogus_offset() {
+            o.num("ack", fx.ack)?;
+        }
+        if let Some(r) = info.rel_seq {
+            o.num("rel_seq", r)?;
+        }
+        if let Some(r) = info.rel_ack {
+            o.num("rel_ack", r)?;
+        }
+    }
+    if let Some(len) = seg.len {
+        o.num("len", len)?;
+    }
+    if let Some(fx) = seg.fixed.filter(|f| !f.bogus_offset()) {
+        o.num("win", fx.window)?;
+        if let Some(w) = info.window {
+            o.num("window", w)?;
+        }
+        o.lit("checksum", seg.checksum.as_str())?;
+        if !seg.options.is_empty() {
+            o.key("options")?;
+            tcp_options(o.w, &seg.options)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `options` object, in the order the contract lists its keys.
+fn tcp_options<W: Write>(w: &mut W, opt: &TcpOptions) -> io::Result<()> {
+    // Most segments carry options (timestamps on every Linux segment): written without the
+    // formatting machinery.
+    let mut sep: &[u8] = b"";
+    let member = |w: &mut W, k: &[u8], sep: &mut &[u8]| -> io::Result<()> {
+        w.write_all(sep)?;
+        *sep = b",";
+        w.write_all(k)
+    };
+    let num = |w: &mut W, v: u32| w.write_all(itoa::Buffer::new().format(v).as_bytes());
+    w.write_all(b"{")?;
+    if let Some(m) = opt.mss {
+        member(w, b"\"mss\":", &mut sep)?;
+        num(w, m.into())?;
+    }
+    if let Some(s) = opt.wscale {
+        member(w, b"\"wscale\":", &mut sep)?;
+        num(w, s.into())?;
+    }
+    if opt.sack_perm {
+        member(w, b"\"sack_perm\":true", &mut sep)?;
+    }
+    if let Some((v, e)) = opt.ts {
+        member(w, b"\"ts\":[", &mut sep)?;
+        num(w, v)?;
+        w.write_all(b",")?;
+        num(w, e)?;
+        w.write_all(b"]")?;
+    }
+    let mut sep = if sep.is_empty() { "" } else { "," };
+    if opt.sack_count > 0 {
+        write!(w, "{sep}\"sack\":[")?;
+        for (i, (l, r)) in opt.sack_blocks().iter().enumerate() {
+            write!(w, "{}[{l},{r}]", if i > 0 { "," } else { "" })?;
+        }
+        w.write_all(b"]")?;
+        sep = ",";
+    }
+    if let Some(c) = opt.tfo {
+        write!(w, "{sep}\"tfo_cookie_len\":{c}")?;
+        sep = ",";
+    }
+    if opt.unknown_count > 0 {
+        write!(w, "{sep}\"unknown\":[")?;
+        for (i, k) in opt.unknown_kinds().iter().enumerate() {
+            write!(w, "{}{k}", if i > 0 { "," } else { "" })?;
+        }
+        w.write_all(b"]")?;
+    }
+    w.write_all(b"}")
+}
+
+fn udp<W: Write>(o: &mut Obj<'_, W>, dg: &UdpDatagram<'_>, info: &PacketInfo) -> io::Result<()> {
+    o.num("sport", dg.sport)?;
+    o.num("dport", dg.dport)?;
+    if let Some(s) = info.stream {
+        o.num("stream", s)?;
+    }
+    if dg.header_complete {
+        o.num("len", dg.len)?;
+        o.num("udp_length", dg.length)?;
+        o.lit("checksum", dg.checksum.as_str())?;
+    }
+    Ok(())
+}
+
+/// ICMP: the quoted datagram's ports and stream, and the `icmp` object.
+fn icmp<W: Write>(o: &mut Obj<'_, W>, m: &IcmpMessage, info: &PacketInfo) -> io::Result<()> {
+    if let Some(q) = m.quoted {
+        if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
+            o.num("sport", sp)?;
+            o.num("dport", dp)?;
+        }
+        if let Some(s) = info.stream {
+            o.num("stream", s)?;
+        }
+    }
+    o.key("icmp")?;
+    write!(o.w, "{{\"type\":{},\"code\":{}", m.icmp_type, m.code)?;
+    if let Some((id, seq)) = m.echo {
+        write!(o.w, ",\"id\":{id},\"seq\":{seq}")?;
+    }
+    if let Some(q) = m.quoted {
+        write!(
+            o.w,
+            ",\"quote\":{{\"proto\":{},\"src\":\"{}\",\"dst\":\"{}\"",
+            q.ip.protocol,
+            IpText(q.ip.src),
+            IpText(q.ip.dst)
+        )?;
+        if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
+            write!(o.w, ",\"sport\":{sp},\"dport\":{dp}")?;
+        }
+        o.w.write_all(b"}")?;
+    }
+    o.w.write_all(b"}")
+}
+
+fn arp<W: Write>(o: &mut Obj<'_, W>, a: &ArpPacket) -> io::Result<()> {
+    o.key("arp")?;
+    write!(o.w, "{{\"op\":{}", a.operation)?;
+    if let (Some(s), Some(t)) = (a.sender, a.target) {
+        write!(o.w, ",\"sender\":\"{s}\",\"target\":\"{t}\"")?;
+    }
+    o.w.write_all(b"}")
+}
+
+/// `analysis` (always, for TCP) and `why`: each verdict with its evidence, in the words of
+/// the note.
+fn analysis<W: Write>(
+    o: &mut Obj<'_, W>,
+    seg: &TcpSegment<'_>,
+    info: &PacketInfo,
+    scratch: &mut String,
+    lang: super::Lang,
+) -> io::Result<()> {
+    o.key("analysis")?;
+    o.w.write_all(b"[")?;
+    for (i, n) in info.analysis.names().enumerate() {
+        write!(o.w, "{}\"{n}\"", if i > 0 { "," } else { "" })?;
+    }
+    o.w.write_all(b"]")?;
+    if info.analysis.is_empty() {
+        return Ok(());
+    }
+    o.key("why")?;
+    o.w.write_all(b"{")?;
+    for (i, name) in info.analysis.names().enumerate() {
+        if i > 0 {
+            o.w.write_all(b",")?;
+        }
+        scratch.clear();
+        notes::why(scratch, name, info, seg, lang);
+        json_str(o.w, name)?;
+        o.w.write_all(b":")?;
+        json_str(o.w, scratch)?;
+    }
+    o.w.write_all(b"}")
 }

@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use super::{PacketEvent, Style};
 use crate::track::{HandshakeNote, PacketInfo, Step};
+use crate::wire::icmp::IcmpMessage;
+use crate::wire::numbers::IpProtocol;
 use crate::wire::{Proto, TcpSegment, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,201 +51,28 @@ fn socket_call(info: &PacketInfo, zh: bool) -> Option<&'static str> {
 
 /// Writes the annotation of one packet into `out` (which the caller clears).
 pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
-    let lang = style.lang;
-    let zh = lang == Lang::Zh;
+    let zh = style.lang == Lang::Zh;
     let info = ev.info;
     let d = ev.decoded;
     match &d.transport {
-        Transport::Tcp(seg) => {
-            let who = match (info.from_client, zh) {
-                (true, false) => "client",
-                (false, false) => "server",
-                (true, true) => "客户端",
-                (false, true) => "服务器",
-            };
-            match info.handshake {
-                Some(HandshakeNote::Syn { j, again }) => {
-                    let _ = if zh {
-                        write!(out, "第一次握手: SYN seq=j={j}")
-                    } else {
-                        write!(out, "handshake 1/3: SYN seq=j={j}")
-                    };
-                    if again {
-                        out.push_str(if zh { " (重传)" } else { " (again)" });
-                    }
-                }
-                Some(HandshakeNote::SynAck {
-                    k,
-                    ack,
-                    expected,
-                    again,
-                }) => {
-                    let _ = if zh {
-                        write!(out, "第二次握手: SYN+ACK seq=k={k} ack=j+1={ack} ")
-                    } else {
-                        write!(out, "handshake 2/3: SYN+ACK seq=k={k} ack=j+1={ack} ")
-                    };
-                    match expected {
-                        Some(e) if e == ack => out.push_str(ok_mark(true)),
-                        Some(e) => {
-                            let _ = write!(out, "{} (j+1={e})", ok_mark(false));
-                        }
-                        None => out.push_str(if zh {
-                            "(未捕获 SYN)"
-                        } else {
-                            "(SYN not captured)"
-                        }),
-                    }
-                    if again {
-                        out.push_str(if zh { " (重传)" } else { " (again)" });
-                    }
-                }
-                Some(HandshakeNote::Ack { ack, expected }) => {
-                    let _ = if zh {
-                        write!(out, "第三次握手: ACK ack=k+1={ack} ")
-                    } else {
-                        write!(out, "handshake 3/3: ACK ack=k+1={ack} ")
-                    };
-                    if ack == expected {
-                        out.push_str(ok_mark(true));
-                    } else {
-                        let _ = write!(out, "{} (k+1={expected})", ok_mark(false));
-                    }
-                    if seg.len.unwrap_or(0) > 0 {
-                        let _ = write!(
-                            out,
-                            "{}{} bytes",
-                            if zh {
-                                ", 携带数据 "
-                            } else {
-                                ", with data "
-                            },
-                            seg.len.unwrap_or(0)
-                        );
-                    }
-                }
-                Some(HandshakeNote::Refused) => {
-                    let port = match d.transport {
-                        Transport::Tcp(s) => s.sport,
-                        _ => 0,
-                    };
-                    let _ = if zh {
-                        write!(out, "连接被拒绝: RST 回应 SYN (端口 {port} 无人监听)")
-                    } else {
-                        write!(
-                            out,
-                            "connection refused: RST answers the SYN (nothing listens on port {port})"
-                        )
-                    };
-                }
-                None => match info.step {
-                    Some(Step::Data) => {
-                        let n = seg.len.unwrap_or(0);
-                        let _ = if zh {
-                            write!(out, "{who}发送数据 {n} 字节")
-                        } else {
-                            write!(out, "{who} sends {n} bytes")
-                        };
-                    }
-                    Some(Step::Fin) => {
-                        let _ = if zh {
-                            write!(out, "FIN: {who}关闭发送方向")
-                        } else {
-                            write!(out, "FIN: {who} closes its side")
-                        };
-                    }
-                    Some(Step::Rst) => {
-                        let _ = if zh {
-                            write!(out, "RST: {who}重置连接")
-                        } else {
-                            write!(out, "RST: {who} resets the connection")
-                        };
-                    }
-                    Some(Step::Ack) => {
-                        out.push_str(if zh { "确认 (ACK)" } else { "ACK" });
-                    }
-                    _ => {}
-                },
-            }
-            if let Some((req, rtt)) = info.reply_to {
-                let _ = if zh {
-                    write!(
-                        out,
-                        ", 回复第 {req} 帧, 用时 {:.3} ms",
-                        rtt.as_secs_f64() * 1e3
-                    )
-                } else {
-                    write!(
-                        out,
-                        ", reply to frame {req} after {:.3} ms",
-                        rtt.as_secs_f64() * 1e3
-                    )
-                };
-            }
-            if !info.analysis.is_empty() {
-                analysis_words(out, info, seg, lang);
-            }
-            if let Some((c, s)) = info.states {
-                let _ = if zh {
-                    write!(
-                        out,
-                        " · 客户端 {} / 服务器 {}",
-                        c.tutorial_name(),
-                        s.tutorial_name()
-                    )
-                } else {
-                    write!(out, " · client {c} / server {s}")
-                };
-            }
-        }
+        Transport::Tcp(seg) => tcp_note(out, info, seg, style.lang),
         Transport::Udp(dg) => {
             let _ = if zh {
                 write!(out, "UDP 数据报 {} 字节 (无握手)", dg.len)
             } else {
                 write!(out, "datagram {} bytes (UDP: no handshake)", dg.len)
             };
-            if let Some((req, rtt)) = info.reply_to {
-                let _ = if zh {
-                    write!(
-                        out,
-                        ", 回复第 {req} 帧, 用时 {:.3} ms",
-                        rtt.as_secs_f64() * 1e3
-                    )
-                } else {
-                    write!(
-                        out,
-                        ", reply to frame {req} after {:.3} ms",
-                        rtt.as_secs_f64() * 1e3
-                    )
-                };
-            }
+            reply_words(out, info, zh);
         }
-        Transport::Icmp(m) => {
-            out.push_str(m.describe());
-            if let Some(q) = m.quoted {
-                let proto = match q.ip.protocol {
-                    6 => "tcp",
-                    17 => "udp",
-                    _ => "ip",
-                };
-                let _ = write!(out, " about {proto} ");
-                match (q.sport, q.dport) {
-                    (Some(sp), Some(dp)) => {
-                        super::endpoint(out, q.ip.src, sp);
-                        out.push_str(" → ");
-                        super::endpoint(out, q.ip.dst, dp);
-                    }
-                    _ => {
-                        let _ = write!(out, "{} → {}", q.ip.src, q.ip.dst);
-                    }
-                }
-            }
-        }
+        Transport::Icmp(m) => icmp_note(out, m, zh),
         Transport::Arp(a) => {
-            let _ = match (a.operation, a.sender, a.target) {
-                (1, Some(s), Some(t)) => write!(out, "who has {t}? tell {s}"),
-                (2, Some(s), _) => write!(out, "{s} is at the sender's address"),
-                (op, _, _) => write!(out, "ARP operation {op}"),
+            let _ = match (a.operation, a.sender, a.target, zh) {
+                (1, Some(s), Some(t), false) => write!(out, "who has {t}? tell {s}"),
+                (1, Some(s), Some(t), true) => write!(out, "谁是 {t}? 请告诉 {s}"),
+                (2, Some(s), _, false) => write!(out, "{s} is at the sender's address"),
+                (2, Some(s), _, true) => write!(out, "{s} 在发送方的地址"),
+                (op, _, _, false) => write!(out, "ARP operation {op}"),
+                (op, _, _, true) => write!(out, "ARP 操作 {op}"),
             };
         }
         Transport::None => {
@@ -251,7 +80,11 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
                 && d.ip
                     .is_some_and(|h| h.fragment.offset != 0 || h.fragment.more)
             {
-                out.push_str("IP fragment: the transport is shown when the datagram is whole");
+                out.push_str(if zh {
+                    "IP 分片: 数据报重组完整后再显示传输层"
+                } else {
+                    "IP fragment: the transport is shown when the datagram is whole"
+                });
             }
         }
     }
@@ -262,13 +95,215 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
         out.push_str(call);
     }
     if let Some(t) = d.tunnel {
-        let _ = write!(out, " (inside {})", t.as_str());
+        let _ = if zh {
+            write!(out, " (位于 {} 隧道内)", t.as_str())
+        } else {
+            write!(out, " (inside {})", t.as_str())
+        };
     }
     if let Some(m) = d.malformed {
-        let _ = write!(out, " — malformed: {m}");
+        let _ = write!(out, " — {}: {m}", if zh { "格式错误" } else { "malformed" });
     } else if let Some(s) = d.short {
-        let _ = write!(out, " — cut by the snaplen: {s}");
+        let what = if zh {
+            "被抓包长度截断"
+        } else {
+            "cut by the snaplen"
+        };
+        let _ = write!(out, " — {what}: {s}");
     }
+}
+
+/// A TCP segment: its handshake step or what it does, the reply it is, the expert verdicts
+/// and both endpoints' states.
+fn tcp_note(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, lang: Lang) {
+    let zh = lang == Lang::Zh;
+    match info.handshake {
+        Some(h) => handshake_words(out, h, seg, zh),
+        None => step_words(out, info, seg, zh),
+    }
+    reply_words(out, info, zh);
+    if !info.analysis.is_empty() {
+        analysis_words(out, info, seg, lang);
+    }
+    if let Some((c, s)) = info.states {
+        let _ = if zh {
+            write!(
+                out,
+                " · 客户端 {} / 服务器 {}",
+                c.tutorial_name(),
+                s.tutorial_name()
+            )
+        } else {
+            write!(out, " · client {c} / server {s}")
+        };
+    }
+}
+
+/// "handshake 1/3: SYN seq=j=…", 2/3 with j+1 checked, 3/3 with k+1 checked, or refused.
+fn handshake_words(out: &mut String, h: HandshakeNote, seg: &TcpSegment<'_>, zh: bool) {
+    let again = |out: &mut String, again: bool| {
+        if again {
+            out.push_str(if zh { " (重传)" } else { " (again)" });
+        }
+    };
+    match h {
+        HandshakeNote::Syn { j, again: a } => {
+            let _ = if zh {
+                write!(out, "第一次握手: SYN seq=j={j}")
+            } else {
+                write!(out, "handshake 1/3: SYN seq=j={j}")
+            };
+            again(out, a);
+        }
+        HandshakeNote::SynAck {
+            k,
+            ack,
+            expected,
+            again: a,
+        } => {
+            let _ = if zh {
+                write!(out, "第二次握手: SYN+ACK seq=k={k} ack=j+1={ack} ")
+            } else {
+                write!(out, "handshake 2/3: SYN+ACK seq=k={k} ack=j+1={ack} ")
+            };
+            match expected {
+                Some(e) if e == ack => out.push_str(ok_mark(true)),
+                Some(e) => {
+                    let _ = write!(out, "{} (j+1={e})", ok_mark(false));
+                }
+                None => out.push_str(if zh {
+                    "(未捕获 SYN)"
+                } else {
+                    "(SYN not captured)"
+                }),
+            }
+            again(out, a);
+        }
+        HandshakeNote::Ack { ack, expected } => {
+            let _ = if zh {
+                write!(out, "第三次握手: ACK ack=k+1={ack} ")
+            } else {
+                write!(out, "handshake 3/3: ACK ack=k+1={ack} ")
+            };
+            if ack == expected {
+                out.push_str(ok_mark(true));
+            } else {
+                let _ = write!(out, "{} (k+1={expected})", ok_mark(false));
+            }
+            let n = seg.len.unwrap_or(0);
+            if n > 0 {
+                let with = if zh {
+                    ", 携带数据 "
+                } else {
+                    ", with data "
+                };
+                let _ = write!(out, "{with}{n} bytes");
+            }
+        }
+        HandshakeNote::Refused => {
+            let port = seg.sport;
+            let _ = if zh {
+                write!(out, "连接被拒绝: RST 回应 SYN (端口 {port} 无人监听)")
+            } else {
+                write!(
+                    out,
+                    "connection refused: RST answers the SYN (nothing listens on port {port})"
+                )
+            };
+        }
+    }
+}
+
+/// What a segment outside the handshake does: data, FIN, RST or a bare ACK.
+fn step_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, zh: bool) {
+    let who = match (info.from_client, zh) {
+        (true, false) => "client",
+        (false, false) => "server",
+        (true, true) => "客户端",
+        (false, true) => "服务器",
+    };
+    match info.step {
+        Some(Step::Data) => {
+            let n = seg.len.unwrap_or(0);
+            let _ = if zh {
+                write!(out, "{who}发送数据 {n} 字节")
+            } else {
+                write!(out, "{who} sends {n} bytes")
+            };
+        }
+        Some(Step::Fin) => {
+            let _ = if zh {
+                write!(out, "FIN: {who}关闭发送方向")
+            } else {
+                write!(out, "FIN: {who} closes its side")
+            };
+        }
+        Some(Step::Rst) => {
+            let _ = if zh {
+                write!(out, "RST: {who}重置连接")
+            } else {
+                write!(out, "RST: {who} resets the connection")
+            };
+        }
+        Some(Step::Ack) => out.push_str(if zh { "确认 (ACK)" } else { "ACK" }),
+        Some(Step::Syn | Step::SynAck | Step::HandshakeAck | Step::Datagram) | None => {}
+    }
+}
+
+/// ", reply to frame N after X ms" for the payload that answered a request.
+fn reply_words(out: &mut String, info: &PacketInfo, zh: bool) {
+    if let Some((req, rtt)) = info.reply_to {
+        let ms = rtt.as_secs_f64() * 1e3;
+        let _ = if zh {
+            write!(out, ", 回复第 {req} 帧, 用时 {ms:.3} ms")
+        } else {
+            write!(out, ", reply to frame {req} after {ms:.3} ms")
+        };
+    }
+}
+
+/// An ICMP message by name, and the datagram it quotes.
+fn icmp_note(out: &mut String, m: &IcmpMessage, zh: bool) {
+    out.push_str(icmp_words(m, zh));
+    if let Some(q) = m.quoted {
+        let proto = match IpProtocol::from(q.ip.protocol) {
+            IpProtocol::Tcp => "tcp",
+            IpProtocol::Udp => "udp",
+            _ => "ip",
+        };
+        let _ = write!(out, " {} {proto} ", if zh { "关于" } else { "about" });
+        match (q.sport, q.dport) {
+            (Some(sp), Some(dp)) => {
+                super::endpoint(out, q.ip.src, sp);
+                out.push_str(" → ");
+                super::endpoint(out, q.ip.dst, dp);
+            }
+            _ => {
+                let _ = write!(out, "{} → {}", q.ip.src, q.ip.dst);
+            }
+        }
+    }
+}
+
+/// ICMP and ICMPv6 messages by type and code, as the lesson names them.
+pub fn icmp_words(m: &IcmpMessage, zh: bool) -> &'static str {
+    let (en, cn) = match (m.v6, m.icmp_type, m.code) {
+        (false, 0, _) | (true, 129, _) => ("echo reply", "回显应答"),
+        (false, 8, _) | (true, 128, _) => ("echo request", "回显请求"),
+        (false, 3, 3) | (true, 1, 4) => ("port unreachable", "端口不可达"),
+        (false, 3, _) | (true, 1, _) => ("destination unreachable", "目的不可达"),
+        (false, 11, _) | (true, 3, _) => ("time exceeded", "超时"),
+        (true, 2, _) => ("packet too big", "分组过大"),
+        (false, 4, _) => ("source quench", "源抑制"),
+        (false, 5, _) => ("redirect", "重定向"),
+        (false, 12, _) | (true, 4, _) => ("parameter problem", "参数问题"),
+        (true, 133, _) => ("router solicitation", "路由器请求"),
+        (true, 134, _) => ("router advertisement", "路由器通告"),
+        (true, 135, _) => ("neighbor solicitation", "邻居请求"),
+        (true, 136, _) => ("neighbor advertisement", "邻居通告"),
+        _ => ("message", "报文"),
+    };
+    if zh { cn } else { en }
 }
 
 /// The expert verdicts in a learner's words: each flag with its evidence (`why`). A fast or

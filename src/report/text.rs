@@ -370,7 +370,7 @@ fn layers(l: &mut String, f: &FrameMeta, d: &Decoded<'_>) {
                 "{IND}transport: ICMP type {} code {} ({})",
                 m.icmp_type,
                 m.code,
-                m.describe()
+                notes::icmp_words(m, false)
             );
         }
         Transport::Arp(_) => {

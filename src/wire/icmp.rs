@@ -32,25 +32,6 @@ impl IcmpMessage {
             matches!(self.icmp_type, 3 | 4 | 5 | 11 | 12)
         }
     }
-
-    pub fn describe(&self) -> &'static str {
-        match (self.v6, self.icmp_type, self.code) {
-            (false, 0, _) | (true, 129, _) => "echo reply",
-            (false, 8, _) | (true, 128, _) => "echo request",
-            (false, 3, 3) | (true, 1, 4) => "port unreachable",
-            (false, 3, _) | (true, 1, _) => "destination unreachable",
-            (false, 11, _) | (true, 3, _) => "time exceeded",
-            (true, 2, _) => "packet too big",
-            (false, 4, _) => "source quench",
-            (false, 5, _) => "redirect",
-            (false, 12, _) | (true, 4, _) => "parameter problem",
-            (true, 133, _) => "router solicitation",
-            (true, 134, _) => "router advertisement",
-            (true, 135, _) => "neighbor solicitation",
-            (true, 136, _) => "neighbor advertisement",
-            _ => "message",
-        }
-    }
 }
 
 pub fn parse(span: Span<'_>, v6: bool) -> (Option<IcmpMessage>, Option<Shortfall>) {
@@ -117,7 +98,7 @@ mod tests {
         let (m, e) = parse(Span::new(&b, b.len()), false);
         let m = m.expect("test data");
         assert!(e.is_none());
-        assert_eq!(m.describe(), "port unreachable");
+        assert_eq!((m.icmp_type, m.code), (3, 3));
         let q = m.quoted.expect("test data");
         assert_eq!(
             (q.ip.protocol, q.sport, q.dport),
