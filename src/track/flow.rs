@@ -69,6 +69,92 @@ pub struct FlowSummary {
     pub resumed: bool,
 }
 
+/// Which end of a flow key a packet came from: the lower or the higher endpoint in the
+/// key's canonical order (so either direction finds the conversation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Side {
+    #[default]
+    Lo,
+    Hi,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Lo, Side::Hi];
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Lo => Side::Hi,
+            Side::Hi => Side::Lo,
+        }
+    }
+}
+
+/// What an endpoint is to the conversation: the client opened it (the first SYN's sender, or
+/// the first datagram's), the server answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+impl Role {
+    pub fn other(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+}
+
+/// One value per side of a flow key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BySide<T>(pub [T; 2]);
+
+impl<T> std::ops::Index<Side> for BySide<T> {
+    type Output = T;
+    fn index(&self, s: Side) -> &T {
+        &self.0[s as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Side> for BySide<T> {
+    fn index_mut(&mut self, s: Side) -> &mut T {
+        &mut self.0[s as usize]
+    }
+}
+
+impl<T> BySide<T> {
+    /// Both values, the sender's first.
+    pub fn split_mut(&mut self, first: Side) -> (&mut T, &mut T) {
+        let [a, b] = &mut self.0;
+        match first {
+            Side::Lo => (a, b),
+            Side::Hi => (b, a),
+        }
+    }
+
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.0.iter_mut()
+    }
+}
+
+/// One value per role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByRole<T>(pub [T; 2]);
+
+impl<T> std::ops::Index<Role> for ByRole<T> {
+    type Output = T;
+    fn index(&self, r: Role) -> &T {
+        &self.0[r as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Role> for ByRole<T> {
+    fn index_mut(&mut self, r: Role) -> &mut T {
+        &mut self.0[r as usize]
+    }
+}
+
 /// What a second request does to one still unanswered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoreRequest {

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::flow::{ByRole, Role};
 use super::seq::SeqNumber;
 
 /// One piece of a followed conversation.
@@ -30,9 +31,9 @@ struct Fragment {
 pub struct TcpFollow {
     client: Option<(IpAddr, u16)>,
     /// Next expected sequence number of each side (0 = not yet known), bytes written.
-    seq: [u32; 2],
-    written: [u64; 2],
-    fragments: [Vec<Fragment>; 2],
+    seq: ByRole<u32>,
+    written: ByRole<u64>,
+    fragments: ByRole<Vec<Fragment>>,
     pub chunks: Vec<Chunk>,
 }
 
@@ -62,8 +63,12 @@ pub struct Segment<'a> {
 impl TcpFollow {
     pub fn segment(&mut self, s: Segment<'_>) {
         let client = *self.client.get_or_insert(s.src);
-        let side = usize::from(s.src != client);
-        let other = 1 - side;
+        let side = if s.src == client {
+            Role::Client
+        } else {
+            Role::Server
+        };
+        let other = side.other();
         // Segments of the other side that this one acknowledges were seen by its receiver,
         // even if not by the capture.
         while !self.fragments[other].is_empty() && self.apply_fragment(other, s.ack, s.frame, true)
@@ -94,7 +99,7 @@ impl TcpFollow {
             self.seq[side] = self.seq[side].wrapping_add(length);
             self.written[side] += data.len() as u64;
             self.chunks.push(Chunk {
-                from_server: side == 1,
+                from_server: side == Role::Server,
                 frame: s.frame,
                 data,
             });
@@ -110,7 +115,7 @@ impl TcpFollow {
 
     /// Applies one held fragment of `side` that now fits (or marks bytes its peer
     /// acknowledged as missing); false when none can be applied.
-    fn apply_fragment(&mut self, side: usize, acked: u32, frame: u64, use_ack: bool) -> bool {
+    fn apply_fragment(&mut self, side: Role, acked: u32, frame: u64, use_ack: bool) -> bool {
         let expected = self.seq[side];
         let frags = &mut self.fragments[side];
         let Some(first) = frags.first() else {
@@ -129,7 +134,7 @@ impl TcpFollow {
                     let at = expected.wrapping_sub(f.seq) as usize;
                     if f.data.len() > at {
                         self.chunks.push(Chunk {
-                            from_server: side == 1,
+                            from_server: side == Role::Server,
                             frame: f.frame,
                             data: f.data[at..].to_vec(),
                         });
@@ -143,7 +148,7 @@ impl TcpFollow {
                 self.seq[side] = expected.wrapping_add(f.data.len() as u32);
                 if !f.data.is_empty() {
                     self.chunks.push(Chunk {
-                        from_server: side == 1,
+                        from_server: side == Role::Server,
                         frame: f.frame,
                         data: f.data,
                     });
@@ -161,7 +166,7 @@ impl TcpFollow {
             data.push(0);
             self.seq[side] = lowest;
             self.chunks.push(Chunk {
-                from_server: side == 1,
+                from_server: side == Role::Server,
                 frame,
                 data,
             });

@@ -21,7 +21,7 @@ use crate::wire::tcp::TcpFixed;
 use crate::wire::{Decoded, Transport};
 use table::{Conv, Graveyard, List, Table};
 
-pub use flow::{Exchange, FlowSummary, Step};
+pub use flow::{ByRole, BySide, Exchange, FlowSummary, Role, Side, Step};
 pub use seq::SeqNumber;
 pub use state::TcpState;
 pub use tcp::{Close, ConnSummary, Handshake, HandshakeNote, TcpConv};
@@ -45,20 +45,23 @@ fn addr_bits(ip: IpAddr) -> u128 {
 }
 
 impl FlowKey {
-    /// The key and the side (0 = the lower endpoint, 1 = the higher) the sender is on.
-    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, usize) {
+    /// The key and the side the sender is on.
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (FlowKey, Side) {
         let a = (addr_bits(src), sport);
         let b = (addr_bits(dst), dport);
         let v6 = src.is_ipv6();
         if a <= b {
-            (FlowKey { v6, lo: a, hi: b }, 0)
+            (FlowKey { v6, lo: a, hi: b }, Side::Lo)
         } else {
-            (FlowKey { v6, lo: b, hi: a }, 1)
+            (FlowKey { v6, lo: b, hi: a }, Side::Hi)
         }
     }
 
-    pub fn endpoint(&self, side: usize) -> (IpAddr, u16) {
-        let (bits, port) = if side == 0 { self.lo } else { self.hi };
+    pub fn endpoint(&self, side: Side) -> (IpAddr, u16) {
+        let (bits, port) = match side {
+            Side::Lo => self.lo,
+            Side::Hi => self.hi,
+        };
         let ip = if self.v6 {
             IpAddr::V6(std::net::Ipv6Addr::from(bits))
         } else {
@@ -180,8 +183,8 @@ impl Default for Limits {
 pub struct Tomb {
     pub stream: u32,
     /// Canonical side of the client.
-    pub client: u8,
-    pub bases: [Option<u32>; 2],
+    pub client: Side,
+    pub bases: BySide<Option<u32>>,
     /// Which burial of the flow this is, so an older queue entry cannot remove it.
     pub burial: u32,
     /// TCP: what the analysis and the endpoint states need to go on exactly as Wireshark
@@ -479,7 +482,7 @@ impl Tracker {
     fn new_tcp(
         &mut self,
         key: FlowKey,
-        side: usize,
+        side: Side,
         fixed: TcpFixed,
         replaces: bool,
         frame: u64,
@@ -519,7 +522,7 @@ impl Tracker {
         dport: u16,
         frame: u64,
         ts: Timestamp,
-    ) -> (u32, usize) {
+    ) -> (u32, Side) {
         let (key, side) = FlowKey::new(src, sport, dst, dport);
         if let Some(&slot) = self.udp_index.get(&key) {
             return (slot, side);

@@ -300,7 +300,7 @@ impl Graveyard {
 mod tests {
     use super::*;
     use crate::time::Timestamp;
-    use crate::track::FlowKey;
+    use crate::track::{BySide, FlowKey, Side};
 
     fn udp(n: u32) -> Conv {
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
@@ -340,8 +340,8 @@ mod tests {
     fn tomb(stream: u32, burial: u32, heavy: bool) -> Tomb {
         Tomb {
             stream,
-            client: 0,
-            bases: [Some(1), None],
+            client: Side::Lo,
+            bases: BySide([Some(1), None]),
             burial,
             tcp: heavy.then(|| {
                 let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
@@ -349,7 +349,7 @@ mod tests {
                 let mut c = TcpConv::new(
                     stream,
                     key,
-                    0,
+                    Side::Lo,
                     crate::wire::tcp::TcpFlags(crate::wire::tcp::SYN),
                     1,
                     Timestamp::default(),

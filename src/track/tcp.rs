@@ -4,7 +4,7 @@
 //! exchanges.
 
 use super::analysis::{self, Flags, Flow, Verdict};
-use super::flow::{FlowSummary, MoreRequest, Pairing, Step};
+use super::flow::{ByRole, BySide, FlowSummary, MoreRequest, Pairing, Role, Side, Step};
 use super::seq::{Coverage, SeqNumber};
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
@@ -112,9 +112,9 @@ pub struct TcpConv {
     pub stream: u32,
     pub key: FlowKey,
     /// Canonical side of the client (the first SYN's sender).
-    client: usize,
-    dirs: [Dir; 2],
-    flows: [Flow; 2],
+    client: Side,
+    dirs: BySide<Dir>,
+    flows: BySide<Flow>,
     /// tshark printed a SEQ/ACK analysis on some frame, so it shows `initial_rtt`.
     irtt_visible: bool,
     retransmissions: u64,
@@ -133,7 +133,7 @@ pub struct TcpConv {
     irtt: Option<Timestamp>,
     hs: HandshakeTrack,
     /// Client and server states.
-    states: [TcpState; 2],
+    states: ByRole<TcpState>,
     saw_rst: bool,
     compacted: bool,
     pub reused: bool,
@@ -155,8 +155,8 @@ struct Ends {
 /// A buried connection's state that a later segment still needs (see `TcpConv::bury`).
 #[derive(Debug, Clone)]
 pub struct TcpTomb {
-    flows: [Flow; 2],
-    states: [TcpState; 2],
+    flows: BySide<Flow>,
+    states: ByRole<TcpState>,
     irtt: Option<Timestamp>,
     irtt_visible: bool,
     saw_rst: bool,
@@ -210,31 +210,31 @@ impl TcpConv {
     pub fn new(
         stream: u32,
         key: FlowKey,
-        side: usize,
+        side: Side,
         flags: TcpFlags,
         frame: u64,
         ts: Timestamp,
     ) -> Self {
         // A SYN+ACK seen first was sent by the server; anything else by the client.
         let client = if flags.syn() && flags.ack() {
-            1 - side
+            side.other()
         } else {
             side
         };
-        let states = if flags.syn() && !flags.ack() {
+        let states = ByRole(if flags.syn() && !flags.ack() {
             [TcpState::Closed, TcpState::Listen]
         } else if flags.syn() {
             [TcpState::SynSent, TcpState::Listen]
         } else {
             // Joined mid-stream: the connection was already up.
             [TcpState::Established, TcpState::Established]
-        };
+        });
         TcpConv {
             stream,
             key,
             client,
-            dirs: [Dir::default(), Dir::default()],
-            flows: [Flow::new(), Flow::new()],
+            dirs: BySide::default(),
+            flows: BySide([Flow::new(), Flow::new()]),
             irtt_visible: false,
             retransmissions: 0,
             dup_acks: 0,
@@ -270,7 +270,7 @@ impl TcpConv {
     /// Wireshark's rule: a SYN (without ACK) whose sequence number differs from the base of
     /// its direction starts a new conversation on the same 4-tuple. The same ISN again is a
     /// retransmission, even after the connection closed.
-    pub fn starts_new_stream(&self, side: usize, f: TcpFixed) -> bool {
+    pub fn starts_new_stream(&self, side: Side, f: TcpFixed) -> bool {
         let d = &self.dirs[side];
         f.flags.syn() && !f.flags.ack() && d.base_set && f.seq != d.base
     }
@@ -281,16 +281,16 @@ impl TcpConv {
     pub fn resume(
         t: super::Tomb,
         key: FlowKey,
-        side: usize,
+        side: Side,
         flags: TcpFlags,
         frame: u64,
         ts: Timestamp,
     ) -> Self {
         let mut c = TcpConv::new(t.stream, key, side, flags, frame, ts);
-        c.client = usize::from(t.client);
+        c.client = t.client;
         c.resumed = true;
         c.history.clear();
-        for (d, b) in c.dirs.iter_mut().zip(t.bases) {
+        for (d, b) in c.dirs.iter_mut().zip(t.bases.0) {
             if let Some(b) = b {
                 d.base = b;
                 d.base_set = true;
@@ -316,8 +316,8 @@ impl TcpConv {
     /// What is kept of this conversation once it leaves memory (its analysis state moves
     /// into the tomb; call before `summary`).
     pub fn bury(&mut self) -> super::Tomb {
-        let ends = [0, 1].map(|i| {
-            let d = &self.dirs[i];
+        let ends = Side::BOTH.map(|side| {
+            let d = &self.dirs[side];
             Ends {
                 syn_next: d.syn_next,
                 fin_next: d.fin_next,
@@ -327,9 +327,9 @@ impl TcpConv {
         });
         super::Tomb {
             stream: self.stream,
-            client: self.client as u8,
+            client: self.client,
             burial: 0,
-            bases: [0, 1].map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base)),
+            bases: BySide(Side::BOTH.map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base))),
             tcp: Some(Box::new(TcpTomb {
                 flows: std::mem::take(&mut self.flows),
                 states: self.states,
@@ -342,12 +342,16 @@ impl TcpConv {
     }
 
     /// `starts_new_stream` for a conversation that only has its tomb left.
-    pub fn tomb_starts_new_stream(t: &super::Tomb, side: usize, f: TcpFixed) -> bool {
+    pub fn tomb_starts_new_stream(t: &super::Tomb, side: Side, f: TcpFixed) -> bool {
         f.flags.syn() && !f.flags.ack() && t.bases[side].is_some_and(|b| b != f.seq)
     }
 
-    fn role(&self, side: usize) -> usize {
-        if side == self.client { 0 } else { 1 }
+    fn role(&self, side: Side) -> Role {
+        if side == self.client {
+            Role::Client
+        } else {
+            Role::Server
+        }
     }
 
     pub fn last_ts(&self) -> Timestamp {
@@ -356,7 +360,7 @@ impl TcpConv {
 
     /// Both endpoints are done (closed, or reset).
     pub fn is_over(&self) -> bool {
-        self.saw_rst || (self.states[0].is_final() && self.states[1].is_final())
+        self.saw_rst || self.states.0.iter().all(|s| s.is_final())
     }
 
     pub fn handshake(&self) -> Handshake {
@@ -378,13 +382,13 @@ impl TcpConv {
         info: &mut PacketInfo,
         frame: u64,
         ts: Timestamp,
-        side: usize,
+        side: Side,
         seg: &TcpSegment<'_>,
         keep: usize,
     ) {
         let Some(f) = seg.fixed else { return };
-        let other = 1 - side;
-        let first = self.dirs[0].packets + self.dirs[1].packets == 0;
+        let other = side.other();
+        let first = self.dirs.0.iter().all(|d| d.packets == 0);
         self.dirs[side].packets += 1;
         self.last_frame = frame;
         self.last_ts = ts;
@@ -436,8 +440,7 @@ impl TcpConv {
                 verdict.flags.0 |= Flags::REUSED_PORTS;
                 verdict.exists = true;
             }
-            let [a, b] = &mut self.flows;
-            let (fwd, rev) = if side == 0 { (a, b) } else { (b, a) };
+            let (fwd, rev) = self.flows.split_mut(side);
             analysis::analyze(
                 fwd,
                 rev,
@@ -527,7 +530,7 @@ impl TcpConv {
         let seq = SeqNumber(f.seq);
         let ack = SeqNumber(f.ack);
         let role = self.role(side);
-        let peer = 1 - role;
+        let peer = role.other();
 
         // New payload bytes: each byte once, however often it is sent.
         let data_start = f
@@ -541,7 +544,7 @@ impl TcpConv {
         self.history_letters(side, f, len, new_bytes, raw_verdict, corrupt);
         self.handshake_step(info, side, f);
         self.transitions(side, role, peer, flags, seq, ack, len);
-        info.states = Some((self.states[0], self.states[1]));
+        info.states = Some((self.states[Role::Client], self.states[Role::Server]));
         info.step = Some(self.step(info, flags, len));
 
         if len > 0 && new_bytes > 0 && !flags.syn() {
@@ -556,10 +559,10 @@ impl TcpConv {
             // Most connections of a long capture are over long before its end: keep their
             // state (a late segment is still analysed) but not their spare capacity.
             self.compacted = true;
-            for f in &mut self.flows {
+            for f in self.flows.iter_mut() {
                 f.compact();
             }
-            for d in &mut self.dirs {
+            for d in self.dirs.iter_mut() {
                 d.coverage.compact();
             }
             self.pairing.compact();
@@ -583,7 +586,7 @@ impl TcpConv {
         }
     }
 
-    fn handshake_step(&mut self, info: &mut PacketInfo, side: usize, f: TcpFixed) {
+    fn handshake_step(&mut self, info: &mut PacketInfo, side: Side, f: TcpFixed) {
         let flags = f.flags;
         let from_client = side == self.client;
         let hs = &mut self.hs;
@@ -624,21 +627,21 @@ impl TcpConv {
     #[allow(clippy::too_many_arguments)]
     fn transitions(
         &mut self,
-        side: usize,
-        role: usize,
-        peer: usize,
+        side: Side,
+        role: Role,
+        peer: Role,
         flags: TcpFlags,
         seq: SeqNumber,
         ack: SeqNumber,
         len: u32,
     ) {
-        let other = 1 - side;
+        let other = side.other();
         if flags.rst() {
             self.saw_rst = true;
-            self.states = [
-                state::next(self.states[0], Event::Reset),
-                state::next(self.states[1], Event::Reset),
-            ];
+            self.states = ByRole([
+                state::next(self.states[Role::Client], Event::Reset),
+                state::next(self.states[Role::Server], Event::Reset),
+            ]);
             return;
         }
         if flags.syn() {
@@ -686,7 +689,7 @@ impl TcpConv {
     /// g t w: at the 1st, 10th, 100th… occurrence (Zeek's logarithmic repeats).
     fn history_letters(
         &mut self,
-        side: usize,
+        side: Side,
         f: TcpFixed,
         len: u32,
         new_bytes: u32,
@@ -762,11 +765,11 @@ impl TcpConv {
 
     pub fn summary(self) -> ConnSummary {
         let c = self.client;
-        let s = 1 - c;
+        let s = c.other();
         let close = if self.saw_rst {
             Close::Rst
         } else {
-            match (self.dirs[0].fin_next, self.dirs[1].fin_next) {
+            match (self.dirs[Side::Lo].fin_next, self.dirs[Side::Hi].fin_next) {
                 (Some(_), Some(_)) => Close::Fin,
                 (Some(_), None) | (None, Some(_)) => Close::HalfClosed,
                 (None, None) => Close::Open,
@@ -781,7 +784,7 @@ impl TcpConv {
                 server: self.key.endpoint(s),
                 first_frame: self.first_frame,
                 last_frame: self.last_frame,
-                packets: self.dirs[0].packets + self.dirs[1].packets,
+                packets: self.dirs[c].packets + self.dirs[s].packets,
                 packets_c2s: self.dirs[c].packets,
                 packets_s2c: self.dirs[s].packets,
                 bytes_c2s: self.dirs[c].bytes,
@@ -799,8 +802,8 @@ impl TcpConv {
             completeness: self.comp_pass1 | self.comp_before_last,
             history: self.history,
             close,
-            client_state: self.states[0],
-            server_state: self.states[1],
+            client_state: self.states[Role::Client],
+            server_state: self.states[Role::Server],
             retransmissions: self.retransmissions,
             dup_acks: self.dup_acks,
             zero_windows: self.zero_windows,
@@ -828,10 +831,12 @@ mod tests {
         use crate::wire::tcp::TcpOptions;
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
         let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
+        // Sides as 0 (the lower endpoint) and 1, to keep the segment tables short.
+        let side_of = |n: usize| if n == 0 { Side::Lo } else { Side::Hi };
         let mut c = TcpConv::new(
             0,
             key,
-            segs[0].0,
+            side_of(segs[0].0),
             TcpFlags(segs[0].1),
             1,
             Timestamp::default(),
@@ -858,7 +863,14 @@ mod tests {
                 secs: 1,
                 nsecs: i as i32 * 1000,
             };
-            c.segment(&mut PacketInfo::default(), i as u64 + 1, ts, side, &seg, 64);
+            c.segment(
+                &mut PacketInfo::default(),
+                i as u64 + 1,
+                ts,
+                side_of(side),
+                &seg,
+                64,
+            );
         }
         c
     }

@@ -1,7 +1,7 @@
 //! UDP conversations, numbered like Wireshark's `udp.stream`, with request/reply pairing:
 //! a datagram from the first sender answered by one from its peer.
 
-use super::flow::{FlowSummary, MoreRequest, Pairing, Step};
+use super::flow::{BySide, FlowSummary, MoreRequest, Pairing, Side, Step};
 use super::{FlowKey, PacketInfo};
 use crate::time::Timestamp;
 use crate::wire::UdpDatagram;
@@ -11,19 +11,19 @@ pub struct UdpConv {
     pub stream: u32,
     pub key: FlowKey,
     /// Canonical side of the first sender.
-    client: usize,
+    client: Side,
     first_frame: u64,
     last_frame: u64,
     first_ts: Timestamp,
     pub last_ts: Timestamp,
-    packets: [u64; 2],
-    bytes: [u64; 2],
+    packets: BySide<u64>,
+    bytes: BySide<u64>,
     pairing: Pairing,
     resumed: bool,
 }
 
 impl UdpConv {
-    pub fn new(stream: u32, key: FlowKey, side: usize, frame: u64, ts: Timestamp) -> Self {
+    pub fn new(stream: u32, key: FlowKey, side: Side, frame: u64, ts: Timestamp) -> Self {
         UdpConv {
             stream,
             key,
@@ -32,8 +32,8 @@ impl UdpConv {
             last_frame: frame,
             first_ts: ts,
             last_ts: ts,
-            packets: [0; 2],
-            bytes: [0; 2],
+            packets: BySide::default(),
+            bytes: BySide::default(),
             pairing: Pairing::default(),
             resumed: false,
         }
@@ -43,7 +43,7 @@ impl UdpConv {
     pub fn resume(t: super::Tomb, key: FlowKey, frame: u64, ts: Timestamp) -> Self {
         UdpConv {
             resumed: true,
-            ..UdpConv::new(t.stream, key, usize::from(t.client), frame, ts)
+            ..UdpConv::new(t.stream, key, t.client, frame, ts)
         }
     }
 
@@ -51,8 +51,8 @@ impl UdpConv {
     pub fn tomb(&self) -> super::Tomb {
         super::Tomb {
             stream: self.stream,
-            client: self.client as u8,
-            bases: [None; 2],
+            client: self.client,
+            bases: BySide::default(),
             burial: 0,
             tcp: None,
         }
@@ -60,7 +60,7 @@ impl UdpConv {
 
     /// A datagram of this flow that carried a tunnelled frame (VXLAN, Geneve): counted, but
     /// its payload belongs to the inner conversation.
-    pub fn carries(&mut self, frame: u64, ts: Timestamp, side: usize) {
+    pub fn carries(&mut self, frame: u64, ts: Timestamp, side: Side) {
         self.packets[side] += 1;
         self.last_frame = frame;
         self.last_ts = ts;
@@ -71,7 +71,7 @@ impl UdpConv {
         info: &mut PacketInfo,
         frame: u64,
         ts: Timestamp,
-        side: usize,
+        side: Side,
         dg: &UdpDatagram<'_>,
         keep: usize,
     ) {
@@ -90,12 +90,12 @@ impl UdpConv {
     }
 
     pub fn packets(&self) -> u64 {
-        self.packets[0] + self.packets[1]
+        self.packets.0.iter().sum()
     }
 
     pub fn summary(self) -> FlowSummary {
         let c = self.client;
-        let s = 1 - c;
+        let s = c.other();
         let (exchanges, text) = self.pairing.into_parts();
         FlowSummary {
             stream: self.stream,
@@ -103,7 +103,7 @@ impl UdpConv {
             server: self.key.endpoint(s),
             first_frame: self.first_frame,
             last_frame: self.last_frame,
-            packets: self.packets[0] + self.packets[1],
+            packets: self.packets.0.iter().sum(),
             packets_c2s: self.packets[c],
             packets_s2c: self.packets[s],
             bytes_c2s: self.bytes[c],
