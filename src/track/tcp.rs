@@ -387,7 +387,6 @@ impl TcpConv {
         keep: usize,
     ) {
         let Some(f) = seg.fixed else { return };
-        let other = side.other();
         let first = self.dirs.0.iter().all(|d| d.packets == 0);
         self.dirs[side].packets += 1;
         self.last_frame = frame;
@@ -396,89 +395,23 @@ impl TcpConv {
         info.from_client = side == self.client;
         let flags = f.flags;
 
-        // The analysis verdict whether or not tshark would print it (cut frames).
-        let mut raw_verdict = Flags::default();
         // A SYN+ACK with another ISN than its direction's base: Wireshark flags the ports as
         // reused and counts that direction from the new ISN.
-        let mut synack_reused = false;
-        if flags.syn() && flags.ack() && self.dirs[side].base_set && f.seq != self.dirs[side].base {
+        let synack_reused =
+            flags.syn() && flags.ack() && self.dirs[side].base_set && f.seq != self.dirs[side].base;
+        if synack_reused {
             self.dirs[side].base = f.seq;
-            synack_reused = true;
         }
-        // Relative numbers (tcp_analyze_sequence_number), only when the length is known.
-        if let Some(len) = seg.len {
-            let d = &mut self.dirs[side];
-            if !d.base_set {
-                d.base = if flags.syn() {
-                    f.seq
-                } else {
-                    f.seq.wrapping_sub(1)
-                };
-                d.base_set = true;
+        // The analysis verdict whether or not tshark would print it (cut frames).
+        let reused = (first && self.reused) || synack_reused;
+        let raw_verdict = match seg.len {
+            Some(len) => self.sequence_analysis(info, frame, ts, side, seg, len, reused),
+            None => {
+                info.rel_seq = Some(f.seq);
+                info.rel_ack = Some(f.ack);
+                Flags::default()
             }
-            if !self.dirs[other].base_set && flags.ack() {
-                self.dirs[other].base = f.ack.wrapping_sub(1);
-                self.dirs[other].base_set = true;
-            }
-            info.rel_seq = Some(f.seq.wrapping_sub(self.dirs[side].base));
-            info.rel_ack = Some(if flags.ack() {
-                f.ack.wrapping_sub(self.dirs[other].base)
-            } else {
-                f.ack
-            });
-
-            // Window scaling is agreed in the handshake: a SYN without the option means none.
-            if flags.syn() {
-                self.flows[side].win_scale =
-                    Some(seg.options.wscale.map_or(-2, |w| w.min(14) as i8));
-                if flags.ack() && seg.options.wscale.is_none() {
-                    self.flows[other].win_scale = Some(-2);
-                }
-            }
-            let mut verdict = Verdict::default();
-            if (first && self.reused) || synack_reused {
-                verdict.flags.0 |= Flags::REUSED_PORTS;
-                verdict.exists = true;
-            }
-            let (fwd, rev) = self.flows.split_mut(side);
-            analysis::analyze(
-                fwd,
-                rev,
-                analysis::Segment {
-                    frame,
-                    ts,
-                    seq: f.seq,
-                    ack: f.ack,
-                    len,
-                    flags,
-                    window: f.window,
-                },
-                self.irtt.map(|d| d.as_nanos()),
-                &mut verdict,
-            );
-            let v = verdict.flags;
-            raw_verdict = v;
-            if v.has(
-                Flags::RETRANSMISSION | Flags::FAST_RETRANSMISSION | Flags::SPURIOUS_RETRANSMISSION,
-            ) {
-                self.retransmissions += 1;
-            }
-            if v.has(Flags::DUPLICATE_ACK) {
-                self.dup_acks += 1;
-            }
-            if v.has(Flags::ZERO_WINDOW) {
-                self.zero_windows += 1;
-            }
-            // tshark prints the analysis only after the whole header was dissected.
-            if seg.header_complete && !f.bogus_offset() {
-                info.analysis = v;
-                info.verdict = verdict;
-                self.irtt_visible |= verdict.exists;
-            }
-        } else {
-            info.rel_seq = Some(f.seq);
-            info.rel_ack = Some(f.ack);
-        }
+        };
         // The calculated window (`tcp.window_size`): the sender's agreed shift, never on a
         // SYN, none while the shift is unknown (Wireshark's default window-scaling guess is
         // "not known"), and none on a segment shorter than its header (tshark keeps the raw
@@ -490,47 +423,17 @@ impl TcpConv {
             _ => 0,
         };
         info.window = Some(u32::from(f.window) << shift);
-        // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
-        // segment shorter than its header (its length then counts as 0).
-        if !f.bogus_offset() {
-            // iRTT, computed (as tshark does) after the bogus-header bail-out: from the
-            // most recent SYN to the first ACK. Whether tshark shows it is `irtt_visible`.
-            // Wireshark keeps these as times where zero means "not set".
-            if flags.syn() && !flags.ack() {
-                self.mru_syn = Some(ts).filter(|t| !t.is_zero());
-            } else if flags.ack()
-                && !flags.syn()
-                && self.irtt.is_none_or(|d| d.is_zero())
-                && let Some(syn_ts) = self.mru_syn
-            {
-                self.irtt = Some(Timestamp::delta(ts, syn_ts));
-            }
-            let mut bits = completeness_bits(flags, seg.len.unwrap_or(0));
-            // A SYN counts only while nothing else has been counted (a SYN seen again
-            // after the connection's other segments adds nothing).
-            if bits & C_SYN != 0 && self.comp_pass1 != 0 {
-                bits &= !C_SYN;
-            }
-            // tshark's first pass ignores the conversation's first frame unless it is a
-            // SYN; its second pass applies every frame, printing each frame's value before
-            // applying that frame.
-            if !first || (flags.syn() && !flags.ack()) {
-                self.comp_pass1 |= bits;
-            }
-            self.comp_before_last |= self.comp_last;
-            self.comp_last = bits & !C_SYN;
-        }
         if f.bogus_offset() {
             // Wireshark stops after seq and length: no flags, ack or window to act on.
             info.rel_ack = None;
             return;
         }
+        // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
+        // segment shorter than its header (its length then counts as 0).
+        self.completeness_and_irtt(ts, flags, seg.len.unwrap_or(0), first);
 
         let len = seg.len.unwrap_or(seg.payload.len() as u32);
-        let seq = SeqNumber(f.seq);
-        let ack = SeqNumber(f.ack);
         let role = self.role(side);
-        let peer = role.other();
 
         // New payload bytes: each byte once, however often it is sent.
         let data_start = f
@@ -543,7 +446,8 @@ impl TcpConv {
         let corrupt = seg.checksum == crate::wire::checksum::Checksum::Bad;
         self.history_letters(side, f, len, new_bytes, raw_verdict, corrupt);
         self.handshake_step(info, side, f);
-        self.transitions(side, role, peer, flags, seq, ack, len);
+        let (seq, ack) = (SeqNumber(f.seq), SeqNumber(f.ack));
+        self.transitions(side, role, role.other(), flags, seq, ack, len);
         info.states = Some((self.states[Role::Client], self.states[Role::Server]));
         info.step = Some(self.step(info, flags, len));
 
@@ -556,18 +460,138 @@ impl TcpConv {
             }
         }
         if self.is_over() && !self.compacted {
-            // Most connections of a long capture are over long before its end: keep their
-            // state (a late segment is still analysed) but not their spare capacity.
-            self.compacted = true;
-            for f in self.flows.iter_mut() {
-                f.compact();
-            }
-            for d in self.dirs.iter_mut() {
-                d.coverage.compact();
-            }
-            self.pairing.compact();
-            self.history.shrink_to_fit();
+            self.compact();
         }
+    }
+
+    /// Relative numbers (`tcp_analyze_sequence_number`) and the expert analysis of a segment
+    /// whose length is known; returns the verdict whether or not tshark would print it.
+    #[allow(clippy::too_many_arguments)]
+    fn sequence_analysis(
+        &mut self,
+        info: &mut PacketInfo,
+        frame: u64,
+        ts: Timestamp,
+        side: Side,
+        seg: &TcpSegment<'_>,
+        len: u32,
+        reused: bool,
+    ) -> Flags {
+        let Some(f) = seg.fixed else {
+            return Flags::default();
+        };
+        let flags = f.flags;
+        let other = side.other();
+        let d = &mut self.dirs[side];
+        if !d.base_set {
+            d.base = if flags.syn() {
+                f.seq
+            } else {
+                f.seq.wrapping_sub(1)
+            };
+            d.base_set = true;
+        }
+        if !self.dirs[other].base_set && flags.ack() {
+            self.dirs[other].base = f.ack.wrapping_sub(1);
+            self.dirs[other].base_set = true;
+        }
+        info.rel_seq = Some(f.seq.wrapping_sub(self.dirs[side].base));
+        info.rel_ack = Some(if flags.ack() {
+            f.ack.wrapping_sub(self.dirs[other].base)
+        } else {
+            f.ack
+        });
+
+        // Window scaling is agreed in the handshake: a SYN without the option means none.
+        if flags.syn() {
+            self.flows[side].win_scale = Some(seg.options.wscale.map_or(-2, |w| w.min(14) as i8));
+            if flags.ack() && seg.options.wscale.is_none() {
+                self.flows[other].win_scale = Some(-2);
+            }
+        }
+        let mut verdict = Verdict::default();
+        if reused {
+            verdict.flags.0 |= Flags::REUSED_PORTS;
+            verdict.exists = true;
+        }
+        let (fwd, rev) = self.flows.split_mut(side);
+        analysis::analyze(
+            fwd,
+            rev,
+            analysis::Segment {
+                frame,
+                ts,
+                seq: f.seq,
+                ack: f.ack,
+                len,
+                flags,
+                window: f.window,
+            },
+            self.irtt.map(|d| d.as_nanos()),
+            &mut verdict,
+        );
+        let v = verdict.flags;
+        if v.has(
+            Flags::RETRANSMISSION | Flags::FAST_RETRANSMISSION | Flags::SPURIOUS_RETRANSMISSION,
+        ) {
+            self.retransmissions += 1;
+        }
+        if v.has(Flags::DUPLICATE_ACK) {
+            self.dup_acks += 1;
+        }
+        if v.has(Flags::ZERO_WINDOW) {
+            self.zero_windows += 1;
+        }
+        // tshark prints the analysis only after the whole header was dissected.
+        if seg.header_complete && !f.bogus_offset() {
+            info.analysis = v;
+            info.verdict = verdict;
+            self.irtt_visible |= verdict.exists;
+        }
+        v
+    }
+
+    /// `tcp.completeness` and the iRTT, as tshark computes them.
+    fn completeness_and_irtt(&mut self, ts: Timestamp, flags: TcpFlags, len: u32, first: bool) {
+        // iRTT, from the most recent SYN to the first ACK. Whether tshark shows it is
+        // `irtt_visible`. Wireshark keeps these as times where zero means "not set".
+        if flags.syn() && !flags.ack() {
+            self.mru_syn = Some(ts).filter(|t| !t.is_zero());
+        } else if flags.ack()
+            && !flags.syn()
+            && self.irtt.is_none_or(|d| d.is_zero())
+            && let Some(syn_ts) = self.mru_syn
+        {
+            self.irtt = Some(Timestamp::delta(ts, syn_ts));
+        }
+        let mut bits = completeness_bits(flags, len);
+        // A SYN counts only while nothing else has been counted (a SYN seen again after the
+        // connection's other segments adds nothing).
+        if bits & C_SYN != 0 && self.comp_pass1 != 0 {
+            bits &= !C_SYN;
+        }
+        // tshark's first pass ignores the conversation's first frame unless it is a SYN; its
+        // second pass applies every frame, printing each frame's value before applying that
+        // frame.
+        if !first || (flags.syn() && !flags.ack()) {
+            self.comp_pass1 |= bits;
+        }
+        self.comp_before_last |= self.comp_last;
+        self.comp_last = bits & !C_SYN;
+    }
+
+    /// Most connections of a long capture are over long before its end: their state stays
+    /// (a late segment is still analysed) but not their spare capacity.
+    fn compact(&mut self) {
+        self.compacted = true;
+        for f in self.flows.iter_mut() {
+            f.compact();
+        }
+        for d in self.dirs.iter_mut() {
+            d.coverage.compact();
+        }
+        self.pairing.compact();
+        self.history.shrink_to_fit();
     }
 
     fn step(&self, info: &PacketInfo, flags: TcpFlags, len: u32) -> Step {
