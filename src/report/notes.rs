@@ -327,161 +327,214 @@ fn analysis_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, lan
 /// The evidence for analysis flag `name` of this segment, as one sentence: the sequence
 /// numbers (relative, as shown), frames and times that decided it.
 pub fn why(out: &mut String, name: &str, info: &PacketInfo, seg: &TcpSegment<'_>, lang: Lang) {
-    let zh = lang == Lang::Zh;
     let (Some(f), Some(rel_seq)) = (seg.fixed, info.rel_seq) else {
         return;
     };
     let e = &info.verdict.evidence;
-    let len = seg.len.unwrap_or(0);
     // Relative numbers in the sender's space, and in the receiver's for its ACKs.
     let base = f.seq.wrapping_sub(rel_seq);
     let rel = |x: u32| x.wrapping_sub(base);
     let peer_base = info.rel_ack.map(|r| f.ack.wrapping_sub(r));
     let ms = |d: crate::time::Duration| d.as_nanos() as f64 / 1e6;
-    let (s, x) = (rel_seq, rel(e.expected));
-    let _ = match (name, zh) {
-        ("retransmission", false) => write!(
+    let len = seg.len.unwrap_or(0);
+    let w = Why {
+        s: rel_seq,
+        x: rel(e.expected),
+        len,
+        end: rel_seq.wrapping_add(len),
+        acked: rel(e.peer_acked),
+        frame: e.expected_frame,
+        ago_ms: ms(e.expected_ago),
+        threshold_ms: ms(e.threshold),
+        dup_acks: e.peer_dup_acks,
+        prev_window: e.prev_window,
+        window: f.window,
+        ack: info.rel_ack,
+        max_seen: peer_base.map(|b| e.peer_max_seen.wrapping_sub(b)),
+        dup: info.verdict.dup_ack,
+    };
+    let _ = match lang {
+        Lang::En => why_en(out, name, &w),
+        Lang::Zh => why_zh(out, name, &w),
+    };
+}
+
+/// The numbers a `why` sentence cites, relative as the packet lines show them.
+struct Why {
+    /// This segment's seq, the sender's next expected seq, its length and end.
+    s: u32,
+    x: u32,
+    len: u32,
+    end: u32,
+    /// What the receiver had acknowledged.
+    acked: u32,
+    /// The frame that reached `x`, how long before, and the out-of-order limit.
+    frame: u64,
+    ago_ms: f64,
+    threshold_ms: f64,
+    dup_acks: u32,
+    prev_window: u32,
+    window: u16,
+    ack: Option<u32>,
+    /// The highest seq the peer was seen to send.
+    max_seen: Option<u32>,
+    /// Duplicate ACK number and the frame it repeats.
+    dup: Option<(u32, u64)>,
+}
+
+fn why_en(out: &mut String, name: &str, w: &Why) -> std::fmt::Result {
+    let Why {
+        s,
+        x,
+        len,
+        end,
+        acked,
+        frame,
+        ..
+    } = *w;
+    match name {
+        "retransmission" => write!(
             out,
-            "seq {s} is below the next expected seq {x} (reached in frame {}, {:.3} ms earlier): these bytes were sent before",
-            e.expected_frame,
-            ms(e.expected_ago)
+            "seq {s} is below the next expected seq {x} (reached in frame {frame}, {:.3} ms earlier): these bytes were sent before",
+            w.ago_ms
         ),
-        ("retransmission", true) => write!(
-            out,
-            "seq {s} 小于下一个期望的 seq {x} (第 {} 帧已发到那里, {:.3} ms 之前): 这些字节发过了",
-            e.expected_frame,
-            ms(e.expected_ago)
-        ),
-        ("fast-retransmission", false) => write!(
+        "fast-retransmission" => write!(
             out,
             "the receiver asked for seq {s} again with {} duplicate ACKs, less than 20 ms before",
-            e.peer_dup_acks
+            w.dup_acks
         ),
-        ("fast-retransmission", true) => write!(
+        "spurious-retransmission" => write!(
             out,
-            "接收方用 {} 个重复确认再次请求 seq {s}, 不到 20 ms 之前",
-            e.peer_dup_acks
+            "seq {s} to {end} had already been acknowledged (the receiver's ACK was {acked})"
         ),
-        ("spurious-retransmission", false) => write!(
+        "out-of-order" => write!(
             out,
-            "seq {s} to {} had already been acknowledged (the receiver's ACK was {})",
-            s.wrapping_add(len),
-            rel(e.peer_acked)
+            "seq {s} is below the next expected seq {x} only {:.3} ms after frame {frame} reached it, within {:.3} ms (the initial RTT, or 3 ms), and is not a copy of it",
+            w.ago_ms, w.threshold_ms
         ),
-        ("spurious-retransmission", true) => write!(
-            out,
-            "seq {s} 到 {} 已经被确认过 (接收方的 ACK 是 {})",
-            s.wrapping_add(len),
-            rel(e.peer_acked)
-        ),
-        ("out-of-order", false) => write!(
-            out,
-            "seq {s} is below the next expected seq {x} only {:.3} ms after frame {} reached it, within {:.3} ms (the initial RTT, or 3 ms), and is not a copy of it",
-            ms(e.expected_ago),
-            e.expected_frame,
-            ms(e.threshold)
-        ),
-        ("out-of-order", true) => write!(
-            out,
-            "seq {s} 小于下一个期望的 seq {x}, 距第 {} 帧仅 {:.3} ms, 在 {:.3} ms (初始 RTT 或 3 ms) 之内, 且不是它的副本",
-            e.expected_frame,
-            ms(e.expected_ago),
-            ms(e.threshold)
-        ),
-        ("previous-segment-not-captured", false) => write!(
+        "previous-segment-not-captured" => write!(
             out,
             "seq {s} is beyond the next expected seq {x}: {} bytes before it were not captured",
             s.wrapping_sub(x)
         ),
-        ("previous-segment-not-captured", true) => write!(
+        "ack-unseen-segment" => match (w.ack, w.max_seen) {
+            (Some(a), Some(m)) => write!(
+                out,
+                "ACK {a} is beyond the highest seq the peer was seen to send ({m})"
+            ),
+            _ => Ok(()),
+        },
+        "dup-ack" => match (w.dup, w.ack) {
+            (Some((n, f)), Some(a)) => write!(
+                out,
+                "ACK {a}, seq and window the same as in frame {f} and no data: duplicate #{n}"
+            ),
+            _ => Ok(()),
+        },
+        "zero-window" => out
+            .write_str("the window field is 0: the sender of this segment has no room to receive"),
+        "zero-window-probe" => write!(
+            out,
+            "1 byte at the next expected seq {x} while the peer's window is 0"
+        ),
+        "zero-window-probe-ack" => {
+            out.write_str("answers the peer's zero-window probe with the window still 0")
+        }
+        "keep-alive" => write!(
+            out,
+            "{len} byte(s) at seq {s}, one before the next expected seq {x}: nothing new"
+        ),
+        "keep-alive-ack" => write!(
+            out,
+            "repeats ACK {} and the window right after the peer's keep-alive",
+            w.ack.unwrap_or(0)
+        ),
+        "window-update" => write!(
+            out,
+            "no data, seq and ACK unchanged, the window field went from {} to {}",
+            w.prev_window, w.window
+        ),
+        "window-full" => write!(
+            out,
+            "the data ends at seq {end}, the edge of the receiver's window (its ACK {acked} plus its window)"
+        ),
+        "port-reused" => out.write_str(
+            "a SYN on the ports of an earlier connection, with another initial seq: a new stream",
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn why_zh(out: &mut String, name: &str, w: &Why) -> std::fmt::Result {
+    let Why {
+        s,
+        x,
+        len,
+        end,
+        acked,
+        frame,
+        ..
+    } = *w;
+    match name {
+        "retransmission" => write!(
+            out,
+            "seq {s} 小于下一个期望的 seq {x} (第 {frame} 帧已发到那里, {:.3} ms 之前): 这些字节发过了",
+            w.ago_ms
+        ),
+        "fast-retransmission" => write!(
+            out,
+            "接收方用 {} 个重复确认再次请求 seq {s}, 不到 20 ms 之前",
+            w.dup_acks
+        ),
+        "spurious-retransmission" => {
+            write!(
+                out,
+                "seq {s} 到 {end} 已经被确认过 (接收方的 ACK 是 {acked})"
+            )
+        }
+        "out-of-order" => write!(
+            out,
+            "seq {s} 小于下一个期望的 seq {x}, 距第 {frame} 帧仅 {:.3} ms, 在 {:.3} ms (初始 RTT 或 3 ms) 之内, 且不是它的副本",
+            w.ago_ms, w.threshold_ms
+        ),
+        "previous-segment-not-captured" => write!(
             out,
             "seq {s} 超过了下一个期望的 seq {x}: 之前有 {} 字节未被抓到",
             s.wrapping_sub(x)
         ),
-        ("ack-unseen-segment", _) => {
-            let max = peer_base.map(|b| e.peer_max_seen.wrapping_sub(b));
-            match (info.rel_ack, max, zh) {
-                (Some(a), Some(m), false) => write!(
-                    out,
-                    "ACK {a} is beyond the highest seq the peer was seen to send ({m})"
-                ),
-                (Some(a), Some(m), true) => write!(out, "ACK {a} 超过了抓到的对方最高 seq ({m})"),
-                _ => Ok(()),
-            }
-        }
-        ("dup-ack", _) => match (info.verdict.dup_ack, info.rel_ack, zh) {
-            (Some((n, frame)), Some(a), false) => write!(
+        "ack-unseen-segment" => match (w.ack, w.max_seen) {
+            (Some(a), Some(m)) => write!(out, "ACK {a} 超过了抓到的对方最高 seq ({m})"),
+            _ => Ok(()),
+        },
+        "dup-ack" => match (w.dup, w.ack) {
+            (Some((n, f)), Some(a)) => write!(
                 out,
-                "ACK {a}, seq and window the same as in frame {frame} and no data: duplicate #{n}"
-            ),
-            (Some((n, frame)), Some(a), true) => write!(
-                out,
-                "ACK {a}、seq 和窗口与第 {frame} 帧相同且无数据: 第 {n} 个重复确认"
+                "ACK {a}、seq 和窗口与第 {f} 帧相同且无数据: 第 {n} 个重复确认"
             ),
             _ => Ok(()),
         },
-        ("zero-window", false) => write!(
-            out,
-            "the window field is 0: the sender of this segment has no room to receive"
-        ),
-        ("zero-window", true) => write!(out, "窗口字段为 0: 发送这个报文段的一方没有接收空间"),
-        ("zero-window-probe", false) => write!(
-            out,
-            "1 byte at the next expected seq {x} while the peer's window is 0"
-        ),
-        ("zero-window-probe", true) => {
-            write!(out, "对方窗口为 0 时, 在下一个期望的 seq {x} 发 1 字节")
-        }
-        ("zero-window-probe-ack", false) => write!(
-            out,
-            "answers the peer's zero-window probe with the window still 0"
-        ),
-        ("zero-window-probe-ack", true) => write!(out, "回应对方的零窗口探测, 窗口仍为 0"),
-        ("keep-alive", false) => write!(
-            out,
-            "{len} byte(s) at seq {s}, one before the next expected seq {x}: nothing new"
-        ),
-        ("keep-alive", true) => write!(
+        "zero-window" => out.write_str("窗口字段为 0: 发送这个报文段的一方没有接收空间"),
+        "zero-window-probe" => write!(out, "对方窗口为 0 时, 在下一个期望的 seq {x} 发 1 字节"),
+        "zero-window-probe-ack" => out.write_str("回应对方的零窗口探测, 窗口仍为 0"),
+        "keep-alive" => write!(
             out,
             "在 seq {s} 的 {len} 字节, 比下一个期望的 seq {x} 小 1: 没有新数据"
         ),
-        ("keep-alive-ack", false) => write!(
-            out,
-            "repeats ACK {} and the window right after the peer's keep-alive",
-            info.rel_ack.unwrap_or(0)
-        ),
-        ("keep-alive-ack", true) => write!(
+        "keep-alive-ack" => write!(
             out,
             "紧接对方的保活探测, 重复 ACK {} 和窗口",
-            info.rel_ack.unwrap_or(0)
+            w.ack.unwrap_or(0)
         ),
-        ("window-update", false) => write!(
-            out,
-            "no data, seq and ACK unchanged, the window field went from {} to {}",
-            e.prev_window, f.window
-        ),
-        ("window-update", true) => write!(
+        "window-update" => write!(
             out,
             "无数据, seq 和 ACK 不变, 窗口字段从 {} 变为 {}",
-            e.prev_window, f.window
+            w.prev_window, w.window
         ),
-        ("window-full", false) => write!(
+        "window-full" => write!(
             out,
-            "the data ends at seq {}, the edge of the receiver's window (its ACK {} plus its window)",
-            s.wrapping_add(len),
-            rel(e.peer_acked)
+            "数据结束于 seq {end}, 正好是接收窗口的边缘 (对方 ACK {acked} 加窗口)"
         ),
-        ("window-full", true) => write!(
-            out,
-            "数据结束于 seq {}, 正好是接收窗口的边缘 (对方 ACK {} 加窗口)",
-            s.wrapping_add(len),
-            rel(e.peer_acked)
-        ),
-        ("port-reused", false) => write!(
-            out,
-            "a SYN on the ports of an earlier connection, with another initial seq: a new stream"
-        ),
-        ("port-reused", true) => write!(out, "在之前连接的端口上出现 SYN, 初始 seq 不同: 新的流"),
+        "port-reused" => out.write_str("在之前连接的端口上出现 SYN, 初始 seq 不同: 新的流"),
         _ => Ok(()),
-    };
+    }
 }
