@@ -10,7 +10,7 @@ use super::{
 };
 use crate::event::FrameMeta;
 use crate::time::Timestamp;
-use crate::track::{Ended, Finished, FlowSummary};
+use crate::track::{Ended, Finished, FlowSummary, PacketInfo};
 use crate::wire::checksum::Checksum;
 use crate::wire::{Decoded, Transport};
 
@@ -71,60 +71,8 @@ impl<W: Write> Sink for TextPrinter<W> {
         l.push(' ');
         push_seconds(l, rel, 11);
         l.push(' ');
-        let (sport, dport) = match &d.transport {
-            Transport::Tcp(s) => (Some(s.sport), Some(s.dport)),
-            Transport::Udp(u) => (Some(u.sport), Some(u.dport)),
-            _ => (None, None),
-        };
-        match (d.ip, sport, dport) {
-            (Some(ip), Some(sp), Some(dp)) => {
-                endpoint(l, ip.src, sp);
-                l.push_str(" > ");
-                endpoint(l, ip.dst, dp);
-            }
-            (Some(ip), _, _) => {
-                push_ip(l, ip.src);
-                l.push_str(" > ");
-                push_ip(l, ip.dst);
-            }
-            _ => {}
-        }
-        let _ = write!(l, " {}", d.proto.label());
-        match &d.transport {
-            Transport::Tcp(seg) => {
-                if let Some(fx) = seg.fixed {
-                    if !fx.bogus_offset() {
-                        l.push_str(" [");
-                        let _ = fx.flags.write_names(l);
-                        l.push(']');
-                    }
-                    if let Some(r) = info.rel_seq {
-                        let _ = write!(l, " seq={r}");
-                    }
-                    if let Some(r) = info.rel_ack.filter(|_| fx.flags.ack()) {
-                        let _ = write!(l, " ack={r}");
-                    }
-                    if !fx.bogus_offset() {
-                        // The calculated window, as Wireshark's Info column shows it.
-                        let win = info.window.unwrap_or(u32::from(fx.window));
-                        let _ = write!(l, " win={win}");
-                    }
-                }
-                if let Some(n) = seg.len {
-                    let _ = write!(l, " len={n}");
-                }
-                if let Some(s) = info.stream {
-                    let _ = write!(l, " stream={s}");
-                }
-            }
-            Transport::Udp(dg) => {
-                let _ = write!(l, " len={}", dg.len);
-                if let Some(s) = info.stream {
-                    let _ = write!(l, " stream={s}");
-                }
-            }
-            _ => {}
-        }
+        addresses(l, d);
+        transport_fields(l, d, info);
         if checksum == Checksum::Bad {
             l.push_str(if self.style.lang == notes::Lang::Zh {
                 " [校验和错误]"
@@ -139,24 +87,7 @@ impl<W: Write> Sink for TextPrinter<W> {
         }
         l.push('\n');
         if !self.note.is_empty() {
-            // The annotation on its own line keeps both parts readable in a terminal.
-            l.push_str("                   ");
-            let kind = if d.malformed.is_some()
-                || matches!(&d.transport, Transport::Tcp(s) if s.fixed.is_some_and(|f| f.flags.rst()))
-            {
-                Some(colors::TROUBLE)
-            } else if !info.analysis.is_empty() {
-                Some(colors::FINDING)
-            } else if info.handshake.is_some() {
-                Some(colors::HANDSHAKE)
-            } else {
-                None
-            };
-            match kind {
-                Some(k) => paint(l, self.style.color, k, &self.note),
-                None => l.push_str(&self.note),
-            }
-            l.push('\n');
+            note_line(l, &self.note, d, info, self.style.color);
         }
         let payload = match &d.transport {
             Transport::Tcp(s) => s.payload,
@@ -295,6 +226,91 @@ fn push_seconds(out: &mut String, ns: i128, width: usize) {
         out.push('0');
     }
     out.push_str(frac);
+}
+
+/// `src:port > dst:port PROTO`, or the addresses alone for a frame without ports.
+fn addresses(l: &mut String, d: &Decoded<'_>) {
+    let (sport, dport) = match &d.transport {
+        Transport::Tcp(s) => (Some(s.sport), Some(s.dport)),
+        Transport::Udp(u) => (Some(u.sport), Some(u.dport)),
+        _ => (None, None),
+    };
+    match (d.ip, sport, dport) {
+        (Some(ip), Some(sp), Some(dp)) => {
+            endpoint(l, ip.src, sp);
+            l.push_str(" > ");
+            endpoint(l, ip.dst, dp);
+        }
+        (Some(ip), _, _) => {
+            push_ip(l, ip.src);
+            l.push_str(" > ");
+            push_ip(l, ip.dst);
+        }
+        _ => {}
+    }
+    let _ = write!(l, " {}", d.proto.label());
+}
+
+/// TCP flags, relative seq and ack, calculated window, length and stream; UDP length and
+/// stream.
+fn transport_fields(l: &mut String, d: &Decoded<'_>, info: &PacketInfo) {
+    match &d.transport {
+        Transport::Tcp(seg) => {
+            if let Some(fx) = seg.fixed {
+                if !fx.bogus_offset() {
+                    l.push_str(" [");
+                    let _ = fx.flags.write_names(l);
+                    l.push(']');
+                }
+                if let Some(r) = info.rel_seq {
+                    let _ = write!(l, " seq={r}");
+                }
+                if let Some(r) = info.rel_ack.filter(|_| fx.flags.ack()) {
+                    let _ = write!(l, " ack={r}");
+                }
+                if !fx.bogus_offset() {
+                    // The calculated window, as Wireshark's Info column shows it.
+                    let win = info.window.unwrap_or(u32::from(fx.window));
+                    let _ = write!(l, " win={win}");
+                }
+            }
+            if let Some(n) = seg.len {
+                let _ = write!(l, " len={n}");
+            }
+            if let Some(s) = info.stream {
+                let _ = write!(l, " stream={s}");
+            }
+        }
+        Transport::Udp(dg) => {
+            let _ = write!(l, " len={}", dg.len);
+            if let Some(s) = info.stream {
+                let _ = write!(l, " stream={s}");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The annotation on its own line (both parts stay readable in a terminal), coloured by
+/// what it tells: trouble, an expert finding, a handshake step.
+fn note_line(l: &mut String, note: &str, d: &Decoded<'_>, info: &PacketInfo, color: bool) {
+    l.push_str("                   ");
+    let kind = if d.malformed.is_some()
+        || matches!(&d.transport, Transport::Tcp(s) if s.fixed.is_some_and(|f| f.flags.rst()))
+    {
+        Some(colors::TROUBLE)
+    } else if !info.analysis.is_empty() {
+        Some(colors::FINDING)
+    } else if info.handshake.is_some() {
+        Some(colors::HANDSHAKE)
+    } else {
+        None
+    };
+    match kind {
+        Some(k) => paint(l, color, k, note),
+        None => l.push_str(note),
+    }
+    l.push('\n');
 }
 
 fn mac(out: &mut String, b: &[u8]) {
