@@ -380,9 +380,9 @@ fn tcp<W: Write>(
             o.lit("flags", scratch)?;
             o.num("flags_raw", fx.flags.0 & 0xff)?;
         }
-        o.num("seq", fx.seq)?;
+        o.num("seq", fx.seq.0)?;
         if !fx.bogus_offset() {
-            o.num("ack", fx.ack)?;
+            o.num("ack", fx.ack.0)?;
         }
         if let Some(r) = info.rel_seq {
             o.num("rel_seq", r)?;

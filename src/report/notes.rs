@@ -332,9 +332,9 @@ pub fn why(out: &mut String, name: &str, info: &PacketInfo, seg: &TcpSegment<'_>
     };
     let e = &info.verdict.evidence;
     // Relative numbers in the sender's space, and in the receiver's for its ACKs.
-    let base = f.seq.wrapping_sub(rel_seq);
+    let base = (f.seq - rel_seq).0;
     let rel = |x: u32| x.wrapping_sub(base);
-    let peer_base = info.rel_ack.map(|r| f.ack.wrapping_sub(r));
+    let peer_base = info.rel_ack.map(|r| (f.ack - r).0);
     let ms = |d: crate::time::Duration| d.as_nanos() as f64 / 1e6;
     let len = seg.len.unwrap_or(0);
     let w = Why {

@@ -352,7 +352,7 @@ fn layers(l: &mut String, f: &FrameMeta, d: &Decoded<'_>) {
         Transport::Tcp(seg) => {
             let _ = write!(l, "{IND}transport: TCP {} > {}", seg.sport, seg.dport);
             if let Some(fx) = seg.fixed {
-                let _ = write!(l, ", seq {} ack {}, flags ", fx.seq, fx.ack);
+                let _ = write!(l, ", seq {} ack {}, flags ", fx.seq.0, fx.ack.0);
                 let _ = fx.flags.write_names(l);
                 let _ = write!(l, ", window {}, header {} bytes", fx.window, fx.header_len);
             }

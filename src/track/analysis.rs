@@ -125,11 +125,12 @@ struct Unacked {
 /// One direction's analysis state (`tcp_flow_t` + `tcp_analyze_seq_flow_info_t`).
 #[derive(Debug, Clone, Default)]
 pub struct Flow {
-    nextseq: u32,
+    /// Sequence numbers; zero means "not seen yet", as in Wireshark.
+    nextseq: SeqNumber,
     nextseq_frame: u64,
     nextseq_time: i128,
-    maxseq_to_be_acked: u32,
-    lastack: u32,
+    maxseq_to_be_acked: SeqNumber,
+    lastack: SeqNumber,
     lastack_time: i128,
     last_nondup_ack: u64,
     dupack_num: u32,
@@ -163,8 +164,8 @@ impl Flow {
 pub struct Segment {
     pub frame: u64,
     pub ts: Timestamp,
-    pub seq: u32,
-    pub ack: u32,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
     pub len: u32,
     pub flags: TcpFlags,
     pub window: u16,
@@ -186,25 +187,24 @@ pub fn analyze(
     let window = s.window as u32;
     let now = s.ts.as_nanos();
     let syn_fin_rst = flags.syn() || flags.fin() || flags.rst();
-    let gt = |a: u32, b: u32| SeqNumber(a) > SeqNumber(b);
-    let lt = |a: u32, b: u32| SeqNumber(a) < SeqNumber(b);
-    let le = |a: u32, b: u32| a == b || SeqNumber(a) < SeqNumber(b);
+    // Wireshark's "not set" for a sequence number.
+    let unset = SeqNumber(0);
 
     if flags.ack() {
         rev.valid_bif = true;
     }
     let threshold_ns = i128::from(first_rtt.filter(|&r| r != 0).unwrap_or(3_000_000) as u64);
     verdict.evidence = Evidence {
-        expected: fwd.nextseq,
+        expected: fwd.nextseq.0,
         expected_frame: fwd.nextseq_frame,
         expected_ago: Duration::from_nanos(now - fwd.nextseq_time),
-        peer_acked: rev.lastack,
+        peer_acked: rev.lastack.0,
         peer_dup_acks: rev.dupack_num,
         peer_window: rev.window,
         window_edge: 0,
         prev_window: fwd.window,
         threshold: Duration::from_nanos(threshold_ns),
-        peer_max_seen: rev.maxseq_to_be_acked,
+        peer_max_seen: rev.maxseq_to_be_acked.0,
     };
 
     'fwd: {
@@ -218,12 +218,12 @@ pub fn analyze(
             verdict.set(Flags::ZERO_WINDOW);
         }
         // A hole: this segment starts beyond everything seen so far.
-        if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !flags.rst() {
+        if fwd.nextseq != unset && seq > fwd.nextseq && !flags.rst() {
             verdict.set(Flags::LOST_PACKET);
             fwd.valid_bif = false;
         }
         // Keep-alive: 0 or 1 byte starting one before the next expected seq.
-        if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
+        if seglen <= 1 && seq == fwd.nextseq - 1 && !syn_fin_rst {
             verdict.set(Flags::KEEP_ALIVE);
         }
         // Window update: nothing new but the window.
@@ -242,12 +242,10 @@ pub fn analyze(
             && let Some(scale) = rev.win_scale
         {
             let shift = if scale < 0 { 0 } else { scale as u32 };
-            let edge = rev
-                .lastack
-                .wrapping_add(rev.window.checked_shl(shift).unwrap_or(0));
-            if seq.wrapping_add(seglen) == edge {
+            let edge = rev.lastack + rev.window.checked_shl(shift).unwrap_or(0);
+            if seq + seglen == edge {
                 verdict.set(Flags::WINDOW_FULL);
-                verdict.evidence.window_edge = edge;
+                verdict.evidence.window_edge = edge.0;
             }
         }
         // Keep-alive ACK: repeats the last ACK right after the peer's keep-alive.
@@ -267,7 +265,7 @@ pub fn analyze(
             && window == 0
             && window == fwd.window
             && seq == fwd.nextseq
-            && (ack == fwd.lastack || ack == fwd.lastack.wrapping_add(1))
+            && (ack == fwd.lastack || ack == fwd.lastack + 1)
             && rev.last_segment_flags & Flags::ZERO_WINDOW_PROBE != 0
             && !syn_fin_rst
         {
@@ -295,7 +293,7 @@ pub fn analyze(
     }
 
     // ACKed unseen segment: the peer acknowledges bytes we never saw it send.
-    if rev.maxseq_to_be_acked != 0 && gt(ack, rev.maxseq_to_be_acked) && flags.ack() {
+    if rev.maxseq_to_be_acked != unset && ack > rev.maxseq_to_be_acked && flags.ack() {
         verdict.set(Flags::ACK_LOST_PACKET);
         rev.maxseq_to_be_acked = ack;
     }
@@ -306,16 +304,16 @@ pub fn analyze(
         if !(seglen > 0 || flags.syn() || flags.fin()) {
             break 'retrans;
         }
-        let mut seq_not_advanced = fwd.nextseq != 0 && lt(seq, fwd.nextseq);
+        let mut seq_not_advanced = fwd.nextseq != unset && seq < fwd.nextseq;
         if verdict.flags.has(Flags::KEEP_ALIVE) {
             break 'retrans;
         }
         // One byte before nextseq with more than one byte of data is new data after a
         // zero-window probe, not a retransmission.
-        if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+        if seglen > 1 && fwd.nextseq - 1 == seq {
             seq_not_advanced = false;
         }
-        if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+        if seglen > 0 && rev.lastack != unset && seq + seglen <= rev.lastack {
             verdict.set(Flags::SPURIOUS_RETRANSMISSION);
             break 'retrans;
         }
@@ -331,7 +329,7 @@ pub fn analyze(
             // Out of order: close after the highest segment, and not its exact copy.
             let t = (now - fwd.nextseq_time) as u64;
             let threshold = first_rtt.filter(|&r| r != 0).unwrap_or(3_000_000) as u64;
-            if t < threshold && fwd.nextseq != seq.wrapping_add(seglen) {
+            if t < threshold && fwd.nextseq != seq + seglen {
                 verdict.set(Flags::OUT_OF_ORDER);
                 break 'retrans;
             }
@@ -340,23 +338,20 @@ pub fn analyze(
         }
     }
 
-    let mut nextseq = seq.wrapping_add(seglen);
+    let mut nextseq = seq + seglen;
     if (seglen > 0 || flags.syn() || flags.fin()) && fwd.segments.len() < MAX_UNACKED {
         if flags.syn() || flags.fin() {
-            nextseq = nextseq.wrapping_add(1);
+            nextseq = nextseq + 1;
         }
-        fwd.segments.push(Unacked {
-            seq: SeqNumber(seq),
-            nextseq: SeqNumber(nextseq),
-        });
+        fwd.segments.push(Unacked { seq, nextseq });
     }
     let probe = verdict.flags.has(Flags::ZERO_WINDOW_PROBE);
-    if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+    if (nextseq > fwd.nextseq || fwd.nextseq == unset) && !probe {
         fwd.nextseq = nextseq;
         fwd.nextseq_frame = s.frame;
         fwd.nextseq_time = now;
     }
-    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == 0)
+    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == unset)
         && !probe
         && !verdict.flags.has(Flags::LOST_PACKET)
     {
@@ -368,7 +363,7 @@ pub fn analyze(
     fwd.last_segment_flags = verdict.flags.0;
 
     // Drop the peer's segments this ACK covers; note the one it acknowledges exactly.
-    let ackn = SeqNumber(ack);
+    let ackn = ack;
     let mut i = rev.segments.len();
     while i > 0 {
         i -= 1;
@@ -404,8 +399,8 @@ mod tests {
                 secs: ms / 1000,
                 nsecs: ((ms % 1000) * 1_000_000) as i32,
             },
-            seq,
-            ack,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
             len,
             flags: TcpFlags(flags),
             window: 512,

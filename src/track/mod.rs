@@ -184,7 +184,7 @@ pub struct Tomb {
     pub stream: u32,
     /// Canonical side of the client.
     pub client: Side,
-    pub bases: BySide<Option<u32>>,
+    pub bases: BySide<Option<SeqNumber>>,
     /// Which burial of the flow this is, so an older queue entry cannot remove it.
     pub burial: u32,
     /// TCP: what the analysis and the endpoint states need to go on exactly as Wireshark

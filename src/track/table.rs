@@ -300,7 +300,7 @@ impl Graveyard {
 mod tests {
     use super::*;
     use crate::time::Timestamp;
-    use crate::track::{BySide, FlowKey, Side};
+    use crate::track::{BySide, FlowKey, SeqNumber, Side};
 
     fn udp(n: u32) -> Conv {
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
@@ -341,7 +341,7 @@ mod tests {
         Tomb {
             stream,
             client: Side::Lo,
-            bases: BySide([Some(1), None]),
+            bases: BySide([Some(SeqNumber(1)), None]),
             burial,
             tcp: heavy.then(|| {
                 let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");

@@ -80,7 +80,7 @@ impl Close {
 #[derive(Debug, Clone, Default)]
 struct Dir {
     /// Wireshark's base_seq: the ISN, or seq−1 when the first segment seen is not a SYN.
-    base: u32,
+    base: SeqNumber,
     base_set: bool,
     /// Sequence number just after this side's SYN and FIN.
     syn_next: Option<SeqNumber>,
@@ -407,8 +407,8 @@ impl TcpConv {
         let raw_verdict = match seg.len {
             Some(len) => self.sequence_analysis(info, frame, ts, side, seg, len, reused),
             None => {
-                info.rel_seq = Some(f.seq);
-                info.rel_ack = Some(f.ack);
+                info.rel_seq = Some(f.seq.0);
+                info.rel_ack = Some(f.ack.0);
                 Flags::default()
             }
         };
@@ -436,17 +436,14 @@ impl TcpConv {
         let role = self.role(side);
 
         // New payload bytes: each byte once, however often it is sent.
-        let data_start = f
-            .seq
-            .wrapping_sub(self.dirs[side].base)
-            .wrapping_add(u32::from(flags.syn()));
+        let data_start = (f.seq - self.dirs[side].base).wrapping_add(u32::from(flags.syn()));
         let new_bytes = self.dirs[side].coverage.add(data_start, len);
         self.dirs[side].bytes += new_bytes as u64;
 
         let corrupt = seg.checksum == crate::wire::checksum::Checksum::Bad;
         self.history_letters(side, f, len, new_bytes, raw_verdict, corrupt);
         self.handshake_step(info, side, f);
-        let (seq, ack) = (SeqNumber(f.seq), SeqNumber(f.ack));
+        let (seq, ack) = (f.seq, f.ack);
         self.transitions(side, role, role.other(), flags, seq, ack, len);
         info.states = Some((self.states[Role::Client], self.states[Role::Server]));
         info.step = Some(self.step(info, flags, len));
@@ -484,22 +481,18 @@ impl TcpConv {
         let other = side.other();
         let d = &mut self.dirs[side];
         if !d.base_set {
-            d.base = if flags.syn() {
-                f.seq
-            } else {
-                f.seq.wrapping_sub(1)
-            };
+            d.base = if flags.syn() { f.seq } else { f.seq - 1 };
             d.base_set = true;
         }
         if !self.dirs[other].base_set && flags.ack() {
-            self.dirs[other].base = f.ack.wrapping_sub(1);
+            self.dirs[other].base = f.ack - 1;
             self.dirs[other].base_set = true;
         }
-        info.rel_seq = Some(f.seq.wrapping_sub(self.dirs[side].base));
+        info.rel_seq = Some(f.seq - self.dirs[side].base);
         info.rel_ack = Some(if flags.ack() {
-            f.ack.wrapping_sub(self.dirs[other].base)
+            f.ack - self.dirs[other].base
         } else {
-            f.ack
+            f.ack.0
         });
 
         // Window scaling is agreed in the handshake: a SYN without the option means none.
@@ -612,20 +605,22 @@ impl TcpConv {
 
     fn handshake_step(&mut self, info: &mut PacketInfo, side: Side, f: TcpFixed) {
         let flags = f.flags;
+        // j and k are shown as the numbers they are.
+        let (seq, ack) = (f.seq.0, f.ack.0);
         let from_client = side == self.client;
         let hs = &mut self.hs;
         if flags.syn() && !flags.ack() && from_client {
-            let again = hs.j == Some(f.seq);
-            hs.j = Some(f.seq);
-            info.handshake = Some(HandshakeNote::Syn { j: f.seq, again });
+            let again = hs.j == Some(seq);
+            hs.j = Some(seq);
+            info.handshake = Some(HandshakeNote::Syn { j: seq, again });
         } else if flags.syn() && flags.ack() && !from_client {
-            let again = hs.k == Some(f.seq);
-            hs.k = Some(f.seq);
+            let again = hs.k == Some(seq);
+            hs.k = Some(seq);
             let expected = hs.j.map(|j| j.wrapping_add(1));
-            hs.synack_ok = Some(expected == Some(f.ack));
+            hs.synack_ok = Some(expected == Some(ack));
             info.handshake = Some(HandshakeNote::SynAck {
-                k: f.seq,
-                ack: f.ack,
+                k: seq,
+                ack,
                 expected,
                 again,
             });
@@ -640,11 +635,8 @@ impl TcpConv {
             && let Some(k) = hs.k
         {
             let expected = k.wrapping_add(1);
-            hs.ack_ok = Some(f.ack == expected);
-            info.handshake = Some(HandshakeNote::Ack {
-                ack: f.ack,
-                expected,
-            });
+            hs.ack_ok = Some(ack == expected);
+            info.handshake = Some(HandshakeNote::Ack { ack, expected });
         }
     }
 
@@ -732,8 +724,8 @@ impl TcpConv {
             }
         };
         let by_seq = |slot: usize, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
-            if d.history_seq[slot] != Some(f.seq) {
-                d.history_seq[slot] = Some(f.seq);
+            if d.history_seq[slot] != Some(f.seq.0) {
+                d.history_seq[slot] = Some(f.seq.0);
                 put(c);
             }
         };
@@ -871,8 +863,8 @@ mod tests {
                 sport: 0,
                 dport: 0,
                 fixed: Some(TcpFixed {
-                    seq,
-                    ack,
+                    seq: SeqNumber(seq),
+                    ack: SeqNumber(ack),
                     header_len: 20,
                     flags: TcpFlags(fl),
                     window: win,

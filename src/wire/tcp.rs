@@ -3,6 +3,9 @@
 
 use pnet_packet::tcp::TcpPacket;
 
+use std::cmp::Ordering;
+use std::ops::{Add, Sub};
+
 use super::{DecodeError, Problem, Shortfall, Span};
 
 pub const FIN: u16 = 0x001;
@@ -96,11 +99,46 @@ impl TcpOptions {
     }
 }
 
+/// A sequence or acknowledgement number: a wrapping type compared modulo 2³² (RFC 9293
+/// §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SeqNumber(pub u32);
+
+impl Add<u32> for SeqNumber {
+    type Output = SeqNumber;
+    fn add(self, n: u32) -> SeqNumber {
+        SeqNumber(self.0.wrapping_add(n))
+    }
+}
+
+impl Sub<u32> for SeqNumber {
+    type Output = SeqNumber;
+    fn sub(self, n: u32) -> SeqNumber {
+        SeqNumber(self.0.wrapping_sub(n))
+    }
+}
+
+impl Sub for SeqNumber {
+    type Output = u32;
+    /// Distance from `rhs` forward to `self`.
+    fn sub(self, rhs: SeqNumber) -> u32 {
+        self.0.wrapping_sub(rhs.0)
+    }
+}
+
+impl PartialOrd for SeqNumber {
+    /// `a < b` when b lies less than 2³¹ ahead of a: the only order that survives wrap-around.
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        let d = self.0.wrapping_sub(other.0) as i32;
+        Some(d.cmp(&0))
+    }
+}
+
 /// The fixed header fields after the ports; present when the frame holds 16 bytes of TCP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpFixed {
-    pub seq: u32,
-    pub ack: u32,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
     /// Data offset in bytes (4 × the header field).
     pub header_len: u8,
     pub flags: TcpFlags,
@@ -159,8 +197,8 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
     }
     // 16 bytes reach through the window; pnet's view needs the full 20, so read by hand.
     let fixed = TcpFixed {
-        seq: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-        ack: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+        seq: SeqNumber(u32::from_be_bytes([b[4], b[5], b[6], b[7]])),
+        ack: SeqNumber(u32::from_be_bytes([b[8], b[9], b[10], b[11]])),
         header_len: (b[12] >> 4) * 4,
         flags: TcpFlags(u16::from_be_bytes([b[12], b[13]]) & 0x0fff),
         window: u16::from_be_bytes([b[14], b[15]]),
@@ -199,7 +237,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
     let Some(p) = TcpPacket::new(b) else {
         return (Some(seg), None);
     };
-    debug_assert_eq!(p.get_sequence(), fixed.seq);
+    debug_assert_eq!(p.get_sequence(), fixed.seq.0);
     let opt_end = hlen.min(b.len());
     seg.options = parse_options(&b[20..opt_end]);
     let mut problem = None;
@@ -311,7 +349,7 @@ pub(crate) mod tests {
         assert!(e.is_none());
         let fx = s.fixed.expect("test data");
         assert_eq!(
-            (s.sport, s.dport, fx.seq, fx.ack),
+            (s.sport, s.dport, fx.seq.0, fx.ack.0),
             (12345, 49152, 1000, 2000)
         );
         assert_eq!(fx.flags.0, PSH | ACK);
