@@ -4,7 +4,8 @@ use std::net::Ipv4Addr;
 
 use pnet_packet::arp::ArpPacket as PnetArp;
 
-use super::{Shortfall, Span};
+use super::numbers::EtherType;
+use super::{Parsed, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArpPacket {
@@ -14,8 +15,10 @@ pub struct ArpPacket {
     pub target: Option<Ipv4Addr>,
 }
 
-pub fn parse(span: Span<'_>) -> Result<ArpPacket, Shortfall> {
-    span.need("ARP", 8)?;
+pub fn parse(span: Span<'_>) -> Parsed<ArpPacket> {
+    if let Err(s) = span.need("ARP", 8) {
+        return (None, Some(s));
+    }
     let b = span.bytes;
     let operation = u16::from_be_bytes([b[6], b[7]]);
     let (hlen, plen, ptype) = (b[4], b[5], u16::from_be_bytes([b[2], b[3]]));
@@ -24,12 +27,14 @@ pub fn parse(span: Span<'_>) -> Result<ArpPacket, Shortfall> {
         sender: None,
         target: None,
     };
-    if hlen == 6 && plen == 4 && ptype == 0x0800 {
-        span.need("ARP", 28)?;
+    if hlen == 6 && plen == 4 && EtherType::from(ptype) == EtherType::Ipv4 {
+        if let Err(s) = span.need("ARP", 28) {
+            return (None, Some(s));
+        }
         if let Some(p) = PnetArp::new(b) {
             a.sender = Some(p.get_sender_proto_addr());
             a.target = Some(p.get_target_proto_addr());
         }
     }
-    Ok(a)
+    (Some(a), None)
 }

@@ -2,7 +2,8 @@
 //! header they quote, which names the connection the error refers to.
 
 use super::ip::{self, IpHeader};
-use super::{Shortfall, Span};
+use super::numbers::IpProtocol;
+use super::{Parsed, Span};
 
 /// The datagram an ICMP error quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl IcmpMessage {
     }
 }
 
-pub fn parse(span: Span<'_>, v6: bool) -> (Option<IcmpMessage>, Option<Shortfall>) {
+pub fn parse(span: Span<'_>, v6: bool) -> Parsed<IcmpMessage> {
     let layer = if v6 { "ICMPv6" } else { "ICMP" };
     if let Err(s) = span.need(layer, 4) {
         return (None, Some(s));
@@ -65,19 +66,22 @@ pub fn parse(span: Span<'_>, v6: bool) -> (Option<IcmpMessage>, Option<Shortfall
         // The quote is cut by the sender's own limit; its lengths never make it malformed.
         let inner = Span::new(&b[8..], usize::MAX);
         let version = inner.bytes.first().map(|x| x >> 4);
-        let (hdr, payload, _) = match version {
+        let (datagram, _) = match version {
             Some(4) => ip::parse_v4(inner),
             Some(6) => ip::parse_v6(inner),
-            _ => (None, None, None),
+            _ => (None, None),
         };
-        if let Some(hdr) = hdr {
+        if let Some((hdr, payload)) = datagram {
             let t = payload.map(|p| p.bytes).unwrap_or(&[]);
-            let ports = matches!(hdr.protocol, 6 | 17) && t.len() >= 4 && hdr.fragment.offset == 0;
+            let proto = IpProtocol::from(hdr.protocol);
+            let ports = matches!(proto, IpProtocol::Tcp | IpProtocol::Udp)
+                && t.len() >= 4
+                && hdr.fragment.offset == 0;
             m.quoted = Some(Quoted {
                 ip: hdr,
                 sport: ports.then(|| u16::from_be_bytes([t[0], t[1]])),
                 dport: ports.then(|| u16::from_be_bytes([t[2], t[3]])),
-                tcp_seq: (hdr.protocol == 6 && t.len() >= 8)
+                tcp_seq: (proto == IpProtocol::Tcp && t.len() >= 8)
                     .then(|| u32::from_be_bytes([t[4], t[5], t[6], t[7]])),
             });
         }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::ipv6::Ipv6Packet;
 
-use super::{DecodeError, Problem, Shortfall, Span};
+use super::{DecodeError, Parsed, Problem, Shortfall, Span};
 
 /// Fragmentation of the datagram this header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +35,8 @@ pub struct IpHeader {
     pub id: u32,
 }
 
-type Parsed<'a> = (Option<IpHeader>, Option<Span<'a>>, Option<Shortfall>);
+/// The header, and the payload when the header was whole.
+pub type Datagram<'a> = (IpHeader, Option<Span<'a>>);
 
 fn bad(field: &'static str, value: u32) -> Shortfall {
     Shortfall::Malformed(DecodeError {
@@ -57,12 +58,12 @@ fn too_long(layer: &'static str, total: usize, span: Span<'_>) -> Option<Shortfa
     }))
 }
 
-pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
+pub fn parse_v4(span: Span<'_>) -> Parsed<Datagram<'_>> {
     if let Err(s) = span.need("IPv4", 20) {
-        return (None, None, Some(s));
+        return (None, Some(s));
     }
     let Some(p) = Ipv4Packet::new(span.bytes) else {
-        return (None, None, None);
+        return (None, None);
     };
     let version = p.get_version();
     let ihl = p.get_header_length() as usize * 4;
@@ -81,11 +82,11 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
         id: p.get_identification() as u32,
     };
     if version != 4 {
-        return (None, None, Some(bad("version", version as u32)));
+        return (None, Some(bad("version", version as u32)));
     }
     if ihl < 20 {
         // Wireshark gives up before reading the addresses of such a header.
-        return (None, None, Some(bad("header length", ihl as u32)));
+        return (None, Some(bad("header length", ihl as u32)));
     }
     // A total length of 0 is how TCP segmentation offload leaves packets the capturing
     // host sent: Wireshark then takes the length from the frame, and so do we.
@@ -95,26 +96,25 @@ pub fn parse_v4(span: Span<'_>) -> Parsed<'_> {
     let total = hdr.total_len as usize;
     if total < ihl {
         // As with a bad IHL, Wireshark stops before the addresses.
-        return (None, None, Some(bad("total length", total as u32)));
+        return (None, Some(bad("total length", total as u32)));
     }
     // The datagram ends where its total length says (trailers and padding are not payload).
     let dgram = span.limit(total);
     if let Err(s) = dgram.need("IPv4", ihl) {
-        return (Some(hdr), None, Some(s));
+        return (Some((hdr, None)), Some(s));
     }
     (
-        Some(hdr),
-        Some(dgram.after(ihl)),
+        Some((hdr, Some(dgram.after(ihl)))),
         too_long("IPv4", total, span),
     )
 }
 
-pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
+pub fn parse_v6(span: Span<'_>) -> Parsed<Datagram<'_>> {
     if let Err(s) = span.need("IPv6", 40) {
-        return (None, None, Some(s));
+        return (None, Some(s));
     }
     let Some(p) = Ipv6Packet::new(span.bytes) else {
-        return (None, None, None);
+        return (None, None);
     };
     let mut hdr = IpHeader {
         version: 6,
@@ -129,7 +129,6 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
     };
     if p.get_version() != 6 {
         return (
-            None,
             None,
             Some(Shortfall::Malformed(DecodeError {
                 layer: "IPv6",
@@ -148,20 +147,20 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
         let len = match hdr.protocol {
             0 | 43 | 60 | 135 => {
                 if let Err(s) = rest.need("IPv6 extension", 8) {
-                    return (Some(hdr), None, Some(s));
+                    return (Some((hdr, None)), Some(s));
                 }
                 (rest.bytes[1] as usize + 1) * 8
             }
             // Authentication header counts 4-byte words, minus 2.
             51 => {
                 if let Err(s) = rest.need("IPv6 authentication", 8) {
-                    return (Some(hdr), None, Some(s));
+                    return (Some((hdr, None)), Some(s));
                 }
                 (rest.bytes[1] as usize + 2) * 4
             }
             44 => {
                 if let Err(s) = rest.need("IPv6 fragment", 8) {
-                    return (Some(hdr), None, Some(s));
+                    return (Some((hdr, None)), Some(s));
                 }
                 let off = u16::from_be_bytes([rest.bytes[2], rest.bytes[3]]);
                 hdr.fragment = Fragment {
@@ -179,15 +178,14 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
             _ => break,
         };
         if let Err(s) = rest.need("IPv6 extension", len) {
-            return (Some(hdr), None, Some(s));
+            return (Some((hdr, None)), Some(s));
         }
         hdr.protocol = rest.bytes[0];
         at += len;
     }
     hdr.header_len = at as u16;
     (
-        Some(hdr),
-        Some(dgram.after(at)),
+        Some((hdr, Some(dgram.after(at)))),
         too_long("IPv6", hdr.total_len as usize, span),
     )
 }
@@ -195,6 +193,12 @@ pub fn parse_v6(span: Span<'_>) -> Parsed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parse as (header, payload, problem).
+    fn flat(p: Parsed<Datagram<'_>>) -> (Option<IpHeader>, Option<Span<'_>>, Option<Shortfall>) {
+        let (v, e) = p;
+        (v.map(|d| d.0), v.and_then(|d| d.1), e)
+    }
 
     fn v4(ihl: u8, total: u16, flags_frag: u16) -> Vec<u8> {
         let mut b = vec![0x40 | ihl, 0];
@@ -208,7 +212,7 @@ mod tests {
     #[test]
     fn test_bad_ihl() {
         let b = v4(4, 40, 0);
-        let (h, p, e) = parse_v4(Span::new(&b, b.len()));
+        let (h, p, e) = flat(parse_v4(Span::new(&b, b.len())));
         assert!(h.is_none() && p.is_none());
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
     }
@@ -217,7 +221,7 @@ mod tests {
     fn test_total_length_limits_payload_and_keeps_trailer_out() {
         let mut b = v4(5, 24, 0);
         b.extend_from_slice(&[1, 2, 3, 4, 0xee, 0xee]);
-        let (_, p, e) = parse_v4(Span::new(&b, b.len()));
+        let (_, p, e) = flat(parse_v4(Span::new(&b, b.len())));
         assert_eq!(p.expect("test data").bytes, &[1, 2, 3, 4]);
         assert!(e.is_none());
     }
@@ -226,12 +230,12 @@ mod tests {
     fn test_total_length_beyond_the_frame_is_malformed_but_decoded() {
         let mut b = v4(5, 100, 0);
         b.extend_from_slice(&[1, 2, 3, 4]);
-        let (h, p, e) = parse_v4(Span::new(&b, b.len()));
+        let (h, p, e) = flat(parse_v4(Span::new(&b, b.len())));
         assert!(h.is_some());
         assert_eq!(p.expect("test data").bytes, &[1, 2, 3, 4]);
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         // Cut by the snaplen instead: not damage.
-        let (_, _, e) = parse_v4(Span::new(&b, 100));
+        let (_, _, e) = flat(parse_v4(Span::new(&b, 100)));
         assert!(e.is_none());
     }
 
@@ -239,7 +243,7 @@ mod tests {
     fn test_tso_total_length_zero_takes_the_frame_length() {
         let mut b = v4(5, 0, 0);
         b.extend_from_slice(&[9; 30]);
-        let (h, p, e) = parse_v4(Span::new(&b, b.len()));
+        let (h, p, e) = flat(parse_v4(Span::new(&b, b.len())));
         assert_eq!(h.expect("test data").total_len, 50);
         assert_eq!(p.expect("test data").bytes.len(), 30);
         assert!(e.is_none());
@@ -248,7 +252,7 @@ mod tests {
     #[test]
     fn test_fragment_offset() {
         let b = v4(5, 20, 0x2000 | 3);
-        let (h, _, _) = parse_v4(Span::new(&b, b.len()));
+        let (h, _, _) = flat(parse_v4(Span::new(&b, b.len())));
         assert_eq!(
             h.expect("test data").fragment,
             Fragment {
@@ -266,7 +270,7 @@ mod tests {
         b.extend_from_slice(&[44, 0, 0, 0, 0, 0, 0, 0]);
         b.extend_from_slice(&[17, 0, 0, 1, 0, 0, 0, 9]);
         b.extend_from_slice(&[0; 8]);
-        let (h, p, e) = parse_v6(Span::new(&b, b.len()));
+        let (h, p, e) = flat(parse_v6(Span::new(&b, b.len())));
         let h = h.expect("test data");
         assert_eq!(h.protocol, 17);
         assert_eq!(
@@ -285,7 +289,7 @@ mod tests {
         let mut b = vec![0x60, 0, 0, 0, 0, 8, 60, 64];
         b.extend_from_slice(&[0; 32]);
         b.extend_from_slice(&[17, 4, 0, 0, 0, 0, 0, 0]);
-        let (_, p, e) = parse_v6(Span::new(&b, b.len()));
+        let (_, p, e) = flat(parse_v6(Span::new(&b, b.len())));
         assert!(p.is_none());
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
     }

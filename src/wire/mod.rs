@@ -26,6 +26,10 @@ pub use ip::{Fragment, IpHeader};
 pub use tcp::{TcpFlags, TcpOptions, TcpSegment};
 pub use udp::UdpDatagram;
 
+/// What every header parser returns: what it could read (possibly only part of the header:
+/// a cut TCP header still shows its ports) and the problem that stopped or marred it.
+pub type Parsed<T> = (Option<T>, Option<Shortfall>);
+
 /// How deep tunnels may nest before we stop decapsulating (a crafted frame could nest forever).
 const MAX_NESTING: u8 = 4;
 
@@ -276,11 +280,13 @@ fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, d
             } else {
                 ip::parse_v6(span)
             };
-            let (hdr, payload, problem) = parsed;
+            let (datagram, problem) = parsed;
             if let Some(p) = problem {
                 d.shortfall(p);
             }
-            let Some(hdr) = hdr else { return };
+            let Some((hdr, payload)) = datagram else {
+                return;
+            };
             if d.ip.is_some() && d.outer.is_none() {
                 d.outer = d.ip;
             }
@@ -291,9 +297,12 @@ fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, d
         }
         link::Network::Arp => {
             d.proto = Proto::Arp;
-            match arp::parse(span) {
-                Ok(a) => d.transport = Transport::Arp(a),
-                Err(s) => d.shortfall(s),
+            let (arp, problem) = arp::parse(span);
+            if let Some(a) = arp {
+                d.transport = Transport::Arp(a);
+            }
+            if let Some(s) = problem {
+                d.shortfall(s);
             }
         }
     }
@@ -337,31 +346,28 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
         }
         IpProtocol::Udp => {
             d.proto = Proto::Udp;
-            match udp::parse(payload, hdr.fragment.more) {
-                Ok((mut dg, problem)) => {
-                    if let Some(p) = problem {
-                        d.shortfall(p);
-                    }
-                    // Checked over the length field's bytes when all were captured; a zero
-                    // field means the sender computed none.
-                    let whole = payload.bytes.get(..usize::from(dg.length));
-                    if let Some(b) = whole
-                        && dg.header_complete
-                        && !dg.bogus_length
-                        && !hdr.fragment.more
-                        && b.get(6..8).is_some_and(|c| c != [0, 0])
-                    {
-                        dg.checksum =
-                            checksum::verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
-                    }
-                    d.transport = Transport::Udp(dg);
-                    if depth < MAX_NESTING
-                        && let Some((tunnel, inner)) = udp::tunnel_payload(&dg)
-                    {
-                        decapsulate(d, tunnel, inner, depth);
-                    }
+            let (dg, problem) = udp::parse(payload, hdr.fragment.more);
+            if let Some(p) = problem {
+                d.shortfall(p);
+            }
+            if let Some(mut dg) = dg {
+                // Checked over the length field's bytes when all were captured; a zero
+                // field means the sender computed none.
+                let whole = payload.bytes.get(..usize::from(dg.length));
+                if let Some(b) = whole
+                    && dg.header_complete
+                    && !dg.bogus_length
+                    && !hdr.fragment.more
+                    && b.get(6..8).is_some_and(|c| c != [0, 0])
+                {
+                    dg.checksum = checksum::verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
                 }
-                Err(s) => d.shortfall(s),
+                d.transport = Transport::Udp(dg);
+                if depth < MAX_NESTING
+                    && let Some((tunnel, inner)) = udp::tunnel_payload(&dg)
+                {
+                    decapsulate(d, tunnel, inner, depth);
+                }
             }
         }
         p @ (IpProtocol::Icmp | IpProtocol::Icmpv6) => {

@@ -1,12 +1,10 @@
 //! TCP header and options (MSS, window scale, SACK-permitted, SACK blocks, timestamps, TFO;
 //! every other kind kept as `Unknown(kind)`), decoded as far as the captured bytes go.
 
-use pnet_packet::tcp::TcpPacket;
-
 use std::cmp::Ordering;
 use std::ops::{Add, Sub};
 
-use super::{DecodeError, Problem, Shortfall, Span};
+use super::{DecodeError, Parsed, Problem, Shortfall, Span};
 
 pub const FIN: u16 = 0x001;
 pub const SYN: u16 = 0x002;
@@ -176,15 +174,41 @@ fn malformed(problem: Problem) -> Shortfall {
     })
 }
 
+/// Where the fixed header's fields are (RFC 9293 §3.1), named once.
+mod field {
+    use std::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const SEQ: Range<usize> = 4..8;
+    pub const ACK: Range<usize> = 8..12;
+    /// Data offset (high nibble of the first byte) and the twelve flag bits.
+    pub const OFFSET_FLAGS: Range<usize> = 12..14;
+    pub const WINDOW: Range<usize> = 14..16;
+    /// The options start after the 20-byte fixed header.
+    pub const OPTIONS: usize = 20;
+}
+
+fn be16(b: &[u8], r: std::ops::Range<usize>) -> u16 {
+    let mut x = [0u8; 2];
+    x.copy_from_slice(&b[r]);
+    u16::from_be_bytes(x)
+}
+
+fn be32(b: &[u8], r: std::ops::Range<usize>) -> u32 {
+    let mut x = [0u8; 4];
+    x.copy_from_slice(&b[r]);
+    u32::from_be_bytes(x)
+}
+
 /// Parses a TCP segment; `fragmented` when more IP fragments follow (length unknown).
-pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Option<Shortfall>) {
+pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
     if let Err(s) = span.need("TCP", 4) {
         return (None, Some(s));
     }
     let b = span.bytes;
     let mut seg = TcpSegment {
-        sport: u16::from_be_bytes([b[0], b[1]]),
-        dport: u16::from_be_bytes([b[2], b[3]]),
+        sport: be16(b, field::SRC_PORT),
+        dport: be16(b, field::DST_PORT),
         fixed: None,
         options: TcpOptions::default(),
         len: None,
@@ -195,13 +219,15 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
     if b.len() < 16 {
         return (Some(seg), span.need("TCP", 20).err());
     }
-    // 16 bytes reach through the window; pnet's view needs the full 20, so read by hand.
+    // 16 bytes reach through the window: enough for everything Wireshark shows of a cut
+    // header.
+    let offset_flags = be16(b, field::OFFSET_FLAGS);
     let fixed = TcpFixed {
-        seq: SeqNumber(u32::from_be_bytes([b[4], b[5], b[6], b[7]])),
-        ack: SeqNumber(u32::from_be_bytes([b[8], b[9], b[10], b[11]])),
-        header_len: (b[12] >> 4) * 4,
-        flags: TcpFlags(u16::from_be_bytes([b[12], b[13]]) & 0x0fff),
-        window: u16::from_be_bytes([b[14], b[15]]),
+        seq: SeqNumber(be32(b, field::SEQ)),
+        ack: SeqNumber(be32(b, field::ACK)),
+        header_len: (offset_flags >> 12) as u8 * 4,
+        flags: TcpFlags(offset_flags & 0x0fff),
+        window: be16(b, field::WINDOW),
     };
     seg.fixed = Some(fixed);
     let hlen = fixed.header_len as usize;
@@ -224,7 +250,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
         // A segment shorter than its own header: Wireshark still reads the options that
         // are there, then reports the short segment.
         let end = hlen.min(b.len()).min(span.reported);
-        seg.options = parse_options(&b[20..end.max(20)]);
+        seg.options = parse_options(&b[field::OPTIONS..end.max(field::OPTIONS)]);
         return (
             Some(seg),
             Some(malformed(Problem::BadLength {
@@ -234,12 +260,8 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> (Option<TcpSegment<'_>>, Optio
             })),
         );
     }
-    let Some(p) = TcpPacket::new(b) else {
-        return (Some(seg), None);
-    };
-    debug_assert_eq!(p.get_sequence(), fixed.seq.0);
     let opt_end = hlen.min(b.len());
-    seg.options = parse_options(&b[20..opt_end]);
+    seg.options = parse_options(&b[field::OPTIONS..opt_end]);
     let mut problem = None;
     if let Err(s) = span.need("TCP", hlen) {
         problem = Some(s);

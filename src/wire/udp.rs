@@ -4,7 +4,7 @@
 use pnet_packet::udp::UdpPacket;
 
 use super::numbers::{EtherType, Tunnel};
-use super::{DecodeError, Problem, Shortfall, Span};
+use super::{DecodeError, Parsed, Problem, Shortfall, Span};
 
 pub const VXLAN_PORT: u16 = 4789;
 pub const GENEVE_PORT: u16 = 6081;
@@ -31,16 +31,13 @@ pub struct UdpDatagram<'a> {
 
 /// Parses a UDP datagram. A bogus length field is reported as malformed and the payload is
 /// then whatever the IP layer carried.
-pub fn parse(
-    span: Span<'_>,
-    fragmented: bool,
-) -> Result<(UdpDatagram<'_>, Option<Shortfall>), Shortfall> {
+pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<UdpDatagram<'_>> {
     if let Err(s) = span.need("UDP", 8) {
         // The ports come first: Wireshark shows them even when the length is cut off.
         if span.bytes.len() >= 4 {
             let b = span.bytes;
-            return Ok((
-                UdpDatagram {
+            return (
+                Some(UdpDatagram {
                     sport: u16::from_be_bytes([b[0], b[1]]),
                     dport: u16::from_be_bytes([b[2], b[3]]),
                     length: 0,
@@ -50,18 +47,15 @@ pub fn parse(
                     header_complete: false,
                     checksum: super::checksum::Checksum::Unverified,
                     payload_span: span.after(span.bytes.len()),
-                },
+                }),
                 Some(s),
-            ));
+            );
         }
-        return Err(s);
+        return (None, Some(s));
     }
     // Eight bytes are there, so pnet's view exists.
     let Some(p) = UdpPacket::new(span.bytes) else {
-        return Err(Shortfall::Short(DecodeError {
-            layer: "UDP",
-            problem: Problem::Truncated { need: 8, have: 0 },
-        }));
+        return (None, None);
     };
     let length = p.get_length();
     let mut problem = None;
@@ -92,15 +86,15 @@ pub fn parse(
         checksum: super::checksum::Checksum::Unverified,
         payload_span: body,
     };
-    Ok((
-        dg,
+    (
+        Some(dg),
         problem.map(|problem| {
             Shortfall::Malformed(DecodeError {
                 layer: "UDP",
                 problem,
             })
         }),
-    ))
+    )
 }
 
 /// The inner Ethernet frame of a VXLAN or Geneve datagram, if this is one.
@@ -129,7 +123,8 @@ mod tests {
     #[test]
     fn test_length_bounds_payload() {
         let b = [0x1f, 0x91, 0x30, 0x39, 0, 10, 0, 0, b'h', b'i', 0, 0];
-        let (d, e) = parse(Span::new(&b, b.len()), false).expect("test data");
+        let (d, e) = parse(Span::new(&b, b.len()), false);
+        let d = d.expect("test data");
         assert_eq!((d.sport, d.dport, d.len), (8081, 12345, 2));
         assert_eq!(d.payload, b"hi");
         assert!(e.is_none());
@@ -138,10 +133,11 @@ mod tests {
     #[test]
     fn test_bad_length() {
         let b = [0, 1, 0, 2, 0, 4, 0, 0];
-        let (_, e) = parse(Span::new(&b, b.len()), false).expect("test data");
+        let (_, e) = parse(Span::new(&b, b.len()), false);
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         let b = [0, 1, 0, 2, 0, 99, 0, 0];
-        let (d, e) = parse(Span::new(&b, b.len()), false).expect("test data");
+        let (d, e) = parse(Span::new(&b, b.len()), false);
+        let d = d.expect("test data");
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
         assert_eq!(d.len, 91);
     }
@@ -150,11 +146,13 @@ mod tests {
     fn test_truncated() {
         let b = [0, 1, 0, 2];
         // Four bytes: the ports are known, the rest is missing.
-        let (d, e) = parse(Span::new(&b, 20), false).expect("test data");
+        let (d, e) = parse(Span::new(&b, 20), false);
+        let d = d.expect("test data");
         assert_eq!((d.sport, d.dport, d.header_complete), (1, 2, false));
         assert!(matches!(e, Some(Shortfall::Short(_))));
-        let (_, e) = parse(Span::new(&b, 4), false).expect("test data");
+        let (_, e) = parse(Span::new(&b, 4), false);
         assert!(matches!(e, Some(Shortfall::Malformed(_))));
-        assert!(parse(Span::new(&b[..3], 4), false).is_err());
+        let (none, e) = parse(Span::new(&b[..3], 4), false);
+        assert!(none.is_none() && e.is_some());
     }
 }
