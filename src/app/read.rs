@@ -102,9 +102,9 @@ fn track_file(
         && !LinkType::from(lt).supported()
     {
         bail!(
-            "{}: unsupported link type {lt}; synack reads Ethernet, Linux cooked (SLL, SLL2), \
-             BSD loopback and raw IP captures",
-            path.display()
+            "{}: unsupported link type {lt}; synack reads {}",
+            path.display(),
+            LinkType::supported_names().join(", ")
         );
     }
     let progress = progress_bar(path);

@@ -53,6 +53,18 @@ impl LinkType {
         }
     }
 
+    /// The names of every link type synack reads, for messages (derived from `From<u16>`,
+    /// so the list cannot fall behind it).
+    pub fn supported_names() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = (0..=u16::MAX)
+            .map(LinkType::from)
+            .filter(|l| l.supported())
+            .map(LinkType::name)
+            .collect();
+        names.dedup();
+        names
+    }
+
     /// Whether synack finds the network header behind this link type.
     pub fn supported(self) -> bool {
         !matches!(self, LinkType::Unknown(_))
@@ -180,6 +192,7 @@ mod tests {
         assert_eq!(LinkType::from(12), LinkType::Raw);
         assert_eq!(LinkType::from(147), LinkType::Unknown(147));
         assert!(!LinkType::from(147).supported());
+        assert_eq!(LinkType::supported_names().len(), 8);
         assert_eq!(EtherType::from(0x9100), EtherType::Vlan);
         assert_eq!(EtherType::from(0x88cc), EtherType::Unknown(0x88cc));
     }
