@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod demo;
 pub mod event;
+pub mod lang;
 pub mod report;
 pub mod time;
 pub mod track;

@@ -9,12 +9,7 @@ use crate::wire::icmp::IcmpMessage;
 use crate::wire::numbers::IpProtocol;
 use crate::wire::{Proto, TcpSegment, Transport};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Zh,
-}
+pub use crate::lang::Lang;
 
 fn ok_mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
@@ -318,9 +313,96 @@ fn analysis_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, lan
             continue;
         }
         out.push_str(" — ");
-        out.push_str(name);
+        out.push_str(match lang {
+            Lang::En => name,
+            Lang::Zh => finding_zh(name),
+        });
         out.push_str(": ");
         why(out, name, info, seg, lang);
+    }
+}
+
+/// An analysis flag's name in Chinese (the JSON keeps the identifiers).
+pub fn finding_zh(name: &str) -> &str {
+    match name {
+        "retransmission" => "重传",
+        "fast-retransmission" => "快速重传",
+        "spurious-retransmission" => "虚假重传",
+        "out-of-order" => "乱序",
+        "previous-segment-not-captured" => "前一报文段未抓到",
+        "ack-unseen-segment" => "确认了未抓到的报文段",
+        "dup-ack" => "重复确认",
+        "zero-window" => "零窗口",
+        "zero-window-probe" => "零窗口探测",
+        "zero-window-probe-ack" => "零窗口探测的确认",
+        "keep-alive" => "保活",
+        "keep-alive-ack" => "保活确认",
+        "window-update" => "窗口更新",
+        "window-full" => "窗口已满",
+        "port-reused" => "端口重用",
+        other => other,
+    }
+}
+
+/// A decoding problem in the reader's language (`DecodeError`'s Display is the English).
+pub fn decode_error(out: &mut String, e: &crate::wire::DecodeError, lang: Lang) {
+    use crate::wire::Problem;
+    if lang == Lang::En {
+        let _ = write!(out, "{e}");
+        return;
+    }
+    let layer = layer_zh(e.layer);
+    let _ = match e.problem {
+        Problem::Truncated { need, have } => {
+            write!(
+                out,
+                "{layer} 头部不完整: 需要 {need} 字节, 只有 {have} 字节"
+            )
+        }
+        Problem::BadField { field, value } => {
+            write!(out, "{layer} {} 无效: {value}", field_zh(field))
+        }
+        Problem::BadLength {
+            field,
+            value,
+            limit,
+        } => write!(
+            out,
+            "{layer} {} {value} 超出了容纳它的 {limit} 字节",
+            field_zh(field)
+        ),
+    };
+}
+
+/// Layer names the decoders use that are not protocol names, in Chinese.
+fn layer_zh(layer: &str) -> &str {
+    match layer {
+        "frame" => "帧",
+        "loopback" => "环回",
+        "IPv6 extension" => "IPv6 扩展头",
+        "IPv6 fragment" => "IPv6 分片头",
+        "IPv6 authentication" => "IPv6 认证头",
+        "Linux cooked" => "Linux SLL",
+        "Linux cooked v2" => "Linux SLL2",
+        "802.1ah I-tag" => "802.1ah I 标签",
+        other => other,
+    }
+}
+
+/// Header field names as the decoders name them, in Chinese.
+fn field_zh(field: &str) -> &str {
+    match field {
+        "version" => "版本",
+        "header length" => "头部长度",
+        "total length" => "总长度",
+        "length" => "长度",
+        "data offset" => "数据偏移",
+        "option length at option offset" => "选项长度 (位于选项偏移)",
+        "captured length" => "抓包长度",
+        "payload length" => "负载长度",
+        "extension header length" => "扩展头长度",
+        "option length" => "选项长度",
+        other => other,
     }
 }
 

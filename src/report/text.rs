@@ -9,8 +9,9 @@ use super::{
     push_padded,
 };
 use crate::event::FrameMeta;
+use crate::lang::Lang;
 use crate::time::Timestamp;
-use crate::track::{Ended, Finished, FlowSummary, PacketInfo};
+use crate::track::{Ended, Finished, PacketInfo};
 use crate::wire::checksum::Checksum;
 use crate::wire::{Decoded, Transport};
 
@@ -116,12 +117,75 @@ impl<W: Write> Sink for TextPrinter<W> {
     fn conn(&mut self, c: &Finished) -> io::Result<()> {
         let l = &mut self.line;
         l.clear();
+        let lang = self.style.lang;
         match c {
-            Finished::Tcp(t) => {
-                flow_line(l, "tcp", &t.flow, "packets");
+            Finished::Tcp(t) => conn_words::tcp(l, t, lang),
+            Finished::Udp(u) => conn_words::udp(l, u, lang),
+        }
+        // Why the record came before the end of the input (nothing to say at the end).
+        let f = c.flow();
+        if f.ended != Ended::EndOfInput {
+            let _ = match lang {
+                Lang::En => write!(l, "  ended {}", f.ended.as_str()),
+                Lang::Zh => write!(l, "  结束原因 {}", conn_words::ended_zh(f.ended)),
+            };
+        }
+        if f.resumed {
+            l.push_str(lang.pick("  (resumed)", "  (续前)"));
+        }
+        l.push('\n');
+        self.out.write_all(l.as_bytes())
+    }
+
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        let mut l = String::new();
+        conn_words::summary(&mut l, s, self.style.lang);
+        l.push('\n');
+        self.out.write_all(l.as_bytes())?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The conversation lines and the summary line, in English or Chinese.
+mod conn_words {
+    use std::fmt::Write as _;
+
+    use super::endpoint;
+    use crate::event::Summary;
+    use crate::lang::Lang;
+    use crate::track::{Close, ConnSummary, Ended, FlowSummary, Handshake};
+
+    /// The part of a conversation's line that TCP and UDP share.
+    fn flow(l: &mut String, proto: &str, f: &FlowSummary, unit: &str, lang: Lang) {
+        let _ = write!(l, "{proto} {} {:<4} ", lang.pick("stream", "流"), f.stream);
+        endpoint(l, f.client.0, f.client.1);
+        l.push_str(" → ");
+        endpoint(l, f.server.0, f.server.1);
+        let (a, b, n, c2s, s2c) = (
+            f.first_frame,
+            f.last_frame,
+            f.packets,
+            f.bytes_c2s,
+            f.bytes_s2c,
+        );
+        let _ = match lang {
+            Lang::En => write!(l, "  frames {a}-{b}  {n} {unit}  bytes c→s {c2s} s→c {s2c}"),
+            Lang::Zh => write!(l, "  帧 {a}-{b}  {n} 个{unit}  字节 c→s {c2s} s→c {s2c}"),
+        };
+    }
+
+    pub fn tcp(l: &mut String, t: &ConnSummary, lang: Lang) {
+        flow(l, "tcp", &t.flow, lang.pick("packets", "包"), lang);
+        let ms = t.irtt.map(|d| d.as_nanos() as f64 / 1e6);
+        match lang {
+            Lang::En => {
                 let _ = write!(l, "  handshake {}", t.handshake.as_str());
-                if let Some(d) = t.irtt {
-                    let _ = write!(l, " (iRTT {:.3} ms)", d.as_nanos() as f64 / 1e6);
+                if let Some(ms) = ms {
+                    let _ = write!(l, " (iRTT {ms:.3} ms)");
                 }
                 let _ = write!(
                     l,
@@ -136,72 +200,110 @@ impl<W: Write> Sink for TextPrinter<W> {
                     let _ = write!(l, "  {} exchanges", t.flow.exchanges.len());
                 }
             }
-            Finished::Udp(u) => {
-                flow_line(l, "udp", u, "datagrams");
-                if !u.exchanges.is_empty() {
-                    let _ = write!(l, "  {} replies", u.exchanges.len());
+            Lang::Zh => {
+                let _ = write!(l, "  握手 {}", handshake_zh(t.handshake));
+                if let Some(ms) = ms {
+                    let _ = write!(l, " (iRTT {ms:.3} ms)");
+                }
+                let _ = write!(
+                    l,
+                    "  关闭 {}  历史 {}  完整度 {}  最终状态 {} / {}",
+                    close_zh(t.close),
+                    t.history,
+                    t.completeness,
+                    t.client_state.tutorial_name(),
+                    t.server_state.tutorial_name()
+                );
+                if !t.flow.exchanges.is_empty() {
+                    let _ = write!(l, "  {} 次请求/回复", t.flow.exchanges.len());
                 }
             }
         }
-        // Why the record came before the end of the input (nothing to say at the end).
-        let f = c.flow();
-        if f.ended != Ended::EndOfInput {
-            let _ = write!(l, "  ended {}", f.ended.as_str());
-        }
-        if f.resumed {
-            l.push_str("  (resumed)");
-        }
-        l.push('\n');
-        self.out.write_all(l.as_bytes())
     }
 
-    fn summary(&mut self, s: &Summary) -> io::Result<()> {
-        write!(
-            self.out,
-            "{} frames, {} TCP streams ({} complete handshakes), {} UDP streams, {} malformed",
-            s.totals.frames,
-            s.tcp_streams,
-            s.totals.handshakes_complete,
-            s.udp_streams,
-            s.totals.malformed
-        )?;
-        if s.totals.summed_up_early > 0 {
-            write!(
-                self.out,
-                ", {} conversations summed up early (table full)",
-                s.totals.summed_up_early
-            )?;
+    pub fn udp(l: &mut String, u: &FlowSummary, lang: Lang) {
+        flow(l, "udp", u, lang.pick("datagrams", "数据报"), lang);
+        if !u.exchanges.is_empty() {
+            let _ = match lang {
+                Lang::En => write!(l, "  {} replies", u.exchanges.len()),
+                Lang::Zh => write!(l, "  {} 次回复", u.exchanges.len()),
+            };
+        }
+    }
+
+    fn handshake_zh(h: Handshake) -> &'static str {
+        match h {
+            Handshake::Complete => "完成",
+            Handshake::Incomplete => "未完成",
+            Handshake::Refused => "被拒绝",
+            Handshake::NotSeen => "未抓到",
+        }
+    }
+
+    fn close_zh(c: Close) -> &'static str {
+        match c {
+            Close::Fin => "双方 FIN",
+            Close::HalfClosed => "半关闭",
+            Close::Rst => "RST 重置",
+            Close::Open => "未关闭",
+        }
+    }
+
+    pub fn ended_zh(e: Ended) -> &'static str {
+        match e {
+            Ended::Closed => "已关闭",
+            Ended::Idle => "空闲超时",
+            Ended::TableFull => "会话表已满",
+            Ended::EndOfInput => "输入结束",
+        }
+    }
+
+    /// The last line: frames, streams, handshakes, damage, and libpcap's counts when live.
+    pub fn summary(l: &mut String, s: &Summary, lang: Lang) {
+        let t = &s.totals;
+        let _ = match lang {
+            Lang::En => write!(
+                l,
+                "{} frames, {} TCP streams ({} complete handshakes), {} UDP streams, {} malformed",
+                t.frames, s.tcp_streams, t.handshakes_complete, s.udp_streams, t.malformed
+            ),
+            Lang::Zh => write!(
+                l,
+                "共 {} 帧, {} 个 TCP 流 ({} 次完整握手), {} 个 UDP 流, {} 帧格式错误",
+                t.frames, s.tcp_streams, t.handshakes_complete, s.udp_streams, t.malformed
+            ),
+        };
+        if t.summed_up_early > 0 {
+            let _ = match lang {
+                Lang::En => write!(
+                    l,
+                    ", {} conversations summed up early (table full)",
+                    t.summed_up_early
+                ),
+                Lang::Zh => write!(l, ", {} 个会话因会话表已满提前汇总", t.summed_up_early),
+            };
         }
         if let Some(live) = &s.live {
-            write!(
-                self.out,
-                "; {}: {} received by filter, {} dropped by kernel, {} dropped by interface",
-                live.interface, live.received, live.dropped, live.if_dropped
-            )?;
+            let _ = match lang {
+                Lang::En => write!(
+                    l,
+                    "; {}: {} received by filter, {} dropped by kernel, {} dropped by interface",
+                    live.interface, live.received, live.dropped, live.if_dropped
+                ),
+                Lang::Zh => write!(
+                    l,
+                    "; {}: 过滤器收到 {}, 内核丢弃 {}, 接口丢弃 {}",
+                    live.interface, live.received, live.dropped, live.if_dropped
+                ),
+            };
             if live.not_analysed > 0 {
-                write!(self.out, ", {} not analysed", live.not_analysed)?;
+                let _ = match lang {
+                    Lang::En => write!(l, ", {} not analysed", live.not_analysed),
+                    Lang::Zh => write!(l, ", {} 帧未分析", live.not_analysed),
+                };
             }
         }
-        writeln!(self.out)?;
-        self.out.flush()
     }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// The part of a conversation's line that TCP and UDP share.
-fn flow_line(l: &mut String, proto: &str, f: &FlowSummary, unit: &str) {
-    let _ = write!(l, "{proto} stream {:<4} ", f.stream);
-    endpoint(l, f.client.0, f.client.1);
-    l.push_str(" → ");
-    endpoint(l, f.server.0, f.server.1);
-    let _ = write!(
-        l,
-        "  frames {}-{}  {} {unit}  bytes c→s {} s→c {}",
-        f.first_frame, f.last_frame, f.packets, f.bytes_c2s, f.bytes_s2c
-    );
 }
 
 /// Seconds with six decimals (rounded to the microsecond, half up), right-aligned in `width`
