@@ -180,6 +180,9 @@ pub struct VerifyArgs {
     /// Verdicts as text, or as JSON lines (`check` objects, then a `verdict`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// The verdicts' words: English, or the classic tutorial's Chinese.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
     /// Compare the capture's events (`read --format json`) with this golden file, ignoring
     /// what changes from run to run: times (ts, durations, RTTs, iRTT), raw seq/ack numbers
     /// and TCP timestamp values, ports of 1024 and above (numbered by first appearance),

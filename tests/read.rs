@@ -554,3 +554,132 @@ fn bpf_filter_on_a_raw_ip_capture() {
     assert!(want > 10, "{want}");
     assert_eq!(count(&raw), want);
 }
+
+/// Words a Chinese line may keep: protocol names, flags, TCP states as the tutorial writes
+/// them, tunnel kinds, units, and Zeek history letters.
+fn english_words(line: &str) -> Vec<String> {
+    const KEEP: &[&str] = &[
+        "SYN",
+        "ACK",
+        "FIN",
+        "RST",
+        "PSH",
+        "URG",
+        "ECE",
+        "CWR",
+        "TCP",
+        "UDP",
+        "ICMP",
+        "ICMPv",
+        "ARP",
+        "IPv",
+        "seq",
+        "ack",
+        "win",
+        "len",
+        "stream",
+        "iRTT",
+        "RTT",
+        "ms",
+        "tcp",
+        "udp",
+        "icmp",
+        "arp",
+        "gre",
+        "vxlan",
+        "geneve",
+        "erspan",
+        "ip-in-ip",
+        "OTHER",
+        "Ethernet",
+        "SLL",
+        "MPLS",
+        "PPPoE",
+        "PPP",
+        "GRE",
+        "CLOSED",
+        "LISTEN",
+        "SYN_SEND",
+        "SYN_RECV",
+        "ESTABLISHED",
+        "FIN_WAIT_",
+        "CLOSE_WAIT",
+        "CLOSING",
+        "LAST_ACK",
+        "TIME_WAIT",
+        "libpcap",
+        "RFC",
+    ];
+    let history = regex::Regex::new(r"^\^?[ShADadFfRrCcTtWwGgIiQq]+$").expect("pattern");
+    let word = regex::Regex::new(r"[A-Za-z][A-Za-z_'-]{2,}").expect("pattern");
+    word.find_iter(line)
+        .map(|m| m.as_str())
+        .filter(|w| !KEEP.contains(w) && !history.is_match(w))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn lang_zh_leaves_no_english_sentence_in_any_capture() {
+    let mut checked = 0;
+    let mut english = Vec::new();
+    let dir = std::fs::read_dir(capture("")).expect("captures/");
+    for entry in dir {
+        let path = entry.expect("entry").path();
+        let name = path.to_string_lossy().to_string();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+            continue;
+        }
+        // Text: every line but the quoted payloads.
+        let o = synack(&["read", "--lang", "zh", &name]);
+        for line in stdout(&o)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('"'))
+        {
+            checked += 1;
+            for w in english_words(line) {
+                english.push(format!("{name}: {w}: {line}"));
+            }
+        }
+        // JSON: the notes and the evidence sentences.
+        let o = synack(&["read", "--lang", "zh", "--format", "json", &name]);
+        for v in lines(&o, "packet") {
+            let mut texts = vec![v["note"].as_str().unwrap_or_default().to_string()];
+            if let Some(why) = v["why"].as_object() {
+                texts.extend(why.values().filter_map(|s| s.as_str().map(str::to_string)));
+            }
+            for t in texts {
+                for w in english_words(&t) {
+                    english.push(format!("{name} (json): {w}: {t}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} lines");
+    assert!(
+        english.is_empty(),
+        "{} English words, first: {:#?}",
+        english.len(),
+        &english[..english.len().min(10)]
+    );
+}
+
+#[test]
+fn verify_speaks_chinese_too() {
+    let f = capture("refused.pcap");
+    let o = synack(&[
+        "verify",
+        f.to_str().expect("utf-8 path"),
+        "--handshakes",
+        "1",
+        "--no-resets",
+        "--lang",
+        "zh",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    for line in out.lines() {
+        assert!(english_words(line).is_empty(), "{line}");
+    }
+    assert!(out.contains("被拒绝") && out.contains("项未满足"), "{out}");
+}

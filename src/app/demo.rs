@@ -183,13 +183,14 @@ fn verdicts(
     args: &DemoArgs,
 ) -> Result<Outcome> {
     let mut outcome = Outcome::Ok;
+    let lang = args.output.lang.into();
     let checks = if args.verify {
         let exp = if args.expect.expect.is_some() || !args.expect.flags.is_empty() {
             expectations(&args.expect)?
         } else {
             demo_expectations(cfg)
         };
-        Some(verify::check(&exp, &printer.seen))
+        Some(verify::check(&exp, &printer.seen, lang))
     } else {
         None
     };
@@ -197,14 +198,14 @@ fn verdicts(
     if let (Some(checks), Format::Json) = (&checks, args.output.format) {
         printer.flush()?;
         let mut o = io::stdout().lock();
-        outcome = report_checks(&mut o, checks, Format::Json, junit, "synack demo")?;
+        outcome = report_checks(&mut o, checks, Format::Json, lang, junit, "synack demo")?;
     }
     printer.summary(summary)?;
     printer.flush()?;
     if let (Some(checks), Format::Text) = (&checks, args.output.format) {
         let mut o = io::stdout().lock();
         writeln!(o)?;
-        outcome = report_checks(&mut o, checks, Format::Text, junit, "synack demo")?;
+        outcome = report_checks(&mut o, checks, Format::Text, lang, junit, "synack demo")?;
     }
     Ok(outcome)
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::Outcome;
 use super::read::{ReadJob, read_into};
 use crate::cli::{ExpectArgs, Format, VerifyArgs};
+use synack::lang::Lang;
 use synack::report::{self, Style};
 use synack::track::Limits;
 use synack::verify::{self, Check, Collector, Expectations};
@@ -32,10 +33,11 @@ pub(super) fn report_checks(
     out: &mut impl Write,
     checks: &[Check],
     format: Format,
+    lang: Lang,
     junit: Option<&Path>,
     suite: &str,
 ) -> Result<Outcome> {
-    synack::report::checks::write(out, checks, format == Format::Json)?;
+    synack::report::checks::write(out, checks, format == Format::Json, lang)?;
     let failed = checks.iter().filter(|c| !c.ok).count();
     if let Some(p) = junit {
         std::fs::write(p, verify::junit(suite, checks))
@@ -84,7 +86,8 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
     let mut seen = std::mem::take(&mut collector.seen);
     drop(collector);
     seen.damaged = damage.map(|e| e.to_string());
-    let mut checks = verify::check(&exp, &seen);
+    let lang = args.lang.into();
+    let mut checks = verify::check(&exp, &seen, lang);
     if let Some(g) = &args.golden {
         let text = String::from_utf8_lossy(&events);
         if args.update_golden {
@@ -113,6 +116,7 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         &mut out,
         &checks,
         args.format,
+        lang,
         args.expect.junit.as_deref(),
         &path.display().to_string(),
     )

@@ -3,10 +3,11 @@
 
 use std::io::{self, Write};
 
+use crate::lang::Lang;
 use crate::verify::Check;
 
 /// Writes the checks and the verdict line.
-pub fn write(out: &mut impl Write, checks: &[Check], json: bool) -> io::Result<()> {
+pub fn write(out: &mut impl Write, checks: &[Check], json: bool, lang: Lang) -> io::Result<()> {
     let failed = checks.iter().filter(|c| !c.ok).count();
     if json {
         for c in checks {
@@ -22,14 +23,16 @@ pub fn write(out: &mut impl Write, checks: &[Check], json: bool) -> io::Result<(
             let mark = if c.ok { "✓" } else { "✗" };
             write!(out, "{mark} {} — {}", c.name, c.detail)?;
             if !c.ok && !c.frames.is_empty() {
-                write!(out, " (frames {:?})", c.frames)?;
+                write!(out, " ({} {:?})", lang.pick("frames", "帧"), c.frames)?;
             }
             writeln!(out)?;
         }
-        if failed == 0 {
-            writeln!(out, "all {} expectations met", checks.len())?;
-        } else {
-            writeln!(out, "{failed} of {} expectations not met", checks.len())?;
+        let n = checks.len();
+        match (failed, lang) {
+            (0, Lang::En) => writeln!(out, "all {n} expectations met")?,
+            (0, Lang::Zh) => writeln!(out, "全部 {n} 项期望都满足")?,
+            (_, Lang::En) => writeln!(out, "{failed} of {n} expectations not met")?,
+            (_, Lang::Zh) => writeln!(out, "{n} 项期望中有 {failed} 项未满足")?,
         }
     }
     out.flush()
@@ -59,7 +62,7 @@ mod tests {
     #[test]
     fn test_text_marks_and_counts() {
         let mut out = Vec::new();
-        write(&mut out, &checks(), false).expect("to a vector");
+        write(&mut out, &checks(), false, Lang::En).expect("to a vector");
         let s = String::from_utf8(out).expect("utf-8");
         assert_eq!(
             s,
@@ -70,7 +73,7 @@ mod tests {
     #[test]
     fn test_json_ends_with_the_verdict() {
         let mut out = Vec::new();
-        write(&mut out, &checks(), true).expect("to a vector");
+        write(&mut out, &checks(), true, Lang::En).expect("to a vector");
         let s = String::from_utf8(out).expect("utf-8");
         let last: serde_json::Value =
             serde_json::from_str(s.lines().last().expect("lines")).expect("json");

@@ -97,14 +97,16 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
         };
     }
     if let Some(m) = d.malformed {
-        let _ = write!(out, " — {}: {m}", if zh { "格式错误" } else { "malformed" });
+        let _ = write!(out, " — {}: ", if zh { "格式错误" } else { "malformed" });
+        decode_error(out, &m, style.lang);
     } else if let Some(s) = d.short {
         let what = if zh {
             "被抓包长度截断"
         } else {
             "cut by the snaplen"
         };
-        let _ = write!(out, " — {what}: {s}");
+        let _ = write!(out, " — {what}: ");
+        decode_error(out, &s, style.lang);
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use regex::Regex;
 
 use super::{Check, Facts};
+use crate::lang::Lang;
 use crate::track::{Close, Handshake};
 
 /// The kind of value an expectation takes.
@@ -44,7 +45,7 @@ pub struct Def {
     /// What it means: the flag's help and the README's words.
     pub help: &'static str,
     /// None when the value is not of the expectation's kind.
-    check: fn(&Value, &Facts<'_>) -> Option<Check>,
+    check: fn(&Value, &Facts<'_>, Lang) -> Option<Check>,
 }
 
 impl std::fmt::Debug for Def {
@@ -71,8 +72,8 @@ impl Def {
         }
     }
 
-    fn run(&self, v: &Value, facts: &Facts<'_>) -> Check {
-        (self.check)(v, facts).unwrap_or_else(|| {
+    fn run(&self, v: &Value, facts: &Facts<'_>, lang: Lang) -> Check {
+        (self.check)(v, facts, lang).unwrap_or_else(|| {
             check(
                 self.key.into(),
                 false,
@@ -101,7 +102,7 @@ pub static HANDSHAKES: Def = Def {
     flag: Some("handshakes"),
     kind: Kind::Count,
     help: "Number of complete three-way handshakes.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Count(n) = *v else {
             return None;
         };
@@ -110,16 +111,21 @@ pub static HANDSHAKES: Def = Def {
             .iter()
             .filter(|t| t.handshake == Handshake::Complete)
             .count();
-        let mut d = format!("{done} complete handshake(s)");
+        let mut d = match lang {
+            Lang::En => format!("{done} complete handshake(s)"),
+            Lang::Zh => format!("{done} 次完整握手"),
+        };
         let mut frames = Vec::new();
         for t in f.tcp.iter().filter(|t| t.handshake != Handshake::Complete) {
-            let _ = write!(d, "; stream {} {}", t.flow.stream, t.handshake.as_str());
+            let how = match lang {
+                Lang::En => t.handshake.as_str(),
+                Lang::Zh => handshake_zh(t.handshake),
+            };
+            let _ = write!(d, "; {} {} {how}", lang.pick("stream", "流"), t.flow.stream);
             frames.push(t.flow.first_frame);
         }
-        Some(with_frames(
-            check(format!("handshakes = {n}"), done as u64 == n, d),
-            frames,
-        ))
+        let name = format!("{} = {n}", lang.pick("handshakes", "握手次数"));
+        Some(with_frames(check(name, done as u64 == n, d), frames))
     },
 };
 
@@ -128,22 +134,26 @@ pub static CLOSED_BY_FIN: Def = Def {
     flag: Some("closed-by-fin"),
     kind: Kind::Switch,
     help: "Every TCP connection is closed by FIN.",
-    check: |_, f| {
+    check: |_, f, lang| {
         let bad: Vec<_> = f.tcp.iter().filter(|t| t.close != Close::Fin).collect();
         let d = if bad.is_empty() {
-            format!("all {} connection(s) closed by FIN", f.tcp.len())
+            match lang {
+                Lang::En => format!("all {} connection(s) closed by FIN", f.tcp.len()),
+                Lang::Zh => format!("全部 {} 个连接都以 FIN 关闭", f.tcp.len()),
+            }
         } else {
             bad.iter()
-                .map(|t| format!("stream {} ended {}", t.flow.stream, t.close.as_str()))
+                .map(|t| match lang {
+                    Lang::En => format!("stream {} ended {}", t.flow.stream, t.close.as_str()),
+                    Lang::Zh => format!("流 {} 以 {} 结束", t.flow.stream, close_zh(t.close)),
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
         let frames = bad.iter().map(|t| t.flow.last_frame).collect();
         let ok = bad.is_empty() && !f.tcp.is_empty();
-        Some(with_frames(
-            check("every connection closed by FIN".into(), ok, d),
-            frames,
-        ))
+        let name = lang.pick("every connection closed by FIN", "每个连接都以 FIN 关闭");
+        Some(with_frames(check(name.into(), ok, d), frames))
     },
 };
 
@@ -152,13 +162,14 @@ pub static NO_RESETS: Def = Def {
     flag: Some("no-resets"),
     kind: Kind::Switch,
     help: "No RST anywhere.",
-    check: |_, f| {
+    check: |_, f, lang| {
         let r = &f.seen.resets;
-        let d = format!("{} RST segment(s)", r.len());
-        Some(with_frames(
-            check("no RST".into(), r.is_empty(), d),
-            r.clone(),
-        ))
+        let d = match lang {
+            Lang::En => format!("{} RST segment(s)", r.len()),
+            Lang::Zh => format!("{} 个 RST 报文段", r.len()),
+        };
+        let name = lang.pick("no RST", "没有 RST");
+        Some(with_frames(check(name.into(), r.is_empty(), d), r.clone()))
     },
 };
 
@@ -167,17 +178,20 @@ pub static MAX_RETRANSMISSIONS: Def = Def {
     flag: Some("max-retransmissions"),
     kind: Kind::Count,
     help: "At most N retransmitted segments.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Count(max) = *v else {
             return None;
         };
         let r = &f.seen.retransmissions;
         let n = r.len() as u64;
-        let c = check(
-            format!("retransmissions <= {max}"),
-            n <= max,
-            format!("{n} retransmission(s)"),
-        );
+        let c = match lang {
+            Lang::En => check(
+                format!("retransmissions <= {max}"),
+                n <= max,
+                format!("{n} retransmission(s)"),
+            ),
+            Lang::Zh => check(format!("重传 <= {max}"), n <= max, format!("{n} 次重传")),
+        };
         Some(with_frames(c, r.clone()))
     },
 };
@@ -187,15 +201,23 @@ pub static EXCHANGES: Def = Def {
     flag: Some("exchanges"),
     kind: Kind::Count,
     help: "Number of request/reply exchanges over TCP.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Count(n) = *v else {
             return None;
         };
-        let c = check(
-            format!("exchanges = {n}"),
-            f.exchanges.len() as u64 == n,
-            format!("{} request/reply exchange(s)", f.exchanges.len()),
-        );
+        let got = f.exchanges.len();
+        let c = match lang {
+            Lang::En => check(
+                format!("exchanges = {n}"),
+                got as u64 == n,
+                format!("{got} request/reply exchange(s)"),
+            ),
+            Lang::Zh => check(
+                format!("请求/回复次数 = {n}"),
+                got as u64 == n,
+                format!("{got} 次请求/回复"),
+            ),
+        };
         Some(with_frames(
             c,
             f.exchanges.iter().map(|x| x.request_frame).collect(),
@@ -208,26 +230,35 @@ pub static REPLY_REGEX: Def = Def {
     flag: Some("reply-regex"),
     kind: Kind::Pattern,
     help: "Every TCP reply matches this regular expression.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Pattern(re) = v else {
             return None;
         };
-        let name = format!("replies match /{re}/");
+        let name = match lang {
+            Lang::En => format!("replies match /{re}/"),
+            Lang::Zh => format!("回复匹配 /{re}/"),
+        };
         let r = match Regex::new(re) {
             Ok(r) => r,
-            Err(e) => return Some(check(name, false, format!("bad regex: {e}"))),
+            Err(e) => {
+                let d = format!("{}: {e}", lang.pick("bad regex", "正则表达式无效"));
+                return Some(check(name, false, d));
+            }
         };
         let bad: Vec<_> = f
             .exchanges
             .iter()
             .filter(|x| !r.is_match(&x.reply))
             .collect();
-        let d = match bad.first() {
-            None => format!("{} reply(ies) match", f.exchanges.len()),
-            Some(x) => format!(
+        let n = f.exchanges.len();
+        let d = match (bad.first(), lang) {
+            (None, Lang::En) => format!("{n} reply(ies) match"),
+            (None, Lang::Zh) => format!("{n} 个回复都匹配"),
+            (Some(x), Lang::En) => format!(
                 "frame {}: reply {:?} does not match",
                 x.reply_frame, x.reply
             ),
+            (Some(x), Lang::Zh) => format!("第 {} 帧: 回复 {:?} 不匹配", x.reply_frame, x.reply),
         };
         let ok = bad.is_empty() && !f.exchanges.is_empty();
         Some(with_frames(
@@ -242,7 +273,7 @@ pub static REQUESTS: Def = Def {
     flag: None,
     kind: Kind::Texts,
     help: "These requests were each answered.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Texts(reqs) = v else {
             return None;
         };
@@ -250,16 +281,14 @@ pub static REQUESTS: Def = Def {
             .iter()
             .filter(|r| !f.exchanges.iter().any(|x| &x.request == *r))
             .collect();
-        let d = if missing.is_empty() {
-            format!("{} request(s) answered", reqs.len())
-        } else {
-            format!("not answered: {missing:?}")
+        let d = match (missing.is_empty(), lang) {
+            (true, Lang::En) => format!("{} request(s) answered", reqs.len()),
+            (true, Lang::Zh) => format!("{} 个请求都得到回复", reqs.len()),
+            (false, Lang::En) => format!("not answered: {missing:?}"),
+            (false, Lang::Zh) => format!("未得到回复: {missing:?}"),
         };
-        Some(check(
-            "every request answered".into(),
-            missing.is_empty(),
-            d,
-        ))
+        let name = lang.pick("every request answered", "每个请求都得到回复");
+        Some(check(name.into(), missing.is_empty(), d))
     },
 };
 
@@ -268,16 +297,24 @@ pub static UDP_DATAGRAMS: Def = Def {
     flag: Some("udp-datagrams"),
     kind: Kind::Count,
     help: "Number of UDP datagrams.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Count(n) = *v else {
             return None;
         };
         let dg = &f.seen.datagrams;
-        let c = check(
-            format!("udp datagrams = {n}"),
-            dg.len() as u64 == n,
-            format!("{} datagram(s)", dg.len()),
-        );
+        let got = dg.len();
+        let c = match lang {
+            Lang::En => check(
+                format!("udp datagrams = {n}"),
+                got as u64 == n,
+                format!("{got} datagram(s)"),
+            ),
+            Lang::Zh => check(
+                format!("UDP 数据报 = {n}"),
+                got as u64 == n,
+                format!("{got} 个数据报"),
+            ),
+        };
         Some(with_frames(c, dg.iter().map(|d| d.0).collect()))
     },
 };
@@ -287,13 +324,16 @@ pub static UDP_PAYLOADS: Def = Def {
     flag: Some("udp-payload"),
     kind: Kind::Texts,
     help: "An expected UDP payload (repeatable, in order).",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Texts(want) = v else {
             return None;
         };
         let got: Vec<&String> = f.seen.datagrams.iter().map(|d| &d.1).collect();
         let ok = got.len() == want.len() && got.iter().zip(want).all(|(a, b)| *a == b);
-        let c = check("udp payloads".into(), ok, format!("payloads {got:?}"));
+        let c = match lang {
+            Lang::En => check("udp payloads".into(), ok, format!("payloads {got:?}")),
+            Lang::Zh => check("UDP 负载".into(), ok, format!("负载 {got:?}")),
+        };
         Some(with_frames(
             c,
             f.seen.datagrams.iter().map(|d| d.0).collect(),
@@ -306,7 +346,7 @@ pub static MAX_IRTT_MS: Def = Def {
     flag: Some("max-irtt-ms"),
     kind: Kind::Millis,
     help: "Largest acceptable initial RTT (SYN to handshake ACK) in milliseconds.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Millis(max) = *v else {
             return None;
         };
@@ -324,11 +364,18 @@ pub static MAX_IRTT_MS: Def = Def {
             .max()
             .unwrap_or(0) as f64
             / 1e6;
-        let c = check(
-            format!("initial RTT <= {max} ms"),
-            slow.is_empty(),
-            format!("largest initial RTT {worst:.3} ms"),
-        );
+        let c = match lang {
+            Lang::En => check(
+                format!("initial RTT <= {max} ms"),
+                slow.is_empty(),
+                format!("largest initial RTT {worst:.3} ms"),
+            ),
+            Lang::Zh => check(
+                format!("初始 RTT <= {max} ms"),
+                slow.is_empty(),
+                format!("最大初始 RTT {worst:.3} ms"),
+            ),
+        };
         Some(with_frames(c, slow))
     },
 };
@@ -338,7 +385,7 @@ pub static MAX_REPLY_RTT_MS: Def = Def {
     flag: Some("max-reply-rtt-ms"),
     kind: Kind::Millis,
     help: "Largest acceptable request-to-reply time in milliseconds.",
-    check: |v, f| {
+    check: |v, f, lang| {
         let Value::Millis(max) = *v else {
             return None;
         };
@@ -350,11 +397,18 @@ pub static MAX_REPLY_RTT_MS: Def = Def {
             .filter(|x| ms(x) > max)
             .map(|x| x.reply_frame)
             .collect();
-        let c = check(
-            format!("reply RTT <= {max} ms"),
-            slow.is_empty(),
-            format!("slowest reply {worst:.3} ms"),
-        );
+        let c = match lang {
+            Lang::En => check(
+                format!("reply RTT <= {max} ms"),
+                slow.is_empty(),
+                format!("slowest reply {worst:.3} ms"),
+            ),
+            Lang::Zh => check(
+                format!("回复 RTT <= {max} ms"),
+                slow.is_empty(),
+                format!("最慢的回复 {worst:.3} ms"),
+            ),
+        };
         Some(with_frames(c, slow))
     },
 };
@@ -364,13 +418,14 @@ pub static NO_BAD_CHECKSUMS: Def = Def {
     flag: Some("no-bad-checksums"),
     kind: Kind::Switch,
     help: "No TCP or UDP checksum is bad (checksum offload, as on loopback, is not bad).",
-    check: |_, f| {
+    check: |_, f, lang| {
         let b = &f.seen.bad_checksums;
-        let d = format!("{} frame(s) with a bad TCP/UDP checksum", b.len());
-        Some(with_frames(
-            check("no bad checksums".into(), b.is_empty(), d),
-            b.clone(),
-        ))
+        let d = match lang {
+            Lang::En => format!("{} frame(s) with a bad TCP/UDP checksum", b.len()),
+            Lang::Zh => format!("{} 帧的 TCP/UDP 校验和错误", b.len()),
+        };
+        let name = lang.pick("no bad checksums", "没有错误的校验和");
+        Some(with_frames(check(name.into(), b.is_empty(), d), b.clone()))
     },
 };
 
@@ -379,13 +434,14 @@ pub static NO_MALFORMED: Def = Def {
     flag: Some("no-malformed"),
     kind: Kind::Switch,
     help: "No malformed frames.",
-    check: |_, f| {
+    check: |_, f, lang| {
         let m = &f.seen.malformed;
-        let d = format!("{} malformed frame(s)", m.len());
-        Some(with_frames(
-            check("no malformed frames".into(), m.is_empty(), d),
-            m.clone(),
-        ))
+        let d = match lang {
+            Lang::En => format!("{} malformed frame(s)", m.len()),
+            Lang::Zh => format!("{} 帧格式错误", m.len()),
+        };
+        let name = lang.pick("no malformed frames", "没有格式错误的帧");
+        Some(with_frames(check(name.into(), m.is_empty(), d), m.clone()))
     },
 };
 
@@ -394,7 +450,7 @@ pub static NO_DROPS: Def = Def {
     flag: Some("no-drops"),
     kind: Kind::Switch,
     help: "libpcap dropped nothing (live captures).",
-    check: |_, f| {
+    check: |_, f, lang| {
         let dropped = f
             .seen
             .summary
@@ -402,11 +458,18 @@ pub static NO_DROPS: Def = Def {
             .and_then(|s| s.live.as_ref())
             .map(|l| l.dropped + l.if_dropped)
             .unwrap_or(0);
-        Some(check(
-            "no capture drops".into(),
-            dropped == 0,
-            format!("libpcap dropped {dropped}"),
-        ))
+        Some(match lang {
+            Lang::En => check(
+                "no capture drops".into(),
+                dropped == 0,
+                format!("libpcap dropped {dropped}"),
+            ),
+            Lang::Zh => check(
+                "抓包没有丢包".into(),
+                dropped == 0,
+                format!("libpcap 丢弃了 {dropped} 个包"),
+            ),
+        })
     },
 };
 
@@ -524,8 +587,26 @@ impl Kind {
 }
 
 /// Runs every expectation set.
-pub(super) fn run_all(exp: &Expectations, facts: &Facts<'_>) -> Vec<Check> {
-    exp.iter().map(|(d, v)| d.run(v, facts)).collect()
+pub(super) fn run_all(exp: &Expectations, facts: &Facts<'_>, lang: Lang) -> Vec<Check> {
+    exp.iter().map(|(d, v)| d.run(v, facts, lang)).collect()
+}
+
+fn handshake_zh(h: Handshake) -> &'static str {
+    match h {
+        Handshake::Complete => "完成",
+        Handshake::Incomplete => "未完成",
+        Handshake::Refused => "被拒绝",
+        Handshake::NotSeen => "未抓到",
+    }
+}
+
+fn close_zh(c: Close) -> &'static str {
+    match c {
+        Close::Fin => "双方 FIN",
+        Close::HalfClosed => "半关闭",
+        Close::Rst => "RST 重置",
+        Close::Open => "未关闭",
+    }
 }
 
 #[cfg(test)]
@@ -578,7 +659,7 @@ mod tests {
     fn test_value_of_the_wrong_kind_fails_its_check() {
         let seen = super::super::Observed::default();
         let facts = Facts::new(&seen);
-        let c = HANDSHAKES.run(&Value::On, &facts);
+        let c = HANDSHAKES.run(&Value::On, &facts, Lang::En);
         assert!(!c.ok);
         assert!(c.detail.contains("takes a whole number"), "{}", c.detail);
     }

@@ -10,6 +10,7 @@ use std::io;
 
 use crate::event::payload::escape_payload;
 use crate::event::{PacketEvent, Sink, Summary};
+use crate::lang::Lang;
 use crate::track::{ConnSummary, Finished};
 use crate::wire::Transport;
 
@@ -155,17 +156,19 @@ impl<'a> Facts<'a> {
 
 /// Checks every expectation against what was seen (a capture that could not be read to
 /// its end fails first).
-pub fn check(exp: &Expectations, seen: &Observed) -> Vec<Check> {
+pub fn check(exp: &Expectations, seen: &Observed, lang: Lang) -> Vec<Check> {
     let mut out = Vec::new();
     if let Some(msg) = &seen.damaged {
         out.push(Check {
-            name: "capture readable to its end".into(),
+            name: lang
+                .pick("capture readable to its end", "抓包文件可以读到结尾")
+                .into(),
             ok: false,
             detail: msg.clone(),
             frames: vec![],
         });
     }
-    out.extend(expect::run_all(exp, &Facts::new(seen)));
+    out.extend(expect::run_all(exp, &Facts::new(seen), lang));
     out
 }
 
@@ -229,7 +232,7 @@ mod tests {
         exp.set(&expect::NO_RESETS, Value::On);
         exp.set(&expect::NO_MALFORMED, Value::On);
         exp.set(&expect::HANDSHAKES, Value::Count(1));
-        let c = check(&exp, &seen);
+        let c = check(&exp, &seen, Lang::En);
         assert!(c.iter().all(|c| !c.ok));
         assert_eq!(
             c.iter()
