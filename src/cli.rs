@@ -183,6 +183,10 @@ pub struct VerifyArgs {
     /// The verdicts' words: English, or the classic tutorial's Chinese.
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
+    /// Also write one self-contained HTML page: summary, conversations, ladder, every
+    /// packet's annotation and layers (opened by a click), and the checks when there are some.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Compare the capture's events (`read --format json`) with this golden file, ignoring
     /// what changes from run to run: times (ts, durations, RTTs, iRTT), raw seq/ack numbers
     /// and TCP timestamp values, ports of 1024 and above (numbered by first appearance),
@@ -293,6 +297,10 @@ pub struct DemoArgs {
     /// Write the ladder diagram as a standalone SVG.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Also write one self-contained HTML page: summary, conversations, ladder, every
+    /// packet's annotation and layers (opened by a click), and the checks when there are some.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Run the demos only, without capturing (like the classic tutorial).
     #[arg(long)]
     pub no_capture: bool,
@@ -452,6 +460,10 @@ pub struct ReadArgs {
     pub count: Option<u64>,
     #[command(flatten)]
     pub table: TableArgs,
+    /// Also write one self-contained HTML page: summary, conversations, ladder, every
+    /// packet's annotation and layers (opened by a click), and the checks when there are some.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// FILE (unless -r is given), then an optional BPF filter such as `tcp port 12345`.

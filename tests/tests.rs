@@ -3,6 +3,7 @@
 mod analysis;
 mod common;
 mod demo;
+mod html;
 mod oracle;
 mod read;
 mod robust;

@@ -15,8 +15,9 @@ use super::{Outcome, format, style};
 use crate::cli::{DemoArgs, Format};
 use synack::capture::live::{Live, LiveOptions, Stats};
 use synack::demo::{self, DemoConfig};
-use synack::event::{LiveStats, Pipeline, Sink};
+use synack::event::{LiveStats, Pipeline, Sink, Tee};
 use synack::report;
+use synack::report::html::HtmlReport;
 use synack::report::ladder::{self, LadderRow, LadderTap};
 use synack::track::Limits;
 use synack::verify::{self, Collector, Expectations};
@@ -95,7 +96,21 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
         tcp: tcp_addr,
         udp: udp_addr,
     };
-    let (rows, timed_out) = capture(&mut live, &mut pipeline, &mut printer, &done, ends, args)?;
+    let mut html = args
+        .html
+        .as_ref()
+        .map(|_| HtmlReport::new("synack demo", style.lang));
+    let (rows, timed_out) = match &mut html {
+        Some(h) => capture(
+            &mut live,
+            &mut pipeline,
+            &mut Tee(&mut printer, h),
+            &done,
+            ends,
+            args,
+        )?,
+        None => capture(&mut live, &mut pipeline, &mut printer, &done, ends, args)?,
+    };
     let transcript = programs
         .join()
         .map_err(|_| anyhow!("the demo programs' thread panicked"))??;
@@ -111,6 +126,9 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
     }
     for c in pipeline.take_conversations() {
         printer.conn(&c)?;
+        if let Some(h) = &mut html {
+            h.conn(&c)?;
+        }
     }
     let summary = pipeline.summary(Some(LiveStats {
         interface: live.device.clone(),
@@ -120,7 +138,11 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
         not_analysed: 0,
     }));
     printer.seen.summary = Some(summary.clone());
-    let outcome = verdicts(&mut printer, &summary, &cfg, args)?;
+    let (outcome, checks) = verdicts(&mut printer, &summary, &cfg, args)?;
+    if let (Some(h), Some(file)) = (&mut html, &args.html) {
+        h.summary(&summary)?;
+        super::write_html(file, h, checks.as_deref())?;
+    }
     if let Some(path) = &args.svg {
         std::fs::write(path, ladder::svg(&rows, style.lang))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -181,7 +203,7 @@ fn verdicts(
     summary: &synack::event::Summary,
     cfg: &DemoConfig,
     args: &DemoArgs,
-) -> Result<Outcome> {
+) -> Result<(Outcome, Option<Vec<synack::verify::Check>>)> {
     let mut outcome = Outcome::Ok;
     let lang = args.output.lang.into();
     let checks = if args.verify {
@@ -207,7 +229,7 @@ fn verdicts(
         writeln!(o)?;
         outcome = report_checks(&mut o, checks, Format::Text, lang, junit, "synack demo")?;
     }
-    Ok(outcome)
+    Ok((outcome, checks))
 }
 
 /// A demo whose traffic did not all reach the capture is an error, not a lesson.

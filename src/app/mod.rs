@@ -68,6 +68,17 @@ fn printer<'a, W: Write + 'a>(o: &OutputArgs, out: W, live: bool) -> Box<dyn Sin
     report::printer(format(o.format), style(o), out, live)
 }
 
+/// Writes the HTML report (with the checks, when verify ran).
+fn write_html(
+    path: &Path,
+    report: &synack::report::html::HtmlReport,
+    checks: Option<&[synack::verify::Check]>,
+) -> Result<()> {
+    let mut out = Vec::new();
+    report.write(&mut out, checks)?;
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A capture file, or standard input for `-`.
 fn open_input(path: &Path) -> Result<Box<dyn Read + Send>> {
     if path.as_os_str() == "-" {

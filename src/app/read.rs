@@ -12,7 +12,8 @@ use super::{Outcome, open_input, printer};
 use crate::cli::{FollowArgs, FollowProto, ReadArgs};
 use synack::capture::file::{FileError, FileReader, Format as FileFormat};
 use synack::capture::filter::Filters;
-use synack::event::{OneStream, Pipeline, Recorded, Sink};
+use synack::event::{OneStream, Pipeline, Recorded, Sink, Tee};
+use synack::report::html::HtmlReport;
 use synack::track::Limits;
 use synack::wire::numbers::LinkType;
 
@@ -21,17 +22,29 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut printer = printer(&args.output, out, false);
+    let mut html = args
+        .html
+        .as_ref()
+        .map(|_| HtmlReport::new(&path.display().to_string(), args.output.lang.into()));
+    let mut tee;
+    let printer: &mut dyn Sink = match &mut html {
+        Some(h) => {
+            tee = Tee(printer.as_mut(), h);
+            &mut tee
+        }
+        None => printer.as_mut(),
+    };
     let mut one;
     let printer: &mut dyn Sink = match args.table.stream {
         Some(stream) => {
             one = OneStream {
-                inner: printer.as_mut(),
+                inner: printer,
                 tcp: args.table.stream_proto == crate::cli::FollowProto::Tcp,
                 stream,
             };
             &mut one
         }
-        None => printer.as_mut(),
+        None => printer,
     };
     let job = ReadJob {
         path: path.clone(),
@@ -41,7 +54,11 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         limits: args.table.limits(),
         packets: !args.table.conns,
     };
-    if let Some(e) = read_into(job, printer)? {
+    let damage = read_into(job, printer)?;
+    if let (Some(h), Some(file)) = (&html, &args.html) {
+        super::write_html(file, h, None)?;
+    }
+    if let Some(e) = damage {
         return Err(anyhow!("{}: {e}", path.display()));
     }
     Ok(Outcome::Ok)

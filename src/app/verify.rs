@@ -9,7 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::Outcome;
 use super::read::{ReadJob, read_into};
 use crate::cli::{ExpectArgs, Format, VerifyArgs};
+use synack::event::Tee;
 use synack::lang::Lang;
+use synack::report::html::HtmlReport;
 use synack::report::{self, Style};
 use synack::track::Limits;
 use synack::verify::{self, Check, Collector, Expectations};
@@ -82,11 +84,18 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         limits: Limits::default(),
         packets: true,
     };
-    let damage = read_into(job, &mut collector)?;
+    let lang = args.lang.into();
+    let mut html = args
+        .html
+        .as_ref()
+        .map(|_| HtmlReport::new(&path.display().to_string(), lang));
+    let damage = match &mut html {
+        Some(h) => read_into(job, &mut Tee(&mut collector, h))?,
+        None => read_into(job, &mut collector)?,
+    };
     let mut seen = std::mem::take(&mut collector.seen);
     drop(collector);
     seen.damaged = damage.map(|e| e.to_string());
-    let lang = args.lang.into();
     let mut checks = verify::check(&exp, &seen, lang);
     if let Some(g) = &args.golden {
         let text = String::from_utf8_lossy(&events);
@@ -109,6 +118,9 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
                 &verify::golden::normalise_all(&text),
             ));
         }
+    }
+    if let (Some(h), Some(file)) = (&html, &args.html) {
+        super::write_html(file, h, Some(&checks))?;
     }
     let stdout = io::stdout();
     let mut out = stdout.lock();

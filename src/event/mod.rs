@@ -68,6 +68,28 @@ impl Sink for ConnsOnly<'_> {
     }
 }
 
+/// Every event to two sinks (a printer and the HTML report).
+pub struct Tee<'a>(pub &'a mut dyn Sink, pub &'a mut dyn Sink);
+
+impl Sink for Tee<'_> {
+    fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        self.0.packet(ev)?;
+        self.1.packet(ev)
+    }
+    fn conn(&mut self, c: &Finished) -> io::Result<()> {
+        self.0.conn(c)?;
+        self.1.conn(c)
+    }
+    fn summary(&mut self, s: &Summary) -> io::Result<()> {
+        self.0.summary(s)?;
+        self.1.summary(s)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+}
+
 /// `--stream N`: one conversation's packets and record (all of them still tracked, so the
 /// numbers are the capture's), and the summary.
 pub struct OneStream<'a> {

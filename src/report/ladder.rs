@@ -282,7 +282,8 @@ pub fn svg(rows: &[LadderRow], lang: Lang) -> String {
             xml_escape(&format!("{} {}", r.frame, r.label), &mut label);
             let _ = writeln!(
                 out,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+                "<text class=\"label\" data-frame=\"{}\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+                r.frame,
                 (xc + xs) / 2,
                 ry - 3
             );

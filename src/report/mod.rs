@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod demo;
 pub mod follow;
+pub mod html;
 pub mod jsonl;
 pub mod ladder;
 pub mod notes;

@@ -37,6 +37,15 @@ impl<W: Write> TextPrinter<W> {
     }
 }
 
+impl TextPrinter<Vec<u8>> {
+    /// What was printed since the last call (the HTML report renders each event apart).
+    pub fn take(&mut self) -> String {
+        let s = String::from_utf8_lossy(&self.out).into_owned();
+        self.out.clear();
+        s
+    }
+}
+
 impl<W: Write> Sink for TextPrinter<W> {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
         let f = ev.frame;
