@@ -609,6 +609,8 @@ fn english_words(line: &str) -> Vec<String> {
         "TIME_WAIT",
         "libpcap",
         "RFC",
+        "pcap",
+        "pcapng",
     ];
     let history = regex::Regex::new(r"^\^?[ShADadFfRrCcTtWwGgIiQq]+$").expect("pattern");
     let word = regex::Regex::new(r"[A-Za-z][A-Za-z_'-]{2,}").expect("pattern");
@@ -630,12 +632,17 @@ fn lang_zh_leaves_no_english_sentence_in_any_capture() {
         if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
             continue;
         }
-        // Text: every line but the quoted payloads.
+        // Text: every line but the quoted payloads, and the errors about damaged files
+        // (after the program's and the file's names).
         let o = synack(&["read", "--lang", "zh", &name]);
-        for line in stdout(&o)
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('"'))
-        {
+        let err = stderr(&o);
+        let errors = err.lines().map(|l| {
+            l.trim_start_matches("synack: ")
+                .trim_start_matches(name.as_str())
+        });
+        let out = stdout(&o);
+        let text = out.lines().filter(|l| !l.trim_start().starts_with('"'));
+        for line in text.chain(errors) {
             checked += 1;
             for w in english_words(line) {
                 english.push(format!("{name}: {w}: {line}"));

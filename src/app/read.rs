@@ -13,6 +13,7 @@ use crate::cli::{FollowArgs, FollowProto, ReadArgs};
 use synack::capture::file::{FileError, FileReader, Format as FileFormat};
 use synack::capture::filter::Filters;
 use synack::event::{OneStream, Pipeline, Recorded, Sink, Tee};
+use synack::lang::Lang;
 use synack::report::html::HtmlReport;
 use synack::track::Limits;
 use synack::wire::numbers::LinkType;
@@ -53,12 +54,14 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         keep_bytes: args.output.payload_bytes,
         limits: args.table.limits(),
         packets: !args.table.conns,
+        lang: args.output.lang.into(),
     };
     let damage = read_into(job, printer)?;
     if let (Some(h), Some(file)) = (&html, &args.html) {
         super::write_html(file, h, None)?;
     }
     if let Some(e) = damage {
+        let e = synack::report::errors::file_error(&e, args.output.lang.into());
         return Err(anyhow!("{}: {e}", path.display()));
     }
     Ok(Outcome::Ok)
@@ -73,6 +76,8 @@ pub(super) struct ReadJob {
     pub limits: Limits,
     /// False: conversation records and the summary only (`--conns`).
     pub packets: bool,
+    /// The language of error messages about the file.
+    pub lang: Lang,
 }
 
 /// Runs a savefile through the pipeline into `printer` (conversations and summary included),
@@ -112,7 +117,11 @@ fn track_file(
     let input = open_input(path)?;
     let mut reader = FileReader::new(input).map_err(|e| match e {
         FileError::Io(io) => anyhow!(io).context(format!("cannot read {}", path.display())),
-        other => anyhow!("{}: {other}", path.display()),
+        other => anyhow!(
+            "{}: {}",
+            path.display(),
+            synack::report::errors::file_error(&other, job.lang)
+        ),
     })?;
     if let Some(lt) = reader.linktype()
         && matches!(reader.format(), FileFormat::Pcap { .. })
@@ -212,6 +221,7 @@ pub fn follow(args: &FollowArgs) -> Result<Outcome> {
         keep_bytes: 0,
         limits: Limits::default(),
         packets: true,
+        lang: Lang::En,
     };
     let damage = read_into(job, &mut sink)?;
     if !sink.found() {

@@ -76,6 +76,7 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         .as_ref()
         .map(|_| report::printer(report::Format::Json, Style::default(), &mut events, false));
     let mut collector = Collector::new(inner);
+    let lang = args.lang.into();
     let job = ReadJob {
         path: path.clone(),
         filter,
@@ -83,8 +84,8 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         keep_bytes: 1024,
         limits: Limits::default(),
         packets: true,
+        lang,
     };
-    let lang = args.lang.into();
     let mut html = args
         .html
         .as_ref()
@@ -95,7 +96,7 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
     };
     let mut seen = std::mem::take(&mut collector.seen);
     drop(collector);
-    seen.damaged = damage.map(|e| e.to_string());
+    seen.damaged = damage.map(|e| synack::report::errors::file_error(&e, lang));
     let mut checks = verify::check(&exp, &seen, lang);
     if let Some(g) = &args.golden {
         let text = String::from_utf8_lossy(&events);

@@ -59,12 +59,12 @@ pub enum FileError {
         magic: u32,
     },
     /// The header is a capture's but a version or field we cannot read.
-    BadHeader(String),
+    BadHeader(Damage),
     /// A record or block cannot be read; frames before it were delivered.
     BadRecord {
         frame: u64,
         offset: u64,
-        what: String,
+        what: Damage,
     },
     /// The file ends inside a record or block.
     CutShort {
@@ -83,7 +83,7 @@ impl fmt::Display for FileError {
                 f,
                 "not a pcap or pcapng capture file (first four bytes {magic:#010x})"
             ),
-            FileError::BadHeader(s) => write!(f, "bad capture file header: {s}"),
+            FileError::BadHeader(d) => write!(f, "bad capture file header: {d}"),
             FileError::BadRecord {
                 frame,
                 offset,
@@ -101,6 +101,136 @@ impl fmt::Display for FileError {
                 "frame {frame} at byte offset {offset}: the file is cut short in the middle of a \
                  record ({have} of {need} bytes present)"
             ),
+        }
+    }
+}
+
+/// What is wrong with a file header, record or block: the facts, so that printers can say
+/// it in the reader's language (`Display` is the English).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    FileTooShort {
+        len: usize,
+    },
+    PcapHeaderCut {
+        have: usize,
+    },
+    PcapVersion {
+        major: u16,
+    },
+    PcapngVersion {
+        major: u16,
+    },
+    ShbCut,
+    ShbNoMagic,
+    ShbLength {
+        total: u32,
+    },
+    RecordTooLarge {
+        caplen: u32,
+        max: u32,
+    },
+    BlockLength {
+        btype: u32,
+        total: u32,
+    },
+    TrailerMismatch {
+        total: u32,
+        trailer: u32,
+    },
+    /// A block (named as pcapng names it) too short for its fixed fields.
+    BlockTooShort {
+        block: &'static str,
+    },
+    /// A block whose options do not fit (wiretap's complaint).
+    BadOptions {
+        block: &'static str,
+        problem: OptionProblem,
+    },
+    UnknownInterface {
+        ifid: u32,
+        count: usize,
+    },
+    CaplenPastBlock {
+        caplen: u32,
+        room: usize,
+    },
+    TimeResolution {
+        code: u8,
+    },
+}
+
+/// wiretap's complaints about a pcapng option list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionProblem {
+    NoHeader,
+    TooLong { len: usize },
+}
+
+impl fmt::Display for OptionProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionProblem::NoHeader => f.write_str("not enough data for an option header"),
+            OptionProblem::TooLong { len } => {
+                write!(f, "not enough data to handle an option of length {len}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Damage::FileTooShort { len } => {
+                write!(
+                    f,
+                    "the file is {len} bytes long, too short for any capture format"
+                )
+            }
+            Damage::PcapHeaderCut { have } => write!(f, "pcap file header is {have} of 24 bytes"),
+            Damage::PcapVersion { major } => {
+                write!(f, "pcap major version {major} is not supported")
+            }
+            Damage::PcapngVersion { major } => {
+                write!(f, "pcapng major version {major} is not supported")
+            }
+            Damage::ShbCut => f.write_str("pcapng section header is cut short"),
+            Damage::ShbNoMagic => f.write_str("pcapng section header has no byte-order magic"),
+            Damage::ShbLength { total } => {
+                write!(f, "pcapng section header has an impossible length {total}")
+            }
+            Damage::RecordTooLarge { caplen, max } => write!(
+                f,
+                "record claims {caplen} captured bytes, more than the maximum of {max}: the file \
+                 is damaged"
+            ),
+            Damage::BlockLength { btype, total } => {
+                write!(
+                    f,
+                    "pcapng block of type {btype:#x} has an impossible length {total}"
+                )
+            }
+            Damage::TrailerMismatch { total, trailer } => write!(
+                f,
+                "pcapng block length {total} does not match its trailing copy {trailer}"
+            ),
+            Damage::BlockTooShort { block } => {
+                write!(f, "{block} is too short for its fixed fields")
+            }
+            Damage::BadOptions { block, problem } => write!(f, "pcapng {block}: {problem}"),
+            Damage::UnknownInterface { ifid, count } => write!(
+                f,
+                "packet names interface {ifid}, but the section has {count} interface(s)"
+            ),
+            Damage::CaplenPastBlock { caplen, room } => {
+                write!(
+                    f,
+                    "record claims {caplen} captured bytes but its block holds {room}"
+                )
+            }
+            Damage::TimeResolution { code } => {
+                write!(f, "interface has an impossible time resolution {code:#04x}")
+            }
         }
     }
 }
@@ -224,19 +354,17 @@ fn cap_wirelen(len: u32) -> u32 {
 
 /// wiretap's option walk: every option must fit in what is left of its block, up to
 /// opt_endofopt or the end. Returns the complaint wiretap makes otherwise.
-fn check_options(opts: &[u8], be: bool) -> Result<(), String> {
+fn check_options(opts: &[u8], be: bool) -> Result<(), OptionProblem> {
     let mut rest = opts;
     while !rest.is_empty() {
         if rest.len() < 4 {
-            return Err("not enough data for an option header".into());
+            return Err(OptionProblem::NoHeader);
         }
         let code = u16_at(rest, 0, be);
         let len = u16_at(rest, 2, be) as usize;
         let padded = len.div_ceil(4) * 4;
         if rest.len() - 4 < padded {
-            return Err(format!(
-                "not enough data to handle an option of length {len}"
-            ));
+            return Err(OptionProblem::TooLong { len });
         }
         if code == 0 {
             return Ok(());
@@ -254,9 +382,7 @@ impl<'a> FileReader<'a> {
         let mut head = [0u8; 4];
         let n = read_full(&mut input, &mut head)?;
         if n < 4 {
-            return Err(FileError::BadHeader(format!(
-                "the file is {n} bytes long, too short for any capture format"
-            )));
+            return Err(FileError::BadHeader(Damage::FileTooShort { len: n }));
         }
         let le = u32::from_le_bytes(head);
         let be = u32::from_be_bytes(head);
@@ -288,17 +414,12 @@ impl<'a> FileReader<'a> {
         let mut rest = [0u8; 20];
         let n = read_full(&mut reader.input, &mut rest)?;
         if n < 20 {
-            return Err(FileError::BadHeader(format!(
-                "pcap file header is {} of 24 bytes",
-                n + 4
-            )));
+            return Err(FileError::BadHeader(Damage::PcapHeaderCut { have: n + 4 }));
         }
         reader.offset = 24;
         let major = u16_at(&rest, 0, big_endian);
         if major < 2 {
-            return Err(FileError::BadHeader(format!(
-                "pcap major version {major} is not supported"
-            )));
+            return Err(FileError::BadHeader(Damage::PcapVersion { major }));
         }
         reader.big_endian = big_endian;
         let minor = u16_at(&rest, 2, big_endian);
@@ -467,10 +588,10 @@ impl<'a> FileReader<'a> {
         if caplen > MAX_RECORD {
             return Err(self.bad(
                 at,
-                format!(
-                    "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
-                     the file is damaged"
-                ),
+                Damage::RecordTooLarge {
+                    caplen,
+                    max: MAX_RECORD,
+                },
             ));
         }
         // The whole record is usually in the read buffer already: lend it from there.
@@ -534,10 +655,7 @@ impl<'a> FileReader<'a> {
         }
         let total = u32_at(&hdr, 4, be);
         if total < 12 || !total.is_multiple_of(4) || total > MAX_BLOCK {
-            return Err(self.bad(
-                at,
-                format!("pcapng block of type {btype:#x} has an impossible length {total}"),
-            ));
+            return Err(self.bad(at, Damage::BlockLength { btype, total }));
         }
         let body = (total - 12) as usize;
         self.buf.resize(body + 4, 0);
@@ -547,10 +665,7 @@ impl<'a> FileReader<'a> {
         }
         let trailer = u32_at(&self.buf, body, be);
         if trailer != total {
-            return Err(self.bad(
-                at,
-                format!("pcapng block length {total} does not match its trailing copy {trailer}"),
-            ));
+            return Err(self.bad(at, Damage::TrailerMismatch { total, trailer }));
         }
         self.buf.truncate(body);
         self.offset += total as u64;
@@ -561,9 +676,7 @@ impl<'a> FileReader<'a> {
         let mut len = [0u8; 4];
         let n = read_full(&mut self.input, &mut len)?;
         if n < 4 {
-            return Err(FileError::BadHeader(
-                "pcapng section header is cut short".into(),
-            ));
+            return Err(FileError::BadHeader(Damage::ShbCut));
         }
         self.read_shb_rest_after_type(&len)
     }
@@ -581,14 +694,11 @@ impl<'a> FileReader<'a> {
         } else if u32::from_be_bytes(bom) == PCAPNG_BOM {
             true
         } else {
-            return Err(self.bad(at, "pcapng section header has no byte-order magic"));
+            return Err(self.bad(at, Damage::ShbNoMagic));
         };
         let total = u32_at(len_bytes, 0, be);
         if total < 28 || !total.is_multiple_of(4) || total > MAX_BLOCK {
-            return Err(self.bad(
-                at,
-                format!("pcapng section header has an impossible length {total}"),
-            ));
+            return Err(self.bad(at, Damage::ShbLength { total }));
         }
         // Rest of the block after type, length and magic.
         let rest = (total - 12) as usize;
@@ -599,10 +709,16 @@ impl<'a> FileReader<'a> {
         }
         let major = u16_at(&self.buf, 0, be);
         if major != 1 {
-            return Err(self.bad(at, format!("pcapng major version {major} is not supported")));
+            return Err(self.bad(at, Damage::PcapngVersion { major }));
         }
         if let Err(what) = check_options(&self.buf[12..rest - 4], be) {
-            return Err(self.bad(at, format!("pcapng section header: {what}")));
+            return Err(self.bad(
+                at,
+                Damage::BadOptions {
+                    block: "section header",
+                    problem: what,
+                },
+            ));
         }
         self.big_endian = be;
         self.interfaces.clear();
@@ -659,7 +775,13 @@ impl<'a> FileReader<'a> {
                         return Err(self.short_block(at, "interface statistics block"));
                     }
                     if let Err(what) = check_options(&self.buf[12..], be) {
-                        return Err(self.bad(at, format!("pcapng interface statistics: {what}")));
+                        return Err(self.bad(
+                            at,
+                            Damage::BadOptions {
+                                block: "interface statistics",
+                                problem: what,
+                            },
+                        ));
                     }
                 }
                 // NRB, DSB, custom and unknown blocks carry no frames.
@@ -669,16 +791,16 @@ impl<'a> FileReader<'a> {
     }
 
     /// Damage at the record or block starting at byte `at`: names the frame it would be.
-    fn bad(&self, at: u64, what: impl Into<String>) -> FileError {
+    fn bad(&self, at: u64, what: Damage) -> FileError {
         FileError::BadRecord {
             frame: self.frames + 1,
             offset: at,
-            what: what.into(),
+            what,
         }
     }
 
-    fn short_block(&self, at: u64, what: &str) -> FileError {
-        self.bad(at, format!("{what} is too short for its fixed fields"))
+    fn short_block(&self, at: u64, block: &'static str) -> FileError {
+        self.bad(at, Damage::BlockTooShort { block })
     }
 
     fn packet(
@@ -693,35 +815,41 @@ impl<'a> FileReader<'a> {
         let Some(iface) = self.interfaces.get(ifid as usize).copied() else {
             return Err(self.bad(
                 at,
-                format!(
-                    "packet names interface {ifid}, but the section has {} interface(s)",
-                    self.interfaces.len()
-                ),
+                Damage::UnknownInterface {
+                    ifid,
+                    count: self.interfaces.len(),
+                },
             ));
         };
         if caplen > MAX_RECORD {
             return Err(self.bad(
                 at,
-                format!(
-                    "record claims {caplen} captured bytes, more than the maximum of {MAX_RECORD}: \
-                     the file is damaged"
-                ),
+                Damage::RecordTooLarge {
+                    caplen,
+                    max: MAX_RECORD,
+                },
             ));
         }
         if data_at + caplen as usize > self.buf.len() {
             return Err(self.bad(
                 at,
-                format!(
-                    "record claims {caplen} captured bytes but its block holds {}",
-                    self.buf.len().saturating_sub(data_at)
-                ),
+                Damage::CaplenPastBlock {
+                    caplen,
+                    room: self.buf.len().saturating_sub(data_at),
+                },
             ));
         }
         if data_at > 4 {
             // EPB and OPB carry options after the padded data (SPB has none).
             let opts_at = (data_at + (caplen as usize).div_ceil(4) * 4).min(self.buf.len());
             if let Err(what) = check_options(&self.buf[opts_at..], self.big_endian) {
-                return Err(self.bad(at, format!("pcapng packet block: {what}")));
+                return Err(self.bad(
+                    at,
+                    Damage::BadOptions {
+                        block: "packet block",
+                        problem: what,
+                    },
+                ));
             }
         }
         self.frames += 1;
@@ -759,7 +887,13 @@ impl<'a> FileReader<'a> {
             return Err(self.short_block(at, "interface description block"));
         }
         if let Err(what) = check_options(&self.buf[8..], be) {
-            return Err(self.bad(at, format!("pcapng interface description: {what}")));
+            return Err(self.bad(
+                at,
+                Damage::BadOptions {
+                    block: "interface description",
+                    problem: what,
+                },
+            ));
         }
         let linktype = u16_at(&self.buf, 0, be);
         let snaplen = u32_at(&self.buf, 4, be);
@@ -782,10 +916,7 @@ impl<'a> FileReader<'a> {
                     1u64.checked_shl(exp).unwrap_or(0)
                 };
                 if units_per_sec == 0 {
-                    return Err(self.bad(
-                        at,
-                        format!("interface has an impossible time resolution {r:#04x}"),
-                    ));
+                    return Err(self.bad(at, Damage::TimeResolution { code: r }));
                 }
             }
             pos = val + len.div_ceil(4) * 4;

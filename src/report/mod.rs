@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod demo;
+pub mod errors;
 pub mod follow;
 pub mod html;
 pub mod jsonl;
