@@ -209,6 +209,14 @@ fn demo_port_in_use_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains(&port) && e.contains("in use"), "{e}");
+    // The same advice in Chinese.
+    let o = synack(&["demo", "--port", &port, "--udp-port", "0", "--lang", "zh"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&port) && e.contains("已被占用") && e.contains("--port 0"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -30,7 +30,8 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
         messages: args.message_list(),
     };
     // Bind (and listen) first: that sends nothing, and gives the ports to filter on.
-    let bound = demo::bind(&cfg)?;
+    let lang: synack::lang::Lang = args.output.lang.into();
+    let bound = demo::bind(&cfg).map_err(|e| anyhow!(report::errors::demo_error(&e, lang)))?;
     let tcp_addr = bound.tcp.as_ref().map(|(_, a)| *a);
     let udp_addr = bound.udp.as_ref().map(|(_, a)| *a);
     let mut style = style(&args.output);
@@ -58,7 +59,8 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
         snaplen: 262_144,
         timeout_ms: 50,
         ..LiveOptions::default()
-    })?;
+    })
+    .map_err(|e| anyhow!(report::errors::capture_error(&e, lang)))?;
     if let Some(w) = &args.write {
         live.write_to(w)?;
     }

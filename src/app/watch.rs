@@ -13,6 +13,8 @@ use super::{Outcome, printer};
 use crate::cli::{FollowProto, WatchArgs};
 use synack::capture::live::{CaptureThread, Live, LiveOptions, list_devices};
 use synack::event::{ConnsOnly, LiveStats, OneStream, Pipeline, Sink};
+use synack::lang::Lang;
+use synack::report;
 use synack::time::{self, Timestamp};
 
 pub fn watch(args: &WatchArgs) -> Result<Outcome> {
@@ -28,12 +30,17 @@ pub fn watch(args: &WatchArgs) -> Result<Outcome> {
         .context("cannot install the Ctrl-C / SIGTERM handler")?;
     // From here every packet is captured (the capture is active with its filter installed):
     // say so, on stderr and, for scripts, with the ready file.
-    eprintln!(
-        "synack: listening on {}, link type {} ({}); Ctrl-C to stop",
-        live.device,
-        live.linktype,
-        synack::wire::numbers::LinkType::from(live.linktype).name()
-    );
+    let link = synack::wire::numbers::LinkType::from(live.linktype).name();
+    match Lang::from(args.output.lang) {
+        Lang::En => eprintln!(
+            "synack: listening on {}, link type {} ({link}); Ctrl-C to stop",
+            live.device, live.linktype
+        ),
+        Lang::Zh => eprintln!(
+            "synack: 正在 {} 上抓包, 链路类型 {} ({link}); 按 Ctrl-C 停止",
+            live.device, live.linktype
+        ),
+    }
     if let Some(p) = &args.ready_file {
         std::fs::write(p, format!("{}\n", live.device))
             .with_context(|| format!("cannot write the ready file {}", p.display()))?;
@@ -76,16 +83,21 @@ pub fn watch(args: &WatchArgs) -> Result<Outcome> {
     }
     let end = capture.join()?;
     if end.not_analysed > 0 {
-        eprintln!(
-            "synack: {} of {} frames were captured{} but not analysed: the analysis fell behind",
-            end.not_analysed,
-            end.frames,
-            if args.write.is_some() {
-                " and saved"
-            } else {
-                ""
-            }
-        );
+        let saved = args.write.is_some();
+        match Lang::from(args.output.lang) {
+            Lang::En => eprintln!(
+                "synack: {} of {} frames were captured{} but not analysed: the analysis fell behind",
+                end.not_analysed,
+                end.frames,
+                if saved { " and saved" } else { "" }
+            ),
+            Lang::Zh => eprintln!(
+                "synack: 抓到{} {} 帧中有 {} 帧未分析: 分析跟不上抓包",
+                if saved { "并保存" } else { "" },
+                end.frames,
+                end.not_analysed
+            ),
+        }
     }
     pipeline.finish(
         sink,
@@ -136,7 +148,8 @@ fn open(args: &WatchArgs) -> Result<Live> {
         // Without immediate mode the kernel hands over a block of packets when it is full or
         // this old: the latency of the live view.
         timeout_ms: 50,
-    })?;
+    })
+    .map_err(|e| anyhow!(report::errors::capture_error(&e, args.output.lang.into())))?;
     if let Some(w) = &args.write {
         live.write_to(w)?;
     }

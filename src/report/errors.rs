@@ -1,7 +1,9 @@
 //! Errors the user can act on, in the reader's language (their `Display` is the English):
-//! a damaged or unreadable capture file.
+//! a damaged or unreadable capture file, a capture libpcap refused, a demo port in use.
 
 use crate::capture::file::{Damage, FileError, OptionProblem};
+use crate::capture::live::CaptureError;
+use crate::demo::DemoError;
 use crate::lang::Lang;
 
 /// A capture file's damage, naming the frame and byte offset where it is.
@@ -80,6 +82,45 @@ fn block_zh(block: &str) -> &str {
         "simple packet block" => "简单数据包块",
         "interface description" | "interface description block" => "接口描述块",
         other => other,
+    }
+}
+
+/// Why a live capture could not start, with what to do about it.
+pub fn capture_error(e: &CaptureError, lang: Lang) -> String {
+    match lang {
+        Lang::En => e.to_string(),
+        Lang::Zh => match e {
+            CaptureError::Permission { device, detail } => format!(
+                "在 {device} 上抓包需要 root 权限或 CAP_NET_RAW ({detail}); 请以 root 运行, 或一次性授予权限: `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v synack)`"
+            ),
+            CaptureError::NoSuchDevice { device, detail } => {
+                format!("没有名为 {device} 的抓包接口 ({detail}); `synack watch -D` 可列出接口")
+            }
+            CaptureError::NoDevice => "找不到可以抓包的接口".into(),
+            CaptureError::BadFilter { filter, detail } => {
+                format!("过滤表达式 `{filter}` 有误: {detail}")
+            }
+            CaptureError::Savefile { path, detail } => format!("无法写入 {path}: {detail}"),
+            CaptureError::Other { device, detail } => format!("在 {device} 上抓包失败: {detail}"),
+        },
+    }
+}
+
+/// Why the demo's servers could not start.
+pub fn demo_error(e: &DemoError, lang: Lang) -> String {
+    match lang {
+        Lang::En => e.to_string(),
+        Lang::Zh => match e {
+            DemoError::PortInUse { proto, addr } => format!(
+                "{} 上的 {proto} 端口 {} 已被占用; 请停止占用它的程序, 用 --port/--udp-port 换一个端口, 或用 --port 0 让 synack 自选空闲端口",
+                addr.ip(),
+                addr.port()
+            ),
+            DemoError::Bind { proto, addr, err } => {
+                format!("无法把 {proto} 服务器绑定到 {addr}: {err}")
+            }
+            DemoError::Io { what, err } => format!("{what}: {err}"),
+        },
     }
 }
 
