@@ -177,8 +177,20 @@ fn main() -> io::Result<()> {
         f.extend_from_slice(&p);
         f
     })?;
+    // The SYN+ACK and the client's FIN sent twice, 5 µs apart (within the out-of-order
+    // threshold: 3 ms before the iRTT is known, the iRTT of 27 µs after): a repeated SYN or
+    // FIN is a retransmission in Wireshark's count, not out-of-order.
+    let mut dups: Vec<Record> = Vec::new();
+    for (i, (s, us, f)) in frames.iter().enumerate() {
+        dups.push((*s, *us, f.clone()));
+        if i == 1 || i == 11 {
+            dups.push((*s, *us + 5, f.clone()));
+        }
+    }
+    write_pcap(&format!("{dir}/dup-synack-fin.pcap"), &dups)?;
     println!(
-        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap seq-wrap.pcap"
+        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
+         seq-wrap.pcap dup-synack-fin.pcap"
     );
     Ok(())
 }

@@ -218,3 +218,25 @@ fn dup_ack_names_the_frame_tshark_names() {
     }
     assert!(checked >= 50, "{checked}");
 }
+
+#[test]
+fn repeated_synack_and_fin_are_retransmissions_not_out_of_order() {
+    let (packets, conns) = run("dup-synack-fin.pcap");
+    let with = |name: &str| -> Vec<u64> {
+        packets
+            .iter()
+            .filter(|p| {
+                p["analysis"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == name))
+            })
+            .filter_map(|p| p["frame"].as_u64())
+            .collect()
+    };
+    // Frame 3 repeats the SYN+ACK 5 µs after it, frame 14 the client's FIN: both inside the
+    // out-of-order threshold, both exact copies.
+    assert_eq!(with("retransmission"), [3, 14]);
+    assert!(with("out-of-order").is_empty());
+    assert_eq!(conns[0]["retransmissions"], 2);
+    assert_eq!(conns[0]["handshake"], "complete");
+}

@@ -326,10 +326,13 @@ pub fn analyze(
                 verdict.set(Flags::FAST_RETRANSMISSION);
                 break 'retrans;
             }
-            // Out of order: close after the highest segment, and not its exact copy.
+            // Out of order: close after the highest segment, and not its exact copy (a SYN
+            // or FIN takes one sequence number: a repeated SYN+ACK or FIN is a copy, so a
+            // retransmission).
             let t = (now - fwd.nextseq_time) as u64;
             let threshold = first_rtt.filter(|&r| r != 0).unwrap_or(3_000_000) as u64;
-            if t < threshold && fwd.nextseq != seq + seglen {
+            let end = seq + seglen + u32::from(flags.syn() || flags.fin());
+            if t < threshold && fwd.nextseq != end {
                 verdict.set(Flags::OUT_OF_ORDER);
                 break 'retrans;
             }
