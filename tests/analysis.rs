@@ -240,3 +240,15 @@ fn repeated_synack_and_fin_are_retransmissions_not_out_of_order() {
     assert_eq!(conns[0]["retransmissions"], 2);
     assert_eq!(conns[0]["handshake"], "complete");
 }
+
+#[test]
+fn zeek_content_gaps_only_where_bytes_were_never_captured() {
+    // Cut by the snaplen: the acknowledged payload was never delivered, so Zeek's G/g.
+    let (_, conns) = run("snaplen-60.pcap");
+    let h = conns[0]["history"].as_str().expect("history");
+    assert!(h.contains('G') && h.contains('g'), "{h}");
+    // Captured whole: no gap, and no retransmission.
+    let (_, conns) = run("classic-ipv4.pcap");
+    let h = conns[0]["history"].as_str().expect("history");
+    assert!(!h.contains(['G', 'g', 'T', 't']), "{h}");
+}

@@ -19,6 +19,14 @@ impl Coverage {
         self.ranges.shrink_to_fit();
     }
 
+    /// How many bytes of [lo, hi) are covered.
+    pub fn count_in(&self, lo: u32, hi: u32) -> u32 {
+        self.ranges
+            .iter()
+            .map(|&(s, e)| e.min(hi).saturating_sub(s.max(lo)))
+            .sum()
+    }
+
     /// Adds [start, start+len) and returns how many of its bytes are new.
     pub fn add(&mut self, start: u32, len: u32) -> u32 {
         if len == 0 {
@@ -69,6 +77,16 @@ mod tests {
         assert_eq!(c.add(100, 100), 100); // the hole filled late
         assert_eq!(c.add(50, 300), 50); // overlaps everything, 50 new at the end
         assert_eq!(c.ranges, [(0, 350)]);
+    }
+
+    #[test]
+    fn test_count_in() {
+        let mut c = Coverage::default();
+        c.add(1, 100);
+        c.add(201, 100);
+        assert_eq!(c.count_in(1, 301), 200);
+        assert_eq!(c.count_in(50, 250), 51 + 49);
+        assert_eq!(c.count_in(101, 201), 0);
     }
 
     #[test]

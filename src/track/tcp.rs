@@ -96,7 +96,36 @@ struct Dir {
     history_seen: u16,
     history_seq: [Option<u32>; 4],
     history_count: [u32; 3],
+    /// Zeek's view of this endpoint for `T`: its start and last sequence numbers (the
+    /// highest one-past-the-segment seen), and whether it has sent a RST.
+    zeek: Option<ZeekSeq>,
+    zeek_reset: bool,
+    /// The payload bytes the capture holds, once some were cut by the snaplen (until then
+    /// they are `coverage`); and how far the peer's ACKs have been checked against them
+    /// (relative; 0 before the first).
+    delivered: Option<Coverage>,
+    acked_to: u32,
 }
+
+/// Zeek writes a repeated letter (T, W, G) at the 1st, 10th, 100th… time.
+fn is_power_of_ten(n: u32) -> bool {
+    let mut m = n;
+    while m >= 10 && m.is_multiple_of(10) {
+        m /= 10;
+    }
+    m == 1
+}
+
+/// Zeek's `TCP_Endpoint` start and last sequence numbers.
+#[derive(Debug, Clone, Copy)]
+struct ZeekSeq {
+    start: SeqNumber,
+    last: SeqNumber,
+}
+
+/// Zeek's `TOO_LARGE_SEQ_DELTA`: a SYN or RST further than this from the last sequence
+/// number is not believed.
+const ZEEK_TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct HandshakeTrack {
@@ -402,16 +431,14 @@ impl TcpConv {
         if synack_reused {
             self.dirs[side].base = f.seq;
         }
-        // The analysis verdict whether or not tshark would print it (cut frames).
         let reused = (first && self.reused) || synack_reused;
-        let raw_verdict = match seg.len {
+        match seg.len {
             Some(len) => self.sequence_analysis(info, frame, ts, side, seg, len, reused),
             None => {
                 info.rel_seq = Some(f.seq.0);
                 info.rel_ack = Some(f.ack.0);
-                Flags::default()
             }
-        };
+        }
         // The calculated window (`tcp.window_size`): the sender's agreed shift, never on a
         // SYN, none while the shift is unknown (Wireshark's default window-scaling guess is
         // "not known"), and none on a segment shorter than its header (tshark keeps the raw
@@ -437,11 +464,30 @@ impl TcpConv {
 
         // New payload bytes: each byte once, however often it is sent.
         let data_start = (f.seq - self.dirs[side].base).wrapping_add(u32::from(flags.syn()));
-        let new_bytes = self.dirs[side].coverage.add(data_start, len);
-        self.dirs[side].bytes += new_bytes as u64;
+        let d = &mut self.dirs[side];
+        let captured = len.min(seg.payload.len() as u32);
+        if captured < len && d.delivered.is_none() {
+            d.delivered = Some(d.coverage.clone());
+        }
+        if let Some(delivered) = &mut d.delivered {
+            delivered.add(data_start, captured);
+        }
+        let new_bytes = d.coverage.add(data_start, len);
+        d.bytes += new_bytes as u64;
 
         let corrupt = seg.checksum == crate::wire::checksum::Checksum::Bad;
-        self.history_letters(side, f, len, new_bytes, raw_verdict, corrupt);
+        // A corrupt segment is dropped by Zeek before its sequence numbers are looked at.
+        let rxmit = !corrupt && self.zeek_retransmission(side, f, len);
+        self.history_letters(side, f, len, rxmit, corrupt);
+        if !corrupt && flags.ack() && self.zeek_gap(side.other(), f.ack) {
+            // The gap is the data sender's: `G` when it is the client.
+            let orig = side.other() == self.client;
+            let d = &mut self.dirs[side.other()];
+            d.history_count[2] += 1;
+            if is_power_of_ten(d.history_count[2]) {
+                self.history.push(if orig { 'G' } else { 'g' });
+            }
+        }
         self.handshake_step(info, side, f);
         let (seq, ack) = (f.seq, f.ack);
         self.transitions(side, role, role.other(), flags, seq, ack, len);
@@ -462,7 +508,7 @@ impl TcpConv {
     }
 
     /// Relative numbers (`tcp_analyze_sequence_number`) and the expert analysis of a segment
-    /// whose length is known; returns the verdict whether or not tshark would print it.
+    /// whose length is known.
     #[allow(clippy::too_many_arguments)]
     fn sequence_analysis(
         &mut self,
@@ -473,9 +519,9 @@ impl TcpConv {
         seg: &TcpSegment<'_>,
         len: u32,
         reused: bool,
-    ) -> Flags {
+    ) {
         let Some(f) = seg.fixed else {
-            return Flags::default();
+            return;
         };
         let flags = f.flags;
         let other = side.other();
@@ -541,7 +587,6 @@ impl TcpConv {
             info.verdict = verdict;
             self.irtt_visible |= verdict.exists;
         }
-        v
     }
 
     /// `tcp.completeness` and the iRTT, as tshark computes them.
@@ -703,15 +748,96 @@ impl TcpConv {
     /// Zeek's conn `history`: upper case for the originator, lower for the responder.
     /// a d i q: once per side; s h f r: again only with a different sequence number;
     /// g t w: at the 1st, 10th, 100th… occurrence (Zeek's logarithmic repeats).
-    fn history_letters(
-        &mut self,
-        side: Side,
-        f: TcpFixed,
-        len: u32,
-        new_bytes: u32,
-        v: Flags,
-        corrupt: bool,
-    ) {
+    /// Zeek's retransmission test (`init_endpoint`, `init_peer`, `update_last_seq` in its
+    /// TCP analyzer): a segment with payload that does not reach past the highest sequence
+    /// number its sender has reached is a retransmission, also when it fills a hole.
+    fn zeek_retransmission(&mut self, side: Side, f: TcpFixed, len: u32) -> bool {
+        let flags = f.flags;
+        let seg_len = len + u32::from(flags.syn()) + u32::from(flags.fin());
+        let one_past = f.seq + seg_len;
+        let d = &mut self.dirs[side];
+        let z = *d.zeek.get_or_insert(if flags.syn() {
+            ZeekSeq {
+                start: f.seq,
+                last: one_past,
+            }
+        } else {
+            // A connection joined late: numbered as if after a SYN, and its first segment
+            // is not taken for a repeat.
+            ZeekSeq {
+                start: f.seq - 1,
+                last: f.seq,
+            }
+        });
+        let reset = d.zeek_reset;
+        if flags.rst() {
+            d.zeek_reset = true;
+        }
+        let peer = &mut self.dirs[side.other()];
+        if flags.ack() && peer.zeek.is_none() {
+            peer.zeek = Some(ZeekSeq {
+                start: f.ack - 1,
+                last: f.ack - 1,
+            });
+        }
+        let delta = (one_past - z.last) as i32;
+        let advance = |d: &mut Dir| {
+            if let Some(z) = &mut d.zeek {
+                z.last = one_past;
+            }
+        };
+        if (flags.syn() || flags.rst())
+            && !(-ZEEK_TOO_LARGE_SEQ_DELTA..=ZEEK_TOO_LARGE_SEQ_DELTA).contains(&delta)
+        {
+            false
+        } else if flags.fin() && z.last == z.start + 1 {
+            // Zeek's allowance for a > 2 GB connection of which only SYN and FIN were seen.
+            advance(&mut self.dirs[side]);
+            false
+        } else if reset {
+            false
+        } else if delta > 0 {
+            advance(&mut self.dirs[side]);
+            false
+        } else {
+            len > 0
+        }
+    }
+
+    /// Zeek's content gap (its reassembler's `AckReceived`): an ACK for bytes of `data`'s
+    /// stream that the capture never delivered (a hole never filled, or payload the snaplen
+    /// cut off). An ACK of `data`'s FIN counts up to the FIN.
+    fn zeek_gap(&mut self, data: Side, ack: SeqNumber) -> bool {
+        // Zeek ignores a "gap" of the first sequence numbers of a connection joined late.
+        let partial = self.hs.j.is_none() && self.hs.k.is_none();
+        let d = &mut self.dirs[data];
+        if !d.base_set {
+            return false;
+        }
+        let ack = match d.fin_next {
+            Some(fin_next) if ack >= fin_next => fin_next - 1,
+            _ => ack,
+        };
+        let upto = ack - d.base;
+        let from = d.acked_to.max(1);
+        // Only forward, and not absurdly far (a damaged ACK).
+        let span = upto.wrapping_sub(from);
+        if span == 0 || span > i32::MAX as u32 {
+            return false;
+        }
+        d.acked_to = upto;
+        if upto <= 2 && partial {
+            return false;
+        }
+        let have = d
+            .delivered
+            .as_ref()
+            .unwrap_or(&d.coverage)
+            .count_in(from, upto);
+        have < span
+    }
+
+    fn history_letters(&mut self, side: Side, f: TcpFixed, len: u32, rxmit: bool, corrupt: bool) {
         let orig = side == self.client;
         let flags = f.flags;
         let d = &mut self.dirs[side];
@@ -731,12 +857,7 @@ impl TcpConv {
         };
         let log10 = |slot: usize, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
             d.history_count[slot] += 1;
-            let n = d.history_count[slot];
-            let mut m = n;
-            while m >= 10 && m.is_multiple_of(10) {
-                m /= 10;
-            }
-            if m == 1 {
+            if is_power_of_ten(d.history_count[slot]) {
                 put(c);
             }
         };
@@ -768,14 +889,13 @@ impl TcpConv {
         if flags.rst() {
             by_seq(3, d, &mut put, b'R');
         }
-        if len > 0 && new_bytes < len {
-            log10(0, d, &mut put, b'T');
-        }
+        // Zeek's order: the window (`update_window`) before the retransmission
+        // (`update_last_seq`).
         if f.window == 0 && !flags.rst() && !flags.syn() {
             log10(1, d, &mut put, b'W');
         }
-        if v.has(Flags::LOST_PACKET) {
-            log10(2, d, &mut put, b'G');
+        if rxmit {
+            log10(0, d, &mut put, b'T');
         }
     }
 
@@ -909,6 +1029,42 @@ mod tests {
         let c = conv_from(&segs).summary();
         // T once (1 retransmission); w at the 1st and 10th zero window.
         assert_eq!(c.history, "ShADTawwFf");
+    }
+
+    #[test]
+    fn test_zeek_t_for_a_hole_filler_and_no_gap_once_filled() {
+        // Data 1..11, then 21..31 (a hole at 11..21), then the filler: below the highest
+        // sequence number sent, so Zeek's T, though its bytes are new. The receiver's ACK
+        // comes after the filler: nothing was missing, no G.
+        let c = conv_from(&[
+            (0, SYN, 100, 0, 0, 512),
+            (1, SYN | ACK, 500, 101, 0, 512),
+            (0, ACK, 101, 501, 0, 512),
+            (0, PSH | ACK, 101, 501, 10, 512),
+            (0, PSH | ACK, 121, 501, 10, 512),
+            (0, PSH | ACK, 111, 501, 10, 512),
+            (1, ACK, 501, 131, 0, 512),
+        ])
+        .summary();
+        assert_eq!(c.history, "ShADTa");
+    }
+
+    #[test]
+    fn test_zeek_g_when_the_peer_acks_bytes_never_seen() {
+        // The hole at 11..21 is never filled, but the receiver acknowledges past it: a
+        // content gap of the client's stream (G); data reaching further is no T.
+        let c = conv_from(&[
+            (0, SYN, 100, 0, 0, 512),
+            (1, SYN | ACK, 500, 101, 0, 512),
+            (0, ACK, 101, 501, 0, 512),
+            (0, PSH | ACK, 101, 501, 10, 512),
+            (0, PSH | ACK, 121, 501, 10, 512),
+            (1, ACK, 501, 131, 0, 512),
+            (0, PSH | ACK, 131, 501, 10, 512),
+            (1, ACK, 501, 141, 0, 512),
+        ])
+        .summary();
+        assert_eq!(c.history, "ShADaG");
     }
 
     #[test]
