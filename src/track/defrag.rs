@@ -76,7 +76,7 @@ impl Reassembler {
             p.data.resize(end as usize, 0);
         }
         p.data[off as usize..end as usize].copy_from_slice(bytes);
-        p.got += p.have.add(off, bytes.len() as u32);
+        p.got += p.have.add(u64::from(off), bytes.len() as u32);
         if !ip.fragment.more {
             p.total = Some(end);
         }

@@ -3,12 +3,13 @@
 
 pub use crate::wire::tcp::SeqNumber;
 
-/// The byte ranges of one direction's stream seen so far, relative to its base, so that a
-/// retransmission counts no byte twice and a hole filled later still counts.
+/// The byte ranges of one direction's stream seen so far, relative to its base and in 64
+/// bits (a stream goes on past 4 GiB: see `unwrap`), so that a retransmission counts no byte
+/// twice and a hole filled later still counts.
 #[derive(Debug, Clone, Default)]
 pub struct Coverage {
     /// Sorted, disjoint, half-open ranges.
-    ranges: Vec<(u32, u32)>,
+    ranges: Vec<(u64, u64)>,
 }
 
 impl Coverage {
@@ -20,7 +21,7 @@ impl Coverage {
     }
 
     /// How many bytes of [lo, hi) are covered.
-    pub fn count_in(&self, lo: u32, hi: u32) -> u32 {
+    pub fn count_in(&self, lo: u64, hi: u64) -> u64 {
         self.ranges
             .iter()
             .map(|&(s, e)| e.min(hi).saturating_sub(s.max(lo)))
@@ -28,11 +29,11 @@ impl Coverage {
     }
 
     /// Adds [start, start+len) and returns how many of its bytes are new.
-    pub fn add(&mut self, start: u32, len: u32) -> u32 {
+    pub fn add(&mut self, start: u64, len: u32) -> u32 {
         if len == 0 {
             return 0;
         }
-        let end = start.saturating_add(len);
+        let end = start.saturating_add(u64::from(len));
         let mut new = len;
         let mut s = start;
         let mut e = end;
@@ -45,7 +46,7 @@ impl Coverage {
             }
             // Overlapping or touching: subtract the overlap, absorb the range.
             let overlap = re.min(end).saturating_sub(rs.max(start));
-            new = new.saturating_sub(overlap);
+            new = new.saturating_sub(u32::try_from(overlap).unwrap_or(u32::MAX));
             s = s.min(rs);
             e = e.max(re);
             self.ranges.remove(i);
@@ -64,6 +65,26 @@ impl Coverage {
     }
 }
 
+/// A 32-bit offset from a stream's base as a 64-bit one: the candidate (one 2^32 lap back,
+/// this lap, one ahead) nearest to `near`, the furthest offset seen so far. Sequence numbers
+/// wrap every 4 GiB; the stream does not.
+pub fn unwrap(near: u64, rel: u32) -> u64 {
+    const LAP: u64 = 1 << 32;
+    let this = (near & !(LAP - 1)) | u64::from(rel);
+    let dist = |x: u64| x.abs_diff(near);
+    let mut best = this;
+    if let Some(back) = this.checked_sub(LAP)
+        && dist(back) < dist(best)
+    {
+        best = back;
+    }
+    let ahead = this.saturating_add(LAP);
+    if dist(ahead) < dist(best) {
+        best = ahead;
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +98,21 @@ mod tests {
         assert_eq!(c.add(100, 100), 100); // the hole filled late
         assert_eq!(c.add(50, 300), 50); // overlaps everything, 50 new at the end
         assert_eq!(c.ranges, [(0, 350)]);
+    }
+
+    #[test]
+    fn test_unwrap_follows_the_stream_past_4_gib() {
+        assert_eq!(unwrap(0, 1000), 1000);
+        // Just past the wrap: the next lap.
+        assert_eq!(unwrap(u64::from(u32::MAX) - 10, 5), (1 << 32) + 5);
+        // A late segment from just before the wrap, after it: the previous lap.
+        assert_eq!(
+            unwrap((1 << 32) + 100, u32::MAX - 50),
+            u64::from(u32::MAX) - 50
+        );
+        let mut c = Coverage::default();
+        assert_eq!(c.add(u64::from(u32::MAX) - 9, 20), 20);
+        assert_eq!(c.count_in(1 << 32, (1 << 32) + 100), 10);
     }
 
     #[test]

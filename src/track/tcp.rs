@@ -5,7 +5,7 @@
 
 use super::analysis::{self, Flags, Flow, Verdict};
 use super::flow::{ByRole, BySide, FlowSummary, MoreRequest, Pairing, Role, Side, Step};
-use super::seq::{Coverage, SeqNumber};
+use super::seq::{Coverage, SeqNumber, unwrap};
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
 use crate::time::Timestamp;
@@ -104,7 +104,9 @@ struct Dir {
     /// they are `coverage`); and how far the peer's ACKs have been checked against them
     /// (relative; 0 before the first).
     delivered: Option<Coverage>,
-    acked_to: u32,
+    acked_to: u64,
+    /// The furthest stream offset (64-bit, relative) this direction has reached.
+    reach: u64,
 }
 
 /// Zeek writes a repeated letter (T, W, G) at the 1st, 10th, 100th… time.
@@ -463,8 +465,12 @@ impl TcpConv {
         let role = self.role(side);
 
         // New payload bytes: each byte once, however often it is sent.
-        let data_start = (f.seq - self.dirs[side].base).wrapping_add(u32::from(flags.syn()));
         let d = &mut self.dirs[side];
+        let data_start = unwrap(
+            d.reach,
+            (f.seq - d.base).wrapping_add(u32::from(flags.syn())),
+        );
+        d.reach = d.reach.max(data_start + u64::from(len));
         let captured = len.min(seg.payload.len() as u32);
         if captured < len && d.delivered.is_none() {
             d.delivered = Some(d.coverage.clone());
@@ -818,11 +824,11 @@ impl TcpConv {
             Some(fin_next) if ack >= fin_next => fin_next - 1,
             _ => ack,
         };
-        let upto = ack - d.base;
+        let upto = unwrap(d.reach, ack - d.base);
         let from = d.acked_to.max(1);
         // Only forward, and not absurdly far (a damaged ACK).
-        let span = upto.wrapping_sub(from);
-        if span == 0 || span > i32::MAX as u32 {
+        let span = upto.saturating_sub(from);
+        if span == 0 || span > i32::MAX as u64 {
             return false;
         }
         d.acked_to = upto;
@@ -1065,6 +1071,61 @@ mod tests {
         ])
         .summary();
         assert_eq!(c.history, "ShADaG");
+    }
+
+    #[test]
+    fn test_a_transfer_past_4_gib_counts_every_byte_once() {
+        use crate::wire::tcp::TcpOptions;
+        let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
+        let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
+        let mut c = TcpConv::new(0, key, Side::Lo, TcpFlags(SYN), 1, Timestamp::default());
+        // Segments of 1 GiB (headers only: the snaplen kept no payload), five of them, then
+        // the last again (its sequence number has wrapped past 2^32 once): 5 GiB sent, the
+        // copy adds nothing and is a retransmission.
+        let gib = 1u32 << 30;
+        let seg = |c: &mut TcpConv, i: u64, flags: u16, seq: u32, len: u32| {
+            let s = TcpSegment {
+                sport: 40000,
+                dport: 12345,
+                fixed: Some(TcpFixed {
+                    seq: SeqNumber(seq),
+                    ack: SeqNumber(501),
+                    header_len: 20,
+                    flags: TcpFlags(flags),
+                    window: 512,
+                }),
+                options: TcpOptions::default(),
+                len: Some(len),
+                payload: &[],
+                header_complete: true,
+                checksum: Checksum::Unverified,
+            };
+            let ts = Timestamp {
+                secs: 1,
+                nsecs: i as i32,
+            };
+            c.segment(&mut PacketInfo::default(), i, ts, Side::Lo, &s, 0);
+        };
+        seg(&mut c, 1, SYN, 100, 0);
+        for k in 0..5u32 {
+            seg(
+                &mut c,
+                2 + u64::from(k),
+                ACK,
+                101u32.wrapping_add(k.wrapping_mul(gib)),
+                gib,
+            );
+        }
+        seg(
+            &mut c,
+            7,
+            ACK,
+            101u32.wrapping_add(4u32.wrapping_mul(gib)),
+            gib,
+        );
+        let s = c.summary();
+        assert_eq!(s.flow.bytes_c2s, 5 * u64::from(gib));
+        assert_eq!(s.history, "SDT", "one T, for the copy only");
     }
 
     #[test]
