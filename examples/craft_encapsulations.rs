@@ -69,6 +69,42 @@ fn outer_ipv4(payload: &[u8], id: u16) -> Vec<u8> {
 }
 
 /// A GRE header with the given key and sequence number (either optional) around `payload`.
+/// Ethernet's FCS (CRC-32, reflected, as IEEE 802.3 sends it least significant byte first).
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// An IPv4 header around a UDP datagram, between 10.0.0.1 (the Teredo client's side) and
+/// 192.0.2.1 (a relay).
+fn outer_udp(udp: &[u8], from_client: bool) -> Vec<u8> {
+    let mut buf = vec![0u8; 20 + udp.len()];
+    let mut ip = MutableIpv4Packet::new(&mut buf).expect("buffer sized for the header");
+    ip.set_version(4);
+    ip.set_header_length(5);
+    ip.set_total_length((20 + udp.len()) as u16);
+    ip.set_ttl(64);
+    ip.set_next_level_protocol(pnet_packet::ip::IpNextHeaderProtocols::Udp);
+    let (a, b) = ([10, 0, 0, 1].into(), [192, 0, 2, 1].into());
+    let (src, dst) = if from_client { (a, b) } else { (b, a) };
+    ip.set_source(src);
+    ip.set_destination(dst);
+    ip.set_payload(udp);
+    let sum = pnet_packet::ipv4::checksum(&ip.to_immutable());
+    ip.set_checksum(sum);
+    buf
+}
+
 fn gre(protocol: u16, key: Option<u32>, seq: Option<u32>, payload: &[u8]) -> Vec<u8> {
     let len = 4 + 4 * usize::from(key.is_some()) + 4 * usize::from(seq.is_some());
     let mut buf = vec![0u8; len + payload.len()];
@@ -188,9 +224,50 @@ fn main() -> io::Result<()> {
         }
     }
     write_pcap(&format!("{dir}/dup-synack-fin.pcap"), &dups)?;
+    // Cisco FabricPath: a 16-byte header (outer addresses, EtherType 0x8903, FTag and TTL)
+    // in front of each whole frame, which keeps its FCS.
+    craft("fabricpath.pcap", &|_, eth, ip| {
+        let mut inner = eth.to_vec();
+        inner.extend_from_slice(ip);
+        let fcs = crc32(&inner);
+        let mut p = vec![0x00, 0x3f]; // FTag 0, TTL 63
+        p.extend_from_slice(&inner);
+        p.extend_from_slice(&fcs.to_le_bytes());
+        ethernet(0x8903, &p, 7)
+    })?;
+    // Teredo (RFC 4380): the IPv6 demo's packets in UDP port 3544 over IPv4, those from the
+    // server behind an origin indication (what a Teredo relay adds).
+    let src6 = File::open(format!("{dir}/classic-ipv6.pcap"))?;
+    let mut reader6 = FileReader::new(src6).map_err(|e| io::Error::other(e.to_string()))?;
+    let mut teredo: Vec<Record> = Vec::new();
+    let mut client_port = None;
+    while let Ok(Some(f)) = reader6.next_frame() {
+        let ip6 = &f.data[14..];
+        let sport = u16::from_be_bytes([ip6[40], ip6[41]]);
+        let from_client = *client_port.get_or_insert(sport) == sport;
+        let mut udp_payload = Vec::new();
+        if !from_client {
+            // Origin indication: type 0, the obfuscated port and IPv4 address.
+            udp_payload.extend_from_slice(&[0, 0, 0xbf, 0x0b, 0x3f, 0xff, 0xff, 0xfe]);
+        }
+        udp_payload.extend_from_slice(ip6);
+        let (sp, dp) = if from_client {
+            (40000, 3544)
+        } else {
+            (3544, 40000)
+        };
+        let mut udp = vec![0u8; 8];
+        udp[0..2].copy_from_slice(&u16::to_be_bytes(sp));
+        udp[2..4].copy_from_slice(&u16::to_be_bytes(dp));
+        udp[4..6].copy_from_slice(&((8 + udp_payload.len()) as u16).to_be_bytes());
+        udp.extend_from_slice(&udp_payload);
+        let frame = ethernet(0x0800, &outer_udp(&udp, from_client), 8);
+        teredo.push((f.meta.ts.secs, f.meta.ts.nsecs / 1000, frame));
+    }
+    write_pcap(&format!("{dir}/teredo.pcap"), &teredo)?;
     println!(
         "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
-         seq-wrap.pcap dup-synack-fin.pcap"
+         seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap"
     );
     Ok(())
 }

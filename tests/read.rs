@@ -66,6 +66,9 @@ fn classic_captures_from_every_tool_and_format() {
         "gretap.pcap",
         // Both directions' sequence numbers wrap past 2^32 in the middle of the data.
         "seq-wrap.pcap",
+        // Cisco FabricPath, and the IPv6 demo in Teredo (crafted).
+        "fabricpath.pcap",
+        "teredo.pcap",
     ] {
         classic(name);
     }

@@ -29,6 +29,7 @@ fn ethertype(t: u16) -> Option<Network> {
         | EtherType::Bridged
         | EtherType::Erspan
         | EtherType::Ppp
+        | EtherType::FabricPath
         | EtherType::Unknown(_) => None,
     }
 }
@@ -114,6 +115,14 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
         return Ok(None);
     };
     let mut t = eth.get_ethertype().0;
+    if EtherType::from(t) == EtherType::FabricPath && depth < MAX_ETHERNET_DEPTH {
+        // Cisco FabricPath, as Wireshark's Ethernet dissector checks for it (untagged
+        // only): outer addresses, the EtherType, FTag and TTL (16 bytes), then the
+        // customer's frame with its FCS (4 bytes at the end, not part of the payload).
+        frame.need("FabricPath", 16)?;
+        let inner = frame.after(16);
+        return ethernet_at(inner.limit(inner.reported.saturating_sub(4)), depth + 1);
+    }
     let mut at = 14;
     while EtherType::from(t) == EtherType::Vlan {
         let rest = frame.after(at);

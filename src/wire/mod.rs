@@ -466,13 +466,21 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
         | EtherType::Mpls
         | EtherType::PppoeSession
         | EtherType::Pbb
+        | EtherType::FabricPath
         | EtherType::Unknown(_) => {}
     }
 }
 
 fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: u8) {
     let mut inner_d = Decoded::empty();
-    match link::ethernet(inner) {
+    // Teredo carries IPv6 itself; the others an Ethernet frame.
+    let found = match tunnel {
+        Tunnel::Teredo => Ok(Some((link::Network::Ipv6, inner))),
+        Tunnel::Vxlan | Tunnel::Geneve | Tunnel::Gre | Tunnel::Erspan | Tunnel::IpInIp => {
+            link::ethernet(inner)
+        }
+    };
+    match found {
         Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, depth + 1),
         Ok(None) => return,
         Err(s) => {

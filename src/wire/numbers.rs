@@ -91,6 +91,8 @@ pub enum EtherType {
     Erspan,
     /// 0x880b: PPP (in enhanced GRE).
     Ppp,
+    /// 0x8903: Cisco FabricPath (its 16-byte header replaces the outer Ethernet header).
+    FabricPath,
     Unknown(u16),
 }
 
@@ -107,6 +109,7 @@ impl From<u16> for EtherType {
             0x6558 => EtherType::Bridged,
             0x88be => EtherType::Erspan,
             0x880b => EtherType::Ppp,
+            0x8903 => EtherType::FabricPath,
             n => EtherType::Unknown(n),
         }
     }
@@ -166,6 +169,8 @@ pub enum Tunnel {
     Gre,
     Erspan,
     IpInIp,
+    /// IPv6 over UDP (RFC 4380), on port 3544.
+    Teredo,
 }
 
 impl Tunnel {
@@ -176,6 +181,7 @@ impl Tunnel {
             Tunnel::Gre => "gre",
             Tunnel::Erspan => "erspan",
             Tunnel::IpInIp => "ip-in-ip",
+            Tunnel::Teredo => "teredo",
         }
     }
 }

@@ -97,7 +97,11 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<UdpDatagram<'_>> {
     )
 }
 
-/// The inner Ethernet frame of a VXLAN or Geneve datagram, if this is one.
+/// Teredo's port (RFC 4380), where Wireshark decodes IPv6 over UDP by default.
+const TEREDO_PORT: u16 = 3544;
+
+/// The inner frame of a VXLAN or Geneve datagram (Ethernet) or of a Teredo one (IPv6), if
+/// this is one.
 pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(Tunnel, Span<'a>)> {
     let b = dg.payload_span.bytes;
     if dg.dport == VXLAN_PORT || dg.sport == VXLAN_PORT {
@@ -111,6 +115,22 @@ pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(Tunnel, Span<'a>)> {
         let proto = u16::from_be_bytes([b[2], b[3]]);
         if version == 0 && EtherType::from(proto) == EtherType::Bridged && b.len() >= 8 + opt_len {
             return Some((Tunnel::Geneve, dg.payload_span.after(8 + opt_len)));
+        }
+    } else if dg.dport == TEREDO_PORT || dg.sport == TEREDO_PORT {
+        // An authentication header (indicator 1: client id and value lengths, the id, the
+        // value, an 8-byte nonce, a confirmation byte), then an origin indication (indicator
+        // 0, 8 bytes), each optional, then the IPv6 packet (Wireshark's order).
+        let mut at = 0;
+        if b.get(0..2) == Some(&[0, 1]) {
+            let id = usize::from(*b.get(2)?);
+            let value = usize::from(*b.get(3)?);
+            at = 4 + id + value + 8 + 1;
+        }
+        if b.get(at..at + 2) == Some(&[0, 0]) {
+            at += 8;
+        }
+        if b.len() > at && b[at] >> 4 == 6 {
+            return Some((Tunnel::Teredo, dg.payload_span.after(at)));
         }
     }
     None
