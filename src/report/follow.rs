@@ -131,6 +131,50 @@ impl Follow {
     }
 }
 
+impl Follow {
+    /// Wireshark's UDP follow tap: every UDP layer of a frame that belongs to the stream
+    /// (a tunnel's outer datagram and the one it carries, when either is the stream) adds
+    /// its payload; sides are told by the frame's innermost addresses and ports, which is
+    /// what the tap sees once the frame is dissected.
+    fn udp_frame(&mut self, ev: &PacketEvent<'_, '_>) {
+        let d = ev.decoded;
+        let inner_udp = match &d.transport {
+            Transport::Udp(dg) => Some(dg),
+            _ => None,
+        };
+        let inner = inner_udp.is_some() && ev.info.stream == Some(self.stream);
+        let outer = ev.info.outer_stream == Some(self.stream);
+        if !inner && !outer {
+            return;
+        }
+        let Some(ip) = d.ip else { return };
+        let (sport, dport) = match &d.transport {
+            Transport::Tcp(s) => (s.sport, s.dport),
+            Transport::Udp(u) => (u.sport, u.dport),
+            _ => (0, 0),
+        };
+        let src = (ip.src, sport);
+        self.ends.get_or_insert((src, (ip.dst, dport)));
+        let client = *self.udp_client.get_or_insert(src);
+        let from_server = src != client;
+        let mut push = |data: &[u8]| {
+            if !data.is_empty() {
+                self.udp.push(Chunk {
+                    from_server,
+                    frame: ev.frame.number,
+                    data: data.to_vec(),
+                });
+            }
+        };
+        if d.outer_udp_ports.is_some() {
+            push(d.outer_udp_payload);
+        }
+        if let Some(dg) = inner_udp {
+            push(dg.payload);
+        }
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
@@ -143,6 +187,10 @@ fn hex(b: &[u8]) -> String {
 
 impl Sink for Follow {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
+        if !self.tcp {
+            self.udp_frame(ev);
+            return Ok(());
+        }
         if ev.info.stream != Some(self.stream) {
             return Ok(());
         }
@@ -172,19 +220,6 @@ impl Sink for Follow {
                     len,
                     payload: seg.payload,
                 });
-            }
-            (Transport::Udp(dg), false) => {
-                let src = (ip.src, dg.sport);
-                let dst = (ip.dst, dg.dport);
-                self.ends.get_or_insert((src, dst));
-                let client = *self.udp_client.get_or_insert(src);
-                if !dg.payload.is_empty() {
-                    self.udp.push(Chunk {
-                        from_server: src != client,
-                        frame: ev.frame.number,
-                        data: dg.payload.to_vec(),
-                    });
-                }
             }
             _ => {}
         }

@@ -93,6 +93,8 @@ pub struct PacketInfo {
     pub verdict: analysis::Verdict,
     /// This data segment or datagram answers the request in `frame`, `rtt` seconds later.
     pub reply_to: Option<(u64, Duration)>,
+    /// The `udp.stream` of the UDP flow a tunnel (VXLAN, Geneve, Teredo) carried this in.
+    pub outer_stream: Option<u32>,
 }
 
 /// Running totals for the summary line.
@@ -415,6 +417,7 @@ impl Tracker {
             let (slot, side) = self.udp_slot(outer.src, sp, outer.dst, dp, frame, ts);
             if let Some(c) = self.table.udp_mut(slot) {
                 c.carries(frame, ts, side);
+                info.outer_stream = Some(c.stream);
             }
             self.table.touch(slot, List::Udp, self.clock);
         }

@@ -199,6 +199,8 @@ pub struct Decoded<'a> {
     pub tunnel: Option<Tunnel>,
     /// Ports of the outer UDP datagram of a VXLAN/Geneve tunnel.
     pub outer_udp_ports: Option<(u16, u16)>,
+    /// That datagram's captured payload (the tunnel header and what it carries).
+    pub outer_udp_payload: &'a [u8],
     pub transport: Transport<'a>,
     /// A fragment's bytes, when the fragment was captured whole (for reassembly).
     pub fragment: Option<&'a [u8]>,
@@ -216,6 +218,7 @@ impl<'a> Decoded<'a> {
             outer: None,
             tunnel: None,
             outer_udp_ports: None,
+            outer_udp_payload: &[],
             transport: Transport::None,
             fragment: None,
             malformed: None,
@@ -493,6 +496,7 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: 
     }
     if let Transport::Udp(outer) = d.transport {
         d.outer_udp_ports = Some((outer.sport, outer.dport));
+        d.outer_udp_payload = outer.payload;
     }
     d.outer = d.outer.or(d.ip);
     d.ip = inner_d.ip;
