@@ -614,6 +614,7 @@ fn english_words(line: &str) -> Vec<String> {
         "RFC",
         "pcap",
         "pcapng",
+        "teredo",
     ];
     let history = regex::Regex::new(r"^\^?[ShADadFfRrCcTtWwGgIiQq]+$").expect("pattern");
     let word = regex::Regex::new(r"[A-Za-z][A-Za-z_'-]{2,}").expect("pattern");

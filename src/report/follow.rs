@@ -197,32 +197,30 @@ impl Sink for Follow {
         let Some(ip) = ev.decoded.ip else {
             return Ok(());
         };
-        match (&ev.decoded.transport, self.tcp) {
-            (Transport::Tcp(seg), true) => {
-                let src = (ip.src, seg.sport);
-                let dst = (ip.dst, seg.dport);
-                self.ends.get_or_insert((src, dst));
-                // Wireshark's follow tap sees a segment only once its whole header (options
-                // included) was dissected.
-                let (Some(f), Some(len)) = (seg.fixed, seg.len) else {
-                    return Ok(());
-                };
-                if f.bogus_offset() || !seg.header_complete {
-                    return Ok(());
-                }
-                self.follow.segment(Segment {
-                    frame: ev.frame.number,
-                    src,
-                    dst,
-                    seq: f.seq.0,
-                    ack: f.ack.0,
-                    syn: f.flags.syn(),
-                    len,
-                    payload: seg.payload,
-                });
-            }
-            _ => {}
+        let Transport::Tcp(seg) = &ev.decoded.transport else {
+            return Ok(());
+        };
+        let src = (ip.src, seg.sport);
+        let dst = (ip.dst, seg.dport);
+        self.ends.get_or_insert((src, dst));
+        // Wireshark's follow tap sees a segment only once its whole header (options
+        // included) was dissected.
+        let (Some(f), Some(len)) = (seg.fixed, seg.len) else {
+            return Ok(());
+        };
+        if f.bogus_offset() || !seg.header_complete {
+            return Ok(());
         }
+        self.follow.segment(Segment {
+            frame: ev.frame.number,
+            src,
+            dst,
+            seq: f.seq.0,
+            ack: f.ack.0,
+            syn: f.flags.syn(),
+            len,
+            payload: seg.payload,
+        });
         Ok(())
     }
 
