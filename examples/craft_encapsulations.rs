@@ -176,6 +176,17 @@ fn main() -> io::Result<()> {
         let g = gre(0x6558, None, Some(i as u32), &inner);
         ethernet(0x0800, &outer_ipv4(&g, i as u16), 6)
     })?;
+    // ERSPAN type III (GRE protocol 0x22eb, with sequence numbers): version 2, session 1,
+    // a timestamp, frame type Ethernet, no platform subheader; then the mirrored frame.
+    craft("erspan3.pcap", &|i, eth, ip| {
+        let mut p = vec![0x20, 0x00, 0x00, 0x01];
+        p.extend_from_slice(&(123_456 + i as u32).to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(eth);
+        p.extend_from_slice(ip);
+        let g = gre(0x22eb, None, Some(i as u32), &p);
+        ethernet(0x0800, &outer_ipv4(&g, i as u16), 9)
+    })?;
     // Sequence numbers that wrap: the same conversation with both ISNs moved to just below
     // 2^32, so that the data crosses the wrap in both directions (checksums recomputed).
     let field = |f: &[u8], at: usize| u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
@@ -267,7 +278,7 @@ fn main() -> io::Result<()> {
     write_pcap(&format!("{dir}/teredo.pcap"), &teredo)?;
     println!(
         "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
-         seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap"
+         erspan3.pcap seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap"
     );
     Ok(())
 }

@@ -69,6 +69,8 @@ fn classic_captures_from_every_tool_and_format() {
         // Cisco FabricPath, and the IPv6 demo in Teredo (crafted).
         "fabricpath.pcap",
         "teredo.pcap",
+        // Mirrored by ERSPAN type III in GRE (crafted).
+        "erspan3.pcap",
     ] {
         classic(name);
     }

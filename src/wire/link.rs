@@ -28,6 +28,7 @@ fn ethertype(t: u16) -> Option<Network> {
         | EtherType::Pbb
         | EtherType::Bridged
         | EtherType::Erspan
+        | EtherType::Erspan3
         | EtherType::Ppp
         | EtherType::FabricPath
         | EtherType::Unknown(_) => None,

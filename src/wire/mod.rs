@@ -448,6 +448,25 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
             }
             decapsulate(d, Tunnel::Erspan, inner.after(8), depth);
         }
+        // ERSPAN type III: 12 bytes (version, VLAN, COS, session, timestamp, SGT, flags),
+        // 8 more when the O flag says a platform subheader follows; then the frame when the
+        // frame type is Ethernet (0).
+        EtherType::Erspan3 => {
+            if let Err(s) = inner.need("ERSPAN", 12) {
+                d.shortfall(s);
+                return;
+            }
+            let flags = u16::from_be_bytes([inner.bytes[10], inner.bytes[11]]);
+            let frame_type = (flags >> 10) & 0x1f;
+            let len = if flags & 1 == 1 { 20 } else { 12 };
+            if let Err(s) = inner.need("ERSPAN", len) {
+                d.shortfall(s);
+                return;
+            }
+            if frame_type == 0 {
+                decapsulate(d, Tunnel::Erspan, inner.after(len), depth);
+            }
+        }
         // PPP in enhanced GRE: address and control (0xff03) may be left out.
         EtherType::Ppp => {
             let ppp = match inner.bytes {

@@ -89,6 +89,8 @@ pub enum EtherType {
     Bridged,
     /// 0x88be: ERSPAN type II (in GRE).
     Erspan,
+    /// 0x22eb: ERSPAN type III (in GRE).
+    Erspan3,
     /// 0x880b: PPP (in enhanced GRE).
     Ppp,
     /// 0x8903: Cisco FabricPath (its 16-byte header replaces the outer Ethernet header).
@@ -108,6 +110,7 @@ impl From<u16> for EtherType {
             0x88e7 => EtherType::Pbb,
             0x6558 => EtherType::Bridged,
             0x88be => EtherType::Erspan,
+            0x22eb => EtherType::Erspan3,
             0x880b => EtherType::Ppp,
             0x8903 => EtherType::FabricPath,
             n => EtherType::Unknown(n),
@@ -201,5 +204,6 @@ mod tests {
         assert_eq!(LinkType::supported_names().len(), 8);
         assert_eq!(EtherType::from(0x9100), EtherType::Vlan);
         assert_eq!(EtherType::from(0x88cc), EtherType::Unknown(0x88cc));
+        assert_eq!(EtherType::from(0x22eb), EtherType::Erspan3);
     }
 }
