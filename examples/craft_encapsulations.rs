@@ -148,6 +148,24 @@ fn main() -> io::Result<()> {
         p.extend_from_slice(ip);
         ethernet(0x8847, &p, 2)
     })?;
+    // Ethernet pseudowires over MPLS, as Wireshark guesses them: locally administered MAC
+    // addresses behind a control word (4 zero bytes); vendor (Intel) addresses without one.
+    craft("mpls-pw-cw.pcap", &|_, eth, ip| {
+        let mut p = vec![0x00, 0x07, 0xd1, 64, 0, 0, 0, 0]; // label 125, S=1; control word
+        p.extend_from_slice(&[
+            0x02, 0, 0xff, 0xff, 0xff, 0x0a, 0x02, 0, 0xff, 0xff, 0xff, 0x0b,
+        ]);
+        p.extend_from_slice(&eth[12..]);
+        p.extend_from_slice(ip);
+        ethernet(0x8847, &p, 10)
+    })?;
+    craft("mpls-pw-nocw.pcap", &|_, eth, ip| {
+        let mut p = vec![0x00, 0x07, 0xe1, 64]; // label 126, S=1
+        p.extend_from_slice(&[0x00, 0x1b, 0x21, 0, 0, 0x0a, 0x3c, 0xfd, 0xfe, 0, 0, 0x0b]);
+        p.extend_from_slice(&eth[12..]);
+        p.extend_from_slice(ip);
+        ethernet(0x8847, &p, 11)
+    })?;
     // PPPoE session (RFC 2516) with PPP's IPv4 protocol number, behind an 802.1Q tag.
     craft("pppoe-vlan.pcap", &|_, _, ip| {
         let mut p = vec![0x00, 0x0a, 0x88, 0x64]; // VLAN 10, then PPPoE session
@@ -277,7 +295,7 @@ fn main() -> io::Result<()> {
     }
     write_pcap(&format!("{dir}/teredo.pcap"), &teredo)?;
     println!(
-        "wrote mpls.pcap mpls-two-labels.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
+        "wrote mpls.pcap mpls-two-labels.pcap mpls-pw-cw.pcap mpls-pw-nocw.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
          erspan3.pcap seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap"
     );
     Ok(())

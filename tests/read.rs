@@ -60,6 +60,9 @@ fn classic_captures_from_every_tool_and_format() {
         // The same frames carried in MPLS, PPPoE, 802.1ah and GRE (crafted).
         "mpls.pcap",
         "mpls-two-labels.pcap",
+        // Ethernet pseudowires over MPLS, with and without a control word (crafted).
+        "mpls-pw-cw.pcap",
+        "mpls-pw-nocw.pcap",
         "pppoe-vlan.pcap",
         "pbb.pcap",
         "gre-ipv4.pcap",

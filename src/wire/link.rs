@@ -7,6 +7,7 @@
 use pnet_packet::ethernet::EthernetPacket;
 
 use super::numbers::{EtherType, LinkType};
+use super::oui;
 use super::{Shortfall, Span};
 
 /// The network protocols we decode.
@@ -133,7 +134,7 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
     }
     let rest = frame.after(at);
     match EtherType::from(t) {
-        EtherType::Mpls => mpls(rest),
+        EtherType::Mpls => mpls(rest, depth),
         EtherType::PppoeSession => pppoe(rest),
         EtherType::Pbb if depth < MAX_ETHERNET_DEPTH => {
             // The I-tag (priority, flags, service ID), then the customer's own frame.
@@ -145,9 +146,9 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
 }
 
 /// An MPLS label stack (RFC 3032): 4-byte entries until the bottom-of-stack bit, then what
-/// the first nibble says, as Wireshark guesses it: 4 IPv4, 6 IPv6. (A pseudowire's control
-/// word, nibble 0, and anything else is not decoded.)
-fn mpls(span: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+/// the first nibble says, as Wireshark decides it: 4 IPv4, 6 IPv6, 1 a pseudowire associated
+/// channel (not decoded), anything else an Ethernet pseudowire (see `pw_ethernet`).
+fn mpls(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
     let mut at = 0;
     loop {
         let label = span.after(at);
@@ -158,7 +159,33 @@ fn mpls(span: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
         }
     }
     let payload = span.after(at);
-    Ok(by_version(payload).map(|n| (n, payload)))
+    match payload.bytes.first().map(|b| b >> 4) {
+        Some(4) => Ok(Some((Network::Ipv4, payload))),
+        Some(6) => Ok(Some((Network::Ipv6, payload))),
+        Some(1) | None => Ok(None),
+        Some(nibble) if depth < MAX_ETHERNET_DEPTH => pw_ethernet(payload, nibble == 0, depth),
+        Some(_) => Ok(None),
+    }
+}
+
+/// An Ethernet pseudowire, with or without a control word, as Wireshark guesses
+/// (`dissect_pw_eth_heuristic`): a frame whose two MAC addresses both belong to vendors it
+/// knows is plain Ethernet; otherwise a first nibble of 0 is a 4-byte control word.
+fn pw_ethernet(
+    span: Span<'_>,
+    nibble_zero: bool,
+    depth: u8,
+) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    let b = span.bytes;
+    let plain = span.reported >= 14
+        && b.len() >= 9
+        && oui::known([b[0], b[1], b[2]])
+        && oui::known([b[6], b[7], b[8]]);
+    if !plain && nibble_zero {
+        span.need("PW control word", 4)?;
+        return ethernet_at(span.after(4), depth + 1);
+    }
+    ethernet_at(span, depth + 1)
 }
 
 /// A PPPoE session (RFC 2516): version/type, code, session ID, length, then PPP's protocol
@@ -308,5 +335,37 @@ mod tests {
             .expect("test data")
             .expect("test data");
         assert_eq!(n, Network::Ipv6);
+    }
+
+    #[test]
+    fn test_pseudowire_control_word_as_wireshark_guesses() {
+        // An IPv4 frame behind Ethernet with the given addresses, after one MPLS label and
+        // an optional control word.
+        let pw = |da: [u8; 6], sa: [u8; 6], cw: bool| {
+            let mut p = vec![0x00, 0x07, 0xd1, 64];
+            if cw {
+                p.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            p.extend_from_slice(&da);
+            p.extend_from_slice(&sa);
+            p.extend_from_slice(&[0x08, 0x00, 0x45]);
+            eth(0x8847, &p)
+        };
+        let net = |f: &[u8]| {
+            network_layer(1, Span::new(f, f.len()))
+                .expect("test data")
+                .map(|(n, s)| (n, s.bytes.len()))
+        };
+        let intel = [0x00, 0x1b, 0x21, 0, 0, 1];
+        let local = [0x02, 0, 0xff, 0xff, 0xff, 1];
+        // Both vendors known: plain Ethernet, no control word.
+        assert_eq!(net(&pw(intel, intel, false)), Some((Network::Ipv4, 1)));
+        // Unknown addresses behind a zero nibble: a control word first.
+        assert_eq!(net(&pw(local, local, true)), Some((Network::Ipv4, 1)));
+        // Unknown addresses but a first nibble other than 0 (or 1, 4, 6): no control word.
+        let other = [0x22, 0, 0xff, 0xff, 0xff, 1];
+        assert_eq!(net(&pw(other, other, false)), Some((Network::Ipv4, 1)));
+        // Nibble 1: a pseudowire associated channel, not decoded.
+        assert_eq!(net(&pw([0x12, 0, 0xff, 0xff, 0xff, 1], local, false)), None);
     }
 }

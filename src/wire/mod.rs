@@ -13,6 +13,7 @@ pub mod icmp;
 pub mod ip;
 pub mod link;
 pub mod numbers;
+pub mod oui;
 pub mod tcp;
 pub mod udp;
 
