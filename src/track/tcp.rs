@@ -471,7 +471,13 @@ impl TcpConv {
             (f.seq - d.base).wrapping_add(u32::from(flags.syn())),
         );
         d.reach = d.reach.max(data_start + u64::from(len));
-        let captured = len.min(seg.payload.len() as u32);
+        // Zeek delivers a segment's payload only whole, and never a RST's: a segment the
+        // snaplen cut delivers none of its bytes.
+        let captured = if seg.payload.len() as u32 >= len && !flags.rst() {
+            len
+        } else {
+            0
+        };
         if captured < len && d.delivered.is_none() {
             d.delivered = Some(d.coverage.clone());
         }
