@@ -166,7 +166,7 @@ mod conn_words {
     use super::endpoint;
     use crate::event::Summary;
     use crate::lang::Lang;
-    use crate::track::{Close, ConnSummary, Ended, FlowSummary, Handshake};
+    use crate::track::{ConnSummary, Ended, FlowSummary};
 
     /// The part of a conversation's line that TCP and UDP share.
     fn flow(l: &mut String, proto: &str, f: &FlowSummary, unit: &str, lang: Lang) {
@@ -210,14 +210,14 @@ mod conn_words {
                 }
             }
             Lang::Zh => {
-                let _ = write!(l, "  握手 {}", handshake_zh(t.handshake));
+                let _ = write!(l, "  握手 {}", t.handshake.zh());
                 if let Some(ms) = ms {
                     let _ = write!(l, " (iRTT {ms:.3} ms)");
                 }
                 let _ = write!(
                     l,
                     "  关闭 {}  历史 {}  完整度 {}  最终状态 {} / {}",
-                    close_zh(t.close),
+                    t.close.zh(),
                     t.history,
                     t.completeness,
                     t.client_state.tutorial_name(),
@@ -237,24 +237,6 @@ mod conn_words {
                 Lang::En => write!(l, "  {} replies", u.exchanges.len()),
                 Lang::Zh => write!(l, "  {} 次回复", u.exchanges.len()),
             };
-        }
-    }
-
-    fn handshake_zh(h: Handshake) -> &'static str {
-        match h {
-            Handshake::Complete => "完成",
-            Handshake::Incomplete => "未完成",
-            Handshake::Refused => "被拒绝",
-            Handshake::NotSeen => "未抓到",
-        }
-    }
-
-    fn close_zh(c: Close) -> &'static str {
-        match c {
-            Close::Fin => "双方 FIN",
-            Close::HalfClosed => "半关闭",
-            Close::Rst => "RST 重置",
-            Close::Open => "未关闭",
         }
     }
 

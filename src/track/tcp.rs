@@ -55,6 +55,16 @@ impl Handshake {
             Handshake::NotSeen => "not-seen",
         }
     }
+
+    /// The verdict in the classic tutorial's Chinese (printers and verify's checks).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Handshake::Complete => "完成",
+            Handshake::Incomplete => "未完成",
+            Handshake::Refused => "被拒绝",
+            Handshake::NotSeen => "未抓到",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +82,16 @@ impl Close {
             Close::HalfClosed => "half-closed",
             Close::Rst => "rst",
             Close::Open => "open",
+        }
+    }
+
+    /// How it closed, in Chinese (printers and verify's checks).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Close::Fin => "双方 FIN",
+            Close::HalfClosed => "半关闭",
+            Close::Rst => "RST 重置",
+            Close::Open => "未关闭",
         }
     }
 }

@@ -119,7 +119,7 @@ pub static HANDSHAKES: Def = Def {
         for t in f.tcp.iter().filter(|t| t.handshake != Handshake::Complete) {
             let how = match lang {
                 Lang::En => t.handshake.as_str(),
-                Lang::Zh => handshake_zh(t.handshake),
+                Lang::Zh => t.handshake.zh(),
             };
             let _ = write!(d, "; {} {} {how}", lang.pick("stream", "流"), t.flow.stream);
             frames.push(t.flow.first_frame);
@@ -145,7 +145,7 @@ pub static CLOSED_BY_FIN: Def = Def {
             bad.iter()
                 .map(|t| match lang {
                     Lang::En => format!("stream {} ended {}", t.flow.stream, t.close.as_str()),
-                    Lang::Zh => format!("流 {} 以 {} 结束", t.flow.stream, close_zh(t.close)),
+                    Lang::Zh => format!("流 {} 以 {} 结束", t.flow.stream, t.close.zh()),
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
@@ -589,24 +589,6 @@ impl Kind {
 /// Runs every expectation set.
 pub(super) fn run_all(exp: &Expectations, facts: &Facts<'_>, lang: Lang) -> Vec<Check> {
     exp.iter().map(|(d, v)| d.run(v, facts, lang)).collect()
-}
-
-fn handshake_zh(h: Handshake) -> &'static str {
-    match h {
-        Handshake::Complete => "完成",
-        Handshake::Incomplete => "未完成",
-        Handshake::Refused => "被拒绝",
-        Handshake::NotSeen => "未抓到",
-    }
-}
-
-fn close_zh(c: Close) -> &'static str {
-    match c {
-        Close::Fin => "双方 FIN",
-        Close::HalfClosed => "半关闭",
-        Close::Rst => "RST 重置",
-        Close::Open => "未关闭",
-    }
 }
 
 #[cfg(test)]
