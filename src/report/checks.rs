@@ -6,6 +6,18 @@ use std::io::{self, Write};
 use crate::lang::Lang;
 use crate::verify::Check;
 
+/// The verdict: all met, or how many of how many were not.
+pub fn verdict(checks: &[Check], lang: Lang) -> String {
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let n = checks.len();
+    match (failed, lang) {
+        (0, Lang::En) => format!("all {n} expectations met"),
+        (0, Lang::Zh) => format!("全部 {n} 项期望都满足"),
+        (_, Lang::En) => format!("{failed} of {n} expectations not met"),
+        (_, Lang::Zh) => format!("{n} 项期望中有 {failed} 项未满足"),
+    }
+}
+
 /// Writes the checks and the verdict line.
 pub fn write(out: &mut impl Write, checks: &[Check], json: bool, lang: Lang) -> io::Result<()> {
     let failed = checks.iter().filter(|c| !c.ok).count();
@@ -27,13 +39,7 @@ pub fn write(out: &mut impl Write, checks: &[Check], json: bool, lang: Lang) -> 
             }
             writeln!(out)?;
         }
-        let n = checks.len();
-        match (failed, lang) {
-            (0, Lang::En) => writeln!(out, "all {n} expectations met")?,
-            (0, Lang::Zh) => writeln!(out, "全部 {n} 项期望都满足")?,
-            (_, Lang::En) => writeln!(out, "{failed} of {n} expectations not met")?,
-            (_, Lang::Zh) => writeln!(out, "{n} 项期望中有 {failed} 项未满足")?,
-        }
+        writeln!(out, "{}", verdict(checks, lang))?;
     }
     out.flush()
 }

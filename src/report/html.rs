@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::ladder::{self, LadderRow};
 use super::text::TextPrinter;
-use super::{PacketEvent, Sink, Style, Summary};
+use super::{PacketEvent, Sink, Style, Summary, markup_escape};
 use crate::lang::Lang;
 use crate::track::Finished;
 use crate::verify::Check;
@@ -62,34 +62,33 @@ impl HtmlReport {
 
     /// The page, with `checks` when `verify` ran.
     pub fn write(&self, out: &mut impl Write, checks: Option<&[Check]>) -> io::Result<()> {
-        let zh = self.lang == Lang::Zh;
-        let t = |en: &'static str, cn: &'static str| if zh { cn } else { en };
+        let t = |en, zh| self.lang.pick(en, zh);
         let mut h = String::with_capacity(64 * 1024 + self.rows.len() * 400);
         h.push_str("<!DOCTYPE html>\n<html lang=\"");
         h.push_str(t("en", "zh"));
         h.push_str("\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-        esc(&mut h, &self.title);
+        markup_escape(&mut h, &self.title);
         h.push_str("</title>\n<style>\n");
         h.push_str(CSS);
         h.push_str("</style>\n</head>\n<body>\n<h1>synack: ");
-        esc(&mut h, &self.title);
+        markup_escape(&mut h, &self.title);
         h.push_str("</h1>\n");
         if let Some(s) = &self.summary {
             h.push_str("<p class=\"summary\">");
-            esc(&mut h, s);
+            markup_escape(&mut h, s);
             h.push_str("</p>\n");
         }
         if let Some(checks) = checks {
-            self.checks(&mut h, checks, zh);
+            self.checks(&mut h, checks);
         }
         h.push_str("<h2>");
         h.push_str(t("Conversations", "会话"));
         h.push_str("</h2>\n<pre class=\"conns\">");
         for c in &self.conns {
-            esc(&mut h, c);
+            markup_escape(&mut h, c);
         }
         if self.conns_left_out > 0 {
-            h.push_str(&left_out(self.conns_left_out, zh));
+            h.push_str(&left_out(self.conns_left_out, self.lang));
         }
         h.push_str("</pre>\n<h2>");
         h.push_str(t("Ladder", "时序图"));
@@ -111,14 +110,14 @@ impl HtmlReport {
             h.push_str("\" class=\"");
             h.push_str(r.class);
             h.push_str("\"><summary>");
-            esc(&mut h, &r.line);
+            markup_escape(&mut h, &r.line);
             h.push_str("</summary><pre>");
-            esc(&mut h, &r.detail);
+            markup_escape(&mut h, &r.detail);
             h.push_str("</pre></details>\n");
         }
         if self.packets_left_out > 0 {
             h.push_str("<p>");
-            h.push_str(&left_out(self.packets_left_out, zh));
+            h.push_str(&left_out(self.packets_left_out, self.lang));
             h.push_str("</p>\n");
         }
         h.push_str("</div>\n<script>\n");
@@ -127,26 +126,14 @@ impl HtmlReport {
         out.write_all(h.as_bytes())
     }
 
-    fn checks(&self, h: &mut String, checks: &[Check], zh: bool) {
-        let failed = checks.iter().filter(|c| !c.ok).count();
-        h.push_str(if zh {
-            "<h2>期望</h2>\n"
-        } else {
-            "<h2>Checks</h2>\n"
-        });
-        h.push_str(if failed == 0 {
+    fn checks(&self, h: &mut String, checks: &[Check]) {
+        h.push_str(self.lang.pick("<h2>Checks</h2>\n", "<h2>期望</h2>\n"));
+        h.push_str(if checks.iter().all(|c| c.ok) {
             "<p class=\"verdict ok\">"
         } else {
             "<p class=\"verdict bad\">"
         });
-        let n = checks.len();
-        let v = match (failed, zh) {
-            (0, false) => format!("all {n} expectations met"),
-            (0, true) => format!("全部 {n} 项期望都满足"),
-            (_, false) => format!("{failed} of {n} expectations not met"),
-            (_, true) => format!("{n} 项期望中有 {failed} 项未满足"),
-        };
-        esc(h, &v);
+        markup_escape(h, &super::checks::verdict(checks, self.lang));
         h.push_str("</p>\n<table class=\"checks\">\n");
         for c in checks {
             h.push_str(if c.ok {
@@ -154,9 +141,9 @@ impl HtmlReport {
             } else {
                 "<tr class=\"bad\"><td>✗</td><td>"
             });
-            esc(h, &c.name);
+            markup_escape(h, &c.name);
             h.push_str("</td><td>");
-            esc(h, &c.detail);
+            markup_escape(h, &c.detail);
             h.push_str("</td><td>");
             for f in c.frames.iter().take(20) {
                 h.push_str("<a href=\"#f");
@@ -171,8 +158,8 @@ impl HtmlReport {
     }
 }
 
-fn left_out(n: u64, zh: bool) -> String {
-    if zh {
+fn left_out(n: u64, lang: Lang) -> String {
+    if lang == Lang::Zh {
         format!("… 另有 {n} 条未列出\n")
     } else {
         format!("… and {n} more not listed\n")
@@ -232,19 +219,6 @@ impl Sink for HtmlReport {
     }
 }
 
-/// Text escaped for HTML element content and attribute values.
-fn esc(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-}
-
 const CSS: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}
 pre,summary{font-family:monospace;font-size:12px}
@@ -285,7 +259,7 @@ mod tests {
     #[test]
     fn test_escaping() {
         let mut s = String::new();
-        esc(&mut s, "<a href=\"x\">&</a>");
+        markup_escape(&mut s, "<a href=\"x\">&</a>");
         assert_eq!(s, "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
     }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::{Lang, PacketEvent, Sink, Summary, escape_payload};
+use super::{Lang, PacketEvent, Sink, Summary, escape_payload, markup_escape};
 use crate::track::Finished;
 use crate::track::{HandshakeNote, TcpState};
 use crate::wire::Transport;
@@ -199,18 +199,6 @@ pub fn text(rows: &[LadderRow], lang: Lang) -> String {
     out
 }
 
-fn xml_escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
-
 /// A standalone SVG: one `<line class="arrow">` per row.
 pub fn svg(rows: &[LadderRow], lang: Lang) -> String {
     let groups = ladders(rows);
@@ -239,7 +227,7 @@ pub fn svg(rows: &[LadderRow], lang: Lang) -> String {
         let mut t = String::new();
         ep(&mut t, first.client);
         let mut head = String::new();
-        xml_escape(&format!("{cname} {t}"), &mut head);
+        markup_escape(&mut head, &format!("{cname} {t}"));
         let _ = writeln!(
             out,
             "<text x=\"{xc}\" y=\"{y}\" text-anchor=\"middle\" font-weight=\"bold\">{head}</text>"
@@ -247,7 +235,7 @@ pub fn svg(rows: &[LadderRow], lang: Lang) -> String {
         t.clear();
         ep(&mut t, first.server);
         head.clear();
-        xml_escape(&format!("{sname} {t}"), &mut head);
+        markup_escape(&mut head, &format!("{sname} {t}"));
         let _ = writeln!(
             out,
             "<text x=\"{xs}\" y=\"{y}\" text-anchor=\"middle\" font-weight=\"bold\">{head}</text>"
@@ -279,7 +267,7 @@ pub fn svg(rows: &[LadderRow], lang: Lang) -> String {
                 ry + 8
             );
             let mut label = String::new();
-            xml_escape(&format!("{} {}", r.frame, r.label), &mut label);
+            markup_escape(&mut label, &format!("{} {}", r.frame, r.label));
             let _ = writeln!(
                 out,
                 "<text class=\"label\" data-frame=\"{}\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",

@@ -196,6 +196,20 @@ pub fn printer<'a, W: std::io::Write + 'a>(
     }
 }
 
+/// Text escaped for XML and HTML, in element content and attribute values alike (the ladder's
+/// SVG and the report page).
+pub(crate) fn markup_escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
