@@ -102,17 +102,8 @@ pub fn demo(args: &DemoArgs) -> Result<Outcome> {
         .html
         .as_ref()
         .map(|_| HtmlReport::new("synack demo", style.lang));
-    let (rows, timed_out) = match &mut html {
-        Some(h) => capture(
-            &mut live,
-            &mut pipeline,
-            &mut Tee(&mut printer, h),
-            &done,
-            ends,
-            args,
-        )?,
-        None => capture(&mut live, &mut pipeline, &mut printer, &done, ends, args)?,
-    };
+    let sinks = &mut Tee(&mut printer, html.as_mut().map(|h| h as &mut dyn Sink));
+    let (rows, timed_out) = capture(&mut live, &mut pipeline, sinks, &done, ends, args)?;
     let transcript = programs
         .join()
         .map_err(|_| anyhow!("the demo programs' thread panicked"))??;

@@ -27,25 +27,18 @@ pub fn read(args: &ReadArgs) -> Result<Outcome> {
         .html
         .as_ref()
         .map(|_| HtmlReport::new(&path.display().to_string(), args.output.lang.into()));
-    let mut tee;
-    let printer: &mut dyn Sink = match &mut html {
-        Some(h) => {
-            tee = Tee(printer.as_mut(), h);
-            &mut tee
-        }
-        None => printer.as_mut(),
-    };
+    let mut tee = Tee(printer.as_mut(), html.as_mut().map(|h| h as &mut dyn Sink));
     let mut one;
     let printer: &mut dyn Sink = match args.table.stream {
         Some(stream) => {
             one = OneStream {
-                inner: printer,
+                inner: &mut tee,
                 tcp: args.table.stream_proto == crate::cli::FollowProto::Tcp,
                 stream,
             };
             &mut one
         }
-        None => printer,
+        None => &mut tee,
     };
     let job = ReadJob {
         path: path.clone(),

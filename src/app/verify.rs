@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::Outcome;
 use super::read::{ReadJob, read_into};
 use crate::cli::{ExpectArgs, Format, VerifyArgs};
-use synack::event::Tee;
+use synack::event::{Sink, Tee};
 use synack::lang::Lang;
 use synack::report::html::HtmlReport;
 use synack::report::{self, Style};
@@ -90,10 +90,8 @@ pub fn verify_file(args: &VerifyArgs) -> Result<Outcome> {
         .html
         .as_ref()
         .map(|_| HtmlReport::new(&path.display().to_string(), lang));
-    let damage = match &mut html {
-        Some(h) => read_into(job, &mut Tee(&mut collector, h))?,
-        None => read_into(job, &mut collector)?,
-    };
+    let sinks = &mut Tee(&mut collector, html.as_mut().map(|h| h as &mut dyn Sink));
+    let damage = read_into(job, sinks)?;
     let mut seen = std::mem::take(&mut collector.seen);
     drop(collector);
     seen.damaged = damage.map(|e| synack::report::errors::file_error(&e, lang));

@@ -68,25 +68,26 @@ impl Sink for ConnsOnly<'_> {
     }
 }
 
-/// Every event to two sinks (a printer and the HTML report).
-pub struct Tee<'a>(pub &'a mut dyn Sink, pub &'a mut dyn Sink);
+/// Every event to a sink and, when there is one, to a second (the HTML report beside a
+/// printer).
+pub struct Tee<'a>(pub &'a mut dyn Sink, pub Option<&'a mut dyn Sink>);
 
 impl Sink for Tee<'_> {
     fn packet(&mut self, ev: &PacketEvent<'_, '_>) -> io::Result<()> {
         self.0.packet(ev)?;
-        self.1.packet(ev)
+        self.1.as_mut().map_or(Ok(()), |s| s.packet(ev))
     }
     fn conn(&mut self, c: &Finished) -> io::Result<()> {
         self.0.conn(c)?;
-        self.1.conn(c)
+        self.1.as_mut().map_or(Ok(()), |s| s.conn(c))
     }
     fn summary(&mut self, s: &Summary) -> io::Result<()> {
         self.0.summary(s)?;
-        self.1.summary(s)
+        self.1.as_mut().map_or(Ok(()), |t| t.summary(s))
     }
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()?;
-        self.1.flush()
+        self.1.as_mut().map_or(Ok(()), |s| s.flush())
     }
 }
 

@@ -24,8 +24,7 @@ pub struct Follow {
     tcp: bool,
     stream: u32,
     follow: TcpFollow,
-    /// UDP: the first sender, and every datagram's payload in order.
-    udp_client: Option<(IpAddr, u16)>,
+    /// UDP: every datagram's payload in order.
     udp: Vec<Chunk>,
     /// The two ends, client (Wireshark's Node 0) first.
     ends: Option<((IpAddr, u16), (IpAddr, u16))>,
@@ -37,7 +36,6 @@ impl Follow {
             tcp,
             stream,
             follow: TcpFollow::default(),
-            udp_client: None,
             udp: Vec::new(),
             ends: None,
         }
@@ -154,8 +152,7 @@ impl Follow {
             _ => (0, 0),
         };
         let src = (ip.src, sport);
-        self.ends.get_or_insert((src, (ip.dst, dport)));
-        let client = *self.udp_client.get_or_insert(src);
+        let (client, _) = *self.ends.get_or_insert((src, (ip.dst, dport)));
         let from_server = src != client;
         let mut push = |data: &[u8]| {
             if !data.is_empty() {
