@@ -9,7 +9,7 @@ use std::io::{self, BufWriter, Write};
 use pnet_packet::MutablePacket;
 use pnet_packet::ethernet::{EtherType, MutableEthernetPacket};
 use pnet_packet::gre::MutableGrePacket;
-use pnet_packet::ip::IpNextHeaderProtocols;
+use pnet_packet::ip::{IpNextHeaderProtocol, IpNextHeaderProtocols};
 use pnet_packet::ipv4::{self, MutableIpv4Packet};
 use synack::capture::file::FileReader;
 
@@ -49,26 +49,37 @@ fn ethernet(ethertype: u16, payload: &[u8], mac: u8) -> Vec<u8> {
     buf
 }
 
-/// An outer IPv4 header (10.99.0.1 → 10.99.0.2, protocol GRE) around `payload`.
-fn outer_ipv4(payload: &[u8], id: u16) -> Vec<u8> {
+/// An IPv4 header (`id`, DF when `df`) from `src` to `dst` around `payload`.
+fn ipv4_packet(
+    protocol: IpNextHeaderProtocol,
+    (src, dst): ([u8; 4], [u8; 4]),
+    id: u16,
+    df: bool,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut buf = vec![0u8; 20 + payload.len()];
     let mut ip = MutableIpv4Packet::new(&mut buf).expect("buffer sized for the header");
     ip.set_version(4);
     ip.set_header_length(5);
     ip.set_total_length((20 + payload.len()) as u16);
     ip.set_identification(id);
-    ip.set_flags(2);
+    ip.set_flags(if df { 2 } else { 0 });
     ip.set_ttl(64);
-    ip.set_next_level_protocol(IpNextHeaderProtocols::Gre);
-    ip.set_source([10, 99, 0, 1].into());
-    ip.set_destination([10, 99, 0, 2].into());
+    ip.set_next_level_protocol(protocol);
+    ip.set_source(src.into());
+    ip.set_destination(dst.into());
     ip.payload_mut().copy_from_slice(payload);
     let sum = ipv4::checksum(&ip.to_immutable());
     ip.set_checksum(sum);
     buf
 }
 
-/// A GRE header with the given key and sequence number (either optional) around `payload`.
+/// An outer IPv4 header (10.99.0.1 → 10.99.0.2, protocol GRE) around `payload`.
+fn outer_ipv4(payload: &[u8], id: u16) -> Vec<u8> {
+    let ends = ([10, 99, 0, 1], [10, 99, 0, 2]);
+    ipv4_packet(IpNextHeaderProtocols::Gre, ends, id, true, payload)
+}
+
 /// Ethernet's FCS (CRC-32, reflected, as IEEE 802.3 sends it least significant byte first).
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = !0u32;
@@ -88,23 +99,12 @@ fn crc32(data: &[u8]) -> u32 {
 /// An IPv4 header around a UDP datagram, between 10.0.0.1 (the Teredo client's side) and
 /// 192.0.2.1 (a relay).
 fn outer_udp(udp: &[u8], from_client: bool) -> Vec<u8> {
-    let mut buf = vec![0u8; 20 + udp.len()];
-    let mut ip = MutableIpv4Packet::new(&mut buf).expect("buffer sized for the header");
-    ip.set_version(4);
-    ip.set_header_length(5);
-    ip.set_total_length((20 + udp.len()) as u16);
-    ip.set_ttl(64);
-    ip.set_next_level_protocol(pnet_packet::ip::IpNextHeaderProtocols::Udp);
-    let (a, b) = ([10, 0, 0, 1].into(), [192, 0, 2, 1].into());
-    let (src, dst) = if from_client { (a, b) } else { (b, a) };
-    ip.set_source(src);
-    ip.set_destination(dst);
-    ip.set_payload(udp);
-    let sum = pnet_packet::ipv4::checksum(&ip.to_immutable());
-    ip.set_checksum(sum);
-    buf
+    let (a, b) = ([10, 0, 0, 1], [192, 0, 2, 1]);
+    let ends = if from_client { (a, b) } else { (b, a) };
+    ipv4_packet(IpNextHeaderProtocols::Udp, ends, 0, false, udp)
 }
 
+/// A GRE header with the given key and sequence number (either optional) around `payload`.
 fn gre(protocol: u16, key: Option<u32>, seq: Option<u32>, payload: &[u8]) -> Vec<u8> {
     let len = 4 + 4 * usize::from(key.is_some()) + 4 * usize::from(seq.is_some());
     let mut buf = vec![0u8; len + payload.len()];
