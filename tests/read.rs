@@ -621,8 +621,14 @@ fn english_words(line: &str) -> Vec<String> {
         "pcapng",
         "teredo",
     ];
-    let history = regex::Regex::new(r"^\^?[ShADadFfRrCcTtWwGgIiQq]+$").expect("pattern");
-    let word = regex::Regex::new(r"[A-Za-z][A-Za-z_'-]{2,}").expect("pattern");
+    // Compiled once for the thousands of lines the test reads.
+    static HISTORY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\^?[ShADadFfRrCcTtWwGgIiQq]+$").expect("pattern")
+    });
+    static WORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[A-Za-z][A-Za-z_'-]{2,}").expect("pattern")
+    });
+    let (history, word) = (&*HISTORY, &*WORD);
     word.find_iter(line)
         .map(|m| m.as_str())
         .filter(|w| !KEEP.contains(w) && !history.is_match(w))
