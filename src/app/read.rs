@@ -3,7 +3,7 @@
 
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread;
 
 use anyhow::{Result, anyhow, bail};
@@ -12,7 +12,7 @@ use super::{Outcome, open_input, printer};
 use crate::cli::{FollowArgs, FollowProto, ReadArgs};
 use synack::capture::file::{FileError, FileReader, Format as FileFormat};
 use synack::capture::filter::Filters;
-use synack::event::{OneStream, Pipeline, Recorded, Sink, Tee};
+use synack::event::{Decoder, Decodes, OneStream, Pipeline, Recorded, Sink, Tee};
 use synack::lang::Lang;
 use synack::report::html::HtmlReport;
 use synack::track::Limits;
@@ -73,38 +73,137 @@ pub(super) struct ReadJob {
     pub lang: Lang,
 }
 
-/// Runs a savefile through the pipeline into `printer` (conversations and summary included),
-/// on two threads: one reads, decodes and tracks, this one prints. Returns the damage that
-/// stopped the reading early, after every good frame was printed.
+/// Runs a savefile through the pipeline into `printer` (conversations and summary included).
+/// This thread prints; reading, decoding and tracking run on one more thread when packets
+/// are printed (printing is then the heavier half), on two more with `--conns` (tracking is
+/// then the heavier part, and reading moves off its core). Decoded frames cross threads as
+/// their bytes and the tracker's small `Facts`, never as a whole decode. Returns the damage
+/// that stopped the reading early, after every good frame was printed.
 pub(super) fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<FileError>> {
     let (tx, rx) = sync_channel::<Recorded>(4);
     let (back_tx, back_rx) = channel::<Recorded>();
-    let tracking = thread::spawn(move || track_file(job, tx, back_rx));
+    let (spare_tx, spare_rx) = channel::<Decodes>();
+    let tracking = Tracking {
+        pipeline: Pipeline::new(job.keep_bytes, job.limits),
+        packets: job.packets,
+        out: Recorded::default(),
+        tx,
+        recycled: back_rx,
+        spare: spare_tx,
+    };
+    let (downstream, tracker) = if job.packets {
+        (Downstream::Inline(tracking), None)
+    } else {
+        // `None` closes the input: without it (the file could not be read) nothing is
+        // summed up.
+        let (decoded_tx, decoded_rx) = sync_channel::<Option<Decodes>>(4);
+        let handle = thread::spawn(move || tracking.run(decoded_rx));
+        (Downstream::Thread(decoded_tx), Some(handle))
+    };
+    let reading = thread::spawn(move || read_file(job, downstream, spare_rx));
     let printed = (|| -> io::Result<()> {
         for batch in rx.iter() {
             batch.replay(printer)?;
             // The batch goes back for reuse, still full: the tracking thread that allocated
             // its conversation records frees them too (glibc locks an arena for a free from
-            // another thread, and the two threads then wait on each other). If the reader is
+            // another thread, and the two threads then wait on each other). If the tracker is
             // done, it is simply dropped.
             let _ = back_tx.send(batch);
         }
         Ok(())
     })();
-    // Stops the tracking thread if printing failed (a closed pipe) before waiting for it.
+    // Stops the other threads if printing failed (a closed pipe) before waiting for them.
     drop(rx);
-    let read = tracking
+    if let Some(t) = tracker {
+        t.join()
+            .map_err(|_| anyhow!("the tracking thread panicked"))?;
+    }
+    let read = reading
         .join()
         .map_err(|_| anyhow!("the reading thread panicked"))?;
     printed?;
     read
 }
 
-/// The reading and tracking half of `read_into`: frames → recorded events, in batches.
-fn track_file(
-    job: ReadJob,
+/// The tracking stage of `read_into`: decoded batches → recorded events for the printer.
+/// Decoded batches go on to the printer when it prints packets, else straight back to the
+/// reader (`spare`).
+struct Tracking {
+    pipeline: Pipeline,
+    packets: bool,
+    out: Recorded,
     tx: SyncSender<Recorded>,
     recycled: Receiver<Recorded>,
+    spare: Sender<Decodes>,
+}
+
+impl Tracking {
+    /// Tracks a batch. False once the printer has stopped (its error is reported there).
+    fn take(&mut self, batch: Decodes) -> bool {
+        if let Some(back) = self.pipeline.record(batch, &mut self.out, self.packets) {
+            let _ = self.spare.send(back);
+        }
+        if self.packets || self.out.len() >= Recorded::ITEMS {
+            let mut next = self.recycled.try_recv().unwrap_or_default();
+            for d in next.clear() {
+                let _ = self.spare.send(d);
+            }
+            return self.tx.send(std::mem::replace(&mut self.out, next)).is_ok();
+        }
+        true
+    }
+
+    /// End of input: the remaining conversations and the summary.
+    fn finish(mut self) {
+        self.pipeline.record_finish(&mut self.out);
+        let _ = self.tx.send(self.out);
+    }
+
+    /// On a thread of its own: batches until the reader closes the input.
+    fn run(mut self, input: Receiver<Option<Decodes>>) {
+        for batch in input.iter() {
+            match batch {
+                Some(b) => {
+                    if !self.take(b) {
+                        return;
+                    }
+                }
+                None => return self.finish(),
+            }
+        }
+    }
+}
+
+/// Where the reader's batches go.
+enum Downstream {
+    Thread(SyncSender<Option<Decodes>>),
+    Inline(Tracking),
+}
+
+impl Downstream {
+    /// False once the rest of the pipeline has stopped.
+    fn hand(&mut self, batch: Decodes) -> bool {
+        match self {
+            Downstream::Thread(tx) => tx.send(Some(batch)).is_ok(),
+            Downstream::Inline(t) => t.take(batch),
+        }
+    }
+
+    fn finish(self) {
+        match self {
+            Downstream::Thread(tx) => {
+                let _ = tx.send(None);
+            }
+            Downstream::Inline(t) => t.finish(),
+        }
+    }
+}
+
+/// The reading stage of `read_into`: frames → decoded batches, handed downstream.
+fn read_file(
+    job: ReadJob,
+    mut downstream: Downstream,
+    recycled: Receiver<Decodes>,
 ) -> Result<Option<FileError>> {
     let path = &job.path;
     let input = open_input(path)?;
@@ -127,11 +226,11 @@ fn track_file(
         );
     }
     let progress = progress_bar(path);
-    let mut pipeline = Pipeline::new(job.keep_bytes, job.limits);
+    let mut decoder = Decoder::new();
     let mut filters = Filters::new(job.filter);
     let mut shown = 0u64;
     let mut failure = None;
-    let mut batch = Recorded::default();
+    let mut batch = Decodes::default();
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
@@ -148,14 +247,14 @@ fn track_file(
             continue;
         }
         shown += 1;
-        pipeline.record(&frame, &mut batch, job.packets);
-        if batch.len() >= Recorded::ITEMS {
+        decoder.frame(&frame, &mut batch);
+        if batch.full() {
             if let Some(p) = &progress {
                 p.set_position(reader.offset());
             }
             let mut next = recycled.try_recv().unwrap_or_default();
             next.clear();
-            if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+            if !downstream.hand(std::mem::replace(&mut batch, next)) {
                 // The printing side stopped (its error is reported there).
                 return Ok(None);
             }
@@ -164,8 +263,9 @@ fn track_file(
     if let Some(p) = progress {
         p.finish_and_clear();
     }
-    pipeline.record_finish(&mut batch);
-    let _ = tx.send(batch);
+    if downstream.hand(batch) {
+        downstream.finish();
+    }
     Ok(failure)
 }
 

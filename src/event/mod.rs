@@ -10,7 +10,7 @@ use std::ops::Range;
 use crate::capture::Frame;
 use crate::time::Timestamp;
 use crate::track::defrag::Reassembler;
-use crate::track::{Finished, Limits, PacketInfo, Totals, Tracker};
+use crate::track::{DetachedFacts, Facts, Finished, Limits, PacketInfo, Totals, Tracker};
 use crate::wire::{self, Decoded};
 
 pub use crate::capture::FrameMeta;
@@ -149,7 +149,7 @@ impl Pipeline {
     pub fn frame(&mut self, frame: &Frame<'_>, sink: &mut dyn Sink) -> io::Result<()> {
         self.tracker.advance(frame.meta.ts);
         self.drain(sink)?;
-        self.track(frame, |decoded, info, _| {
+        self.track(frame, |decoded, info| {
             sink.packet(&PacketEvent {
                 frame: frame.meta,
                 decoded,
@@ -164,7 +164,7 @@ impl Pipeline {
     fn track<R>(
         &mut self,
         frame: &Frame<'_>,
-        then: impl FnOnce(&Decoded<'_>, PacketInfo, Option<&[u8]>) -> R,
+        then: impl FnOnce(&Decoded<'_>, PacketInfo) -> R,
     ) -> R {
         let m = &frame.meta;
         let first = wire::decode(m.linktype, frame.data, m.wirelen);
@@ -177,8 +177,8 @@ impl Pipeline {
             }
             None => &first,
         };
-        let info = self.tracker.packet(m.number, m.ts, decoded);
-        then(decoded, info, whole.as_deref())
+        let info = self.tracker.packet(m.number, m.ts, &Facts::of(decoded));
+        then(decoded, info)
     }
 
     /// Live capture: time passes without packets, so conversations can end in between.
@@ -213,25 +213,32 @@ impl Pipeline {
         }
     }
 
-    /// `frame`, recorded into `out` instead of handed to a sink: what a second thread needs
-    /// to replay the events (the frame's bytes are decoded again there, which costs less than
-    /// carrying the decoded form). Without `packets`, only conversation records are kept.
-    pub fn record(&mut self, frame: &Frame<'_>, out: &mut Recorded, packets: bool) {
-        self.tracker.advance(frame.meta.ts);
-        self.drain_into(out);
-        self.track(frame, |_, info, whole| {
+    /// Tracks a batch of decoded frames, recording their events into `out` instead of
+    /// handing them to a sink: what the thread that tracks does for the thread that prints.
+    /// With `packets`, `out` takes the batch along (the printer needs the decodes);
+    /// without, only conversation records are kept and the batch is given back.
+    pub fn record(&mut self, batch: Decodes, out: &mut Recorded, packets: bool) -> Option<Decodes> {
+        let b = out.decodes.len();
+        for (i, f) in batch.frames.iter().enumerate() {
+            self.tracker.advance(f.meta.ts);
+            self.drain_into(out);
+            let facts = f.facts.attach(&batch.bytes);
+            let info = self.tracker.packet(f.meta.number, f.meta.ts, &facts);
             if packets {
-                let data = out.keep(frame.data);
-                let whole = whole.map(|w| out.keep(w));
                 out.items.push(Item::Packet {
-                    meta: frame.meta,
+                    batch: b,
+                    frame: i,
                     info,
-                    data,
-                    whole,
                 });
             }
-        });
-        self.drain_into(out);
+            self.drain_into(out);
+        }
+        if packets {
+            out.decodes.push(batch);
+            None
+        } else {
+            Some(batch)
+        }
     }
 
     fn drain_into(&mut self, out: &mut Recorded) {
@@ -255,38 +262,115 @@ impl Pipeline {
     }
 }
 
-/// One recorded event. Items live in a reused vector and are not boxed: a packet item and a
-/// conversation record are of a size, and boxing either would allocate once per event.
-#[allow(clippy::large_enum_variant)]
-enum Item {
-    Packet {
-        meta: FrameMeta,
-        info: PacketInfo,
-        /// The frame's bytes, and a reassembled datagram's, in `Recorded::bytes`.
-        data: Range<usize>,
-        whole: Option<Range<usize>>,
-    },
-    Conn(Finished),
-    Summary(Box<Summary>),
+/// The first stage of the threaded pipeline: frames decoded (IP fragments reassembled) into a
+/// batch that keeps their bytes, on a thread of its own.
+#[derive(Default)]
+pub struct Decoder {
+    reassembler: Reassembler,
 }
 
-/// Events of many frames, made on the thread that tracks and replayed into a sink on the
-/// thread that prints, so that both cores work. Reused from batch to batch.
+impl Decoder {
+    pub fn new() -> Self {
+        Decoder::default()
+    }
+
+    /// Decodes `frame` into `out`: its bytes (and a datagram it completes) and the facts the
+    /// tracker needs.
+    pub fn frame(&mut self, frame: &Frame<'_>, out: &mut Decodes) {
+        let m = &frame.meta;
+        let data = out.keep(frame.data);
+        let first = wire::decode(m.linktype, &out.bytes[data.clone()], m.wirelen);
+        let (facts, whole) = match self.reassembler.feed(m.number, &first) {
+            None => (DetachedFacts::new(&Facts::of(&first), &out.bytes), None),
+            Some(datagram) => {
+                // The datagram joins the batch's bytes, and the facts point into them (the
+                // frame is decoded again from the reader's bytes for its headers: rare).
+                let first = wire::decode(m.linktype, frame.data, m.wirelen);
+                let whole = out.keep(&datagram);
+                let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
+                (DetachedFacts::new(&Facts::of(&d), &out.bytes), Some(whole))
+            }
+        };
+        out.frames.push(DecodedFrame {
+            meta: *m,
+            data,
+            whole,
+            facts,
+        });
+    }
+}
+
+struct DecodedFrame {
+    meta: FrameMeta,
+    /// The frame's bytes, and a reassembled datagram's, in `Decodes::bytes`.
+    data: Range<usize>,
+    whole: Option<Range<usize>>,
+    facts: DetachedFacts,
+}
+
+/// Decoded frames with their bytes, made by a `Decoder`; reused from batch to batch.
 #[derive(Default)]
-pub struct Recorded {
-    items: Vec<Item>,
+pub struct Decodes {
+    frames: Vec<DecodedFrame>,
     bytes: Vec<u8>,
 }
 
-impl Recorded {
-    /// Batches are handed over at about this size.
-    pub const ITEMS: usize = 1024;
+impl Decodes {
+    /// Batches are handed over at about this many frames, or this many bytes.
+    pub const FRAMES: usize = 1024;
+    pub const BYTES: usize = 4 << 20;
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Full enough to hand over.
+    pub fn full(&self) -> bool {
+        self.frames.len() >= Decodes::FRAMES || self.bytes.len() >= Decodes::BYTES
+    }
+
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.bytes.clear();
+    }
 
     fn keep(&mut self, b: &[u8]) -> Range<usize> {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
         start..self.bytes.len()
     }
+}
+
+/// One recorded event. Items live in a reused vector and are not boxed: a packet item and a
+/// conversation record are of a size, and boxing either would allocate once per event.
+#[allow(clippy::large_enum_variant)]
+enum Item {
+    /// Frame `frame` of batch `batch` in `Recorded::decodes`.
+    Packet {
+        batch: usize,
+        frame: usize,
+        info: PacketInfo,
+    },
+    Conn(Finished),
+    Summary(Box<Summary>),
+}
+
+/// Events of many frames, made on the thread that tracks and replayed into a sink on the
+/// thread that prints, so that the cores share the work. Reused from batch to batch.
+#[derive(Default)]
+pub struct Recorded {
+    items: Vec<Item>,
+    /// The decoded batches the packet items refer to (at most one unless `--conns`).
+    decodes: Vec<Decodes>,
+}
+
+impl Recorded {
+    /// Batches are handed over at about this size.
+    pub const ITEMS: usize = 1024;
 
     pub fn len(&self) -> usize {
         self.items.len()
@@ -296,9 +380,10 @@ impl Recorded {
         self.items.is_empty()
     }
 
-    pub fn clear(&mut self) {
+    /// Empties the record; the decoded batches it held are handed back for reuse.
+    pub fn clear(&mut self) -> impl Iterator<Item = Decodes> + '_ {
         self.items.clear();
-        self.bytes.clear();
+        self.decodes.drain(..)
     }
 
     /// Hands every event to `sink`, in order. Returns whether the summary was among them.
@@ -306,24 +391,28 @@ impl Recorded {
         let mut summary = false;
         for item in &self.items {
             match item {
-                Item::Packet {
-                    meta,
-                    info,
-                    data,
-                    whole,
-                } => {
-                    let first =
-                        wire::decode(meta.linktype, &self.bytes[data.clone()], meta.wirelen);
+                Item::Packet { batch, frame, info } => {
+                    let Some((f, bytes)) = self
+                        .decodes
+                        .get(*batch)
+                        .and_then(|d| d.frames.get(*frame).map(|f| (f, &d.bytes)))
+                    else {
+                        continue;
+                    };
+                    // Decoded again from the bytes: cheaper than moving the decode itself
+                    // (some 400 bytes) from core to core.
+                    let meta = &f.meta;
+                    let first = wire::decode(meta.linktype, &bytes[f.data.clone()], meta.wirelen);
                     let reassembled;
-                    let decoded = match whole {
+                    let decoded = match &f.whole {
                         Some(w) => {
-                            reassembled = wire::decode_reassembled(&first, &self.bytes[w.clone()]);
+                            reassembled = wire::decode_reassembled(&first, &bytes[w.clone()]);
                             &reassembled
                         }
                         None => &first,
                     };
                     sink.packet(&PacketEvent {
-                        frame: *meta,
+                        frame: f.meta,
                         decoded,
                         info,
                     })?;

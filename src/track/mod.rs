@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod defrag;
+pub mod facts;
 pub mod flow;
 pub mod follow;
 pub mod seq;
@@ -18,9 +19,9 @@ use rustc_hash::FxHashMap;
 
 use crate::time::{Duration, Timestamp};
 use crate::wire::tcp::TcpFixed;
-use crate::wire::{Decoded, Transport};
 use table::{Conv, Graveyard, List, Table};
 
+pub use facts::{DetachedFacts, Facts, L4};
 pub use flow::{ByRole, BySide, Exchange, FlowSummary, Role, Side, Step};
 pub use seq::SeqNumber;
 pub use state::TcpState;
@@ -402,30 +403,29 @@ impl Tracker {
         self.remove(due.1, ended)
     }
 
-    /// Feeds one decoded frame through the conversation tables. Call `advance` with the
-    /// frame's time and drain `pop_expired` first.
-    pub fn packet(&mut self, frame: u64, ts: Timestamp, d: &Decoded<'_>) -> PacketInfo {
+    /// Feeds one decoded frame's facts through the conversation tables. Call `advance` with
+    /// the frame's time and drain `pop_expired` first.
+    pub fn packet(&mut self, frame: u64, ts: Timestamp, d: &Facts<'_>) -> PacketInfo {
         self.totals.frames += 1;
-        if d.malformed.is_some() {
+        if d.malformed {
             self.totals.malformed += 1;
         }
         let mut info = PacketInfo::default();
-        let Some(ip) = d.ip else { return info };
+        let Some((src, dst)) = d.ip else { return info };
         // A tunnel's outer UDP flow is a conversation of its own in Wireshark's count, and it
         // is dissected (so numbered) before the inner one.
-        if let (Some(outer), Some((sp, dp))) = (d.outer, d.outer_udp_ports) {
-            let (slot, side) = self.udp_slot(outer.src, sp, outer.dst, dp, frame, ts);
+        if let Some(((osrc, sp), (odst, dp))) = d.outer_udp {
+            let (slot, side) = self.udp_slot(osrc, sp, odst, dp, frame, ts);
             if let Some(c) = self.table.udp_mut(slot) {
                 c.carries(frame, ts, side);
                 info.outer_stream = Some(c.stream);
             }
             self.table.touch(slot, List::Udp, self.clock);
         }
-        match &d.transport {
-            Transport::Tcp(seg) => {
-                // Wireshark needs ports through window (16 bytes) before it finds a conversation.
-                let Some(fixed) = seg.fixed else { return info };
-                let (key, side) = FlowKey::new(ip.src, seg.sport, ip.dst, seg.dport);
+        match &d.l4 {
+            L4::Tcp(seg) => {
+                let fixed = seg.fixed;
+                let (key, side) = FlowKey::new(src, seg.sport, dst, seg.dport);
                 let known = self.tcp_index.get(&key).copied();
                 let slot = match known {
                     Some(slot)
@@ -453,8 +453,8 @@ impl Tracker {
                 };
                 self.table.touch(slot, list, self.clock);
             }
-            Transport::Udp(dg) if !dg.bogus_length => {
-                let (slot, side) = self.udp_slot(ip.src, dg.sport, ip.dst, dg.dport, frame, ts);
+            L4::Udp(dg) => {
+                let (slot, side) = self.udp_slot(src, dg.sport, dst, dg.dport, frame, ts);
                 self.totals.udp_datagrams += 1;
                 if let Some(c) = self.table.udp_mut(slot) {
                     info.stream = Some(c.stream);
@@ -462,20 +462,15 @@ impl Tracker {
                 }
                 self.table.touch(slot, List::Udp, self.clock);
             }
-            Transport::Icmp(m) => {
+            L4::IcmpQuotedUdp((qsrc, sp), (qdst, dp)) => {
                 // An error quoting a UDP datagram belongs to that datagram's conversation
                 // (created if unseen); a quoted TCP header creates no TCP conversation.
-                if let Some(q) = m.quoted
-                    && q.ip.protocol == 17
-                    && let (Some(sp), Some(dp)) = (q.sport, q.dport)
-                {
-                    let (slot, _) = self.udp_slot(q.ip.src, sp, q.ip.dst, dp, frame, ts);
-                    if let Some(c) = self.table.udp_mut(slot) {
-                        info.stream = Some(c.stream);
-                    }
+                let (slot, _) = self.udp_slot(*qsrc, *sp, *qdst, *dp, frame, ts);
+                if let Some(c) = self.table.udp_mut(slot) {
+                    info.stream = Some(c.stream);
                 }
             }
-            _ => {}
+            L4::None => {}
         }
         info
     }
@@ -620,7 +615,7 @@ mod tests {
             };
             t.advance(ts);
             out.extend(std::iter::from_fn(|| t.pop_expired()));
-            let info = t.packet(i as u64 + 1, ts, &d);
+            let info = t.packet(i as u64 + 1, ts, &Facts::of(&d));
             assert_eq!(info.stream, Some(0));
             out.extend(std::iter::from_fn(|| t.pop_expired()));
         }
@@ -671,7 +666,7 @@ mod tests {
         let d = wire::decode(1, &f, f.len() as u32);
         assert_eq!(d.tunnel, Some(crate::wire::numbers::Tunnel::Vxlan));
         let mut t = Tracker::new(16);
-        let info = t.packet(1, Timestamp::default(), &d);
+        let info = t.packet(1, Timestamp::default(), &Facts::of(&d));
         assert_eq!(info.stream, Some(1), "the outer flow is numbered first");
         let done = t.finish();
         let packets: Vec<u64> = done

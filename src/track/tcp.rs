@@ -4,12 +4,12 @@
 //! exchanges.
 
 use super::analysis::{self, Flags, Flow, Verdict};
+use super::facts::TcpFacts;
 use super::flow::{ByRole, BySide, FlowSummary, MoreRequest, Pairing, Role, Side, Step};
 use super::seq::{Coverage, SeqNumber, unwrap};
 use super::state::{self, Event, TcpState};
 use super::{FlowKey, PacketInfo};
 use crate::time::Timestamp;
-use crate::wire::TcpSegment;
 use crate::wire::tcp::{TcpFixed, TcpFlags};
 
 /// `tcp.completeness` bits.
@@ -434,10 +434,10 @@ impl TcpConv {
         frame: u64,
         ts: Timestamp,
         side: Side,
-        seg: &TcpSegment<'_>,
+        seg: &TcpFacts<'_>,
         keep: usize,
     ) {
-        let Some(f) = seg.fixed else { return };
+        let f = seg.fixed;
         let first = self.dirs.0.iter().all(|d| d.packets == 0);
         self.dirs[side].packets += 1;
         self.last_frame = frame;
@@ -507,7 +507,7 @@ impl TcpConv {
         let new_bytes = d.coverage.add(data_start, len);
         d.bytes += new_bytes as u64;
 
-        let corrupt = seg.checksum == crate::wire::checksum::Checksum::Bad;
+        let corrupt = seg.bad_checksum;
         // A corrupt segment is dropped by Zeek before its sequence numbers are looked at.
         let rxmit = !corrupt && self.zeek_retransmission(side, f, len);
         self.history_letters(side, f, len, rxmit, corrupt);
@@ -548,13 +548,11 @@ impl TcpConv {
         frame: u64,
         ts: Timestamp,
         side: Side,
-        seg: &TcpSegment<'_>,
+        seg: &TcpFacts<'_>,
         len: u32,
         reused: bool,
     ) {
-        let Some(f) = seg.fixed else {
-            return;
-        };
+        let f = seg.fixed;
         let flags = f.flags;
         let other = side.other();
         let d = &mut self.dirs[side];
@@ -575,8 +573,8 @@ impl TcpConv {
 
         // Window scaling is agreed in the handshake: a SYN without the option means none.
         if flags.syn() {
-            self.flows[side].win_scale = Some(seg.options.wscale.map_or(-2, |w| w.min(14) as i8));
-            if flags.ack() && seg.options.wscale.is_none() {
+            self.flows[side].win_scale = Some(seg.wscale.map_or(-2, |w| w.min(14) as i8));
+            if flags.ack() && seg.wscale.is_none() {
                 self.flows[other].win_scale = Some(-2);
             }
         }
@@ -984,7 +982,7 @@ impl TcpConv {
 mod tests {
     use super::*;
     use crate::wire::checksum::Checksum;
-    use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN};
+    use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN, TcpSegment};
 
     fn conv_from(segs: &[(usize, u16, u32, u32, u32, u16)]) -> TcpConv {
         conv_checked(segs, |_| Checksum::Unverified)
@@ -1036,7 +1034,7 @@ mod tests {
                 i as u64 + 1,
                 ts,
                 side_of(side),
-                &seg,
+                &TcpFacts::of(&seg).expect("a fixed header"),
                 64,
             );
         }
@@ -1130,6 +1128,7 @@ mod tests {
                 secs: 1,
                 nsecs: i as i32,
             };
+            let s = TcpFacts::of(&s).expect("a fixed header");
             c.segment(&mut PacketInfo::default(), i, ts, Side::Lo, &s, 0);
         };
         seg(&mut c, 1, SYN, 100, 0);

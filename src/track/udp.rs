@@ -1,10 +1,10 @@
 //! UDP conversations, numbered like Wireshark's `udp.stream`, with request/reply pairing:
 //! a datagram from the first sender answered by one from its peer.
 
+use super::facts::UdpFacts;
 use super::flow::{BySide, FlowSummary, MoreRequest, Pairing, Side, Step};
 use super::{FlowKey, PacketInfo};
 use crate::time::Timestamp;
-use crate::wire::UdpDatagram;
 
 #[derive(Debug, Clone)]
 pub struct UdpConv {
@@ -72,7 +72,7 @@ impl UdpConv {
         frame: u64,
         ts: Timestamp,
         side: Side,
-        dg: &UdpDatagram<'_>,
+        dg: &UdpFacts<'_>,
         keep: usize,
     ) {
         self.packets[side] += 1;

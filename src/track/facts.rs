@@ -1,0 +1,196 @@
+//! What the tracker reads of a decoded frame, and nothing more. A `Decoded` is ~400 bytes; these
+//! facts are about a third of that, so a frame decoded on one thread reaches the tracking
+//! thread in two or three cache lines (moving the whole decode between cores cost more than
+//! decoding it).
+
+use std::net::IpAddr;
+
+use crate::wire::tcp::{TcpFixed, TcpSegment};
+use crate::wire::{Decoded, Transport};
+
+/// An address and port.
+pub type End = (IpAddr, u16);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facts<'a> {
+    pub malformed: bool,
+    /// Source and destination of the IP header that carries the transport (None: no IP).
+    pub ip: Option<(IpAddr, IpAddr)>,
+    /// The outer UDP datagram (source, destination) of a tunnel that UDP carried.
+    pub outer_udp: Option<(End, End)>,
+    pub l4: L4<'a>,
+}
+
+/// The transport as the tracker sees it.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum L4<'a> {
+    /// Nothing the tracker follows: no transport, or one Wireshark finds no conversation for
+    /// (TCP shorter than its window field, UDP with a bogus length).
+    #[default]
+    None,
+    Tcp(TcpFacts<'a>),
+    Udp(UdpFacts<'a>),
+    /// An ICMP error quoting a UDP datagram (source, destination): it joins that conversation.
+    IcmpQuotedUdp(End, End),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TcpFacts<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    pub fixed: TcpFixed,
+    /// The window scale option's shift.
+    pub wscale: Option<u8>,
+    /// `tcp.len`; None for fragments and segments shorter than their header.
+    pub len: Option<u32>,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+    pub header_complete: bool,
+    /// The checksum was checked and is wrong (Zeek's `C`).
+    pub bad_checksum: bool,
+}
+
+impl<'a> TcpFacts<'a> {
+    /// None when Wireshark would find no conversation (fewer than 16 header bytes).
+    pub fn of(seg: &TcpSegment<'a>) -> Option<TcpFacts<'a>> {
+        Some(TcpFacts {
+            sport: seg.sport,
+            dport: seg.dport,
+            fixed: seg.fixed?,
+            wscale: seg.options.wscale,
+            len: seg.len,
+            payload: seg.payload,
+            header_complete: seg.header_complete,
+            bad_checksum: seg.checksum == crate::wire::checksum::Checksum::Bad,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct UdpFacts<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    /// Payload bytes by the length field.
+    pub len: u32,
+    /// The captured part of the payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Facts<'a> {
+    pub fn of(d: &Decoded<'a>) -> Facts<'a> {
+        let l4 = match &d.transport {
+            Transport::Tcp(seg) => TcpFacts::of(seg).map_or(L4::None, L4::Tcp),
+            Transport::Udp(dg) if !dg.bogus_length => L4::Udp(UdpFacts {
+                sport: dg.sport,
+                dport: dg.dport,
+                len: dg.len,
+                payload: dg.payload,
+            }),
+            Transport::Icmp(m) => match m.quoted {
+                Some(q) if q.ip.protocol == 17 => match (q.sport, q.dport) {
+                    (Some(sp), Some(dp)) => L4::IcmpQuotedUdp((q.ip.src, sp), (q.ip.dst, dp)),
+                    _ => L4::None,
+                },
+                _ => L4::None,
+            },
+            _ => L4::None,
+        };
+        Facts {
+            malformed: d.malformed.is_some(),
+            ip: d.ip.map(|h| (h.src, h.dst)),
+            outer_udp: match (d.outer, d.outer_udp_ports) {
+                (Some(o), Some((sp, dp))) => Some(((o.src, sp), (o.dst, dp))),
+                _ => None,
+            },
+            l4,
+        }
+    }
+
+    fn payload(&self) -> &'a [u8] {
+        match &self.l4 {
+            L4::Tcp(t) => t.payload,
+            L4::Udp(u) => u.payload,
+            _ => &[],
+        }
+    }
+
+    fn with_payload<'b>(self, payload: &'b [u8]) -> Facts<'b> {
+        let l4 = match self.l4 {
+            L4::Tcp(t) => L4::Tcp(TcpFacts { payload, ..t }),
+            L4::Udp(u) => L4::Udp(UdpFacts { payload, ..u }),
+            L4::IcmpQuotedUdp(a, b) => L4::IcmpQuotedUdp(a, b),
+            L4::None => L4::None,
+        };
+        Facts {
+            malformed: self.malformed,
+            ip: self.ip,
+            outer_udp: self.outer_udp,
+            l4,
+        }
+    }
+}
+
+/// Facts kept apart from the bytes their payload points into, to wait in a batch beside
+/// those bytes (and cross to another thread with them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DetachedFacts {
+    facts: Facts<'static>,
+    /// Where the payload was in the buffer.
+    payload: (usize, usize),
+}
+
+impl DetachedFacts {
+    /// Detaches `f`, whose payload points into `buf` (one that does not becomes empty).
+    pub fn new(f: &Facts<'_>, buf: &[u8]) -> DetachedFacts {
+        let p = f.payload();
+        // Pointer arithmetic only to find the offset; the payload is taken again by index.
+        let offset = (p.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        let payload = if offset <= buf.len() && p.len() <= buf.len() - offset {
+            (offset, p.len())
+        } else {
+            (0, 0)
+        };
+        DetachedFacts {
+            facts: f.with_payload(&[]),
+            payload,
+        }
+    }
+
+    /// The facts again, over `buf` (the buffer they were detached from).
+    pub fn attach<'b>(&self, buf: &'b [u8]) -> Facts<'b> {
+        let (offset, len) = self.payload;
+        let payload = buf
+            .get(offset..offset.saturating_add(len))
+            .unwrap_or_default();
+        self.facts.with_payload(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_detached_facts_find_their_payload_again() {
+        let frame = crate::wire::tcp::tests::ipv4_tcp_frame(b"hello");
+        let mut buf = vec![0u8; 7];
+        buf.extend_from_slice(&frame);
+        let d = crate::wire::decode(1, &buf[7..], frame.len() as u32);
+        let detached = DetachedFacts::new(&Facts::of(&d), &buf);
+        // A copy of the buffer elsewhere: the payload is found by its place, not its address.
+        let copy = buf.clone();
+        let f = detached.attach(&copy);
+        let L4::Tcp(t) = f.l4 else {
+            panic!("not TCP: {f:?}")
+        };
+        assert_eq!(t.payload, b"hello");
+        assert_eq!(t.payload.as_ptr(), copy[copy.len() - 5..].as_ptr());
+        assert_eq!(t.len, Some(5));
+        // Facts from other bytes than the buffer's keep no payload rather than a wrong one.
+        let other = DetachedFacts::new(&Facts::of(&d), &copy);
+        let L4::Tcp(t) = other.attach(&copy).l4 else {
+            panic!("not TCP")
+        };
+        assert_eq!(t.payload, b"");
+    }
+}
