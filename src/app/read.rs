@@ -92,7 +92,7 @@ pub(super) fn read_into(job: ReadJob, printer: &mut dyn Sink) -> Result<Option<F
         spare: spare_tx,
     };
     let (downstream, tracker) = if job.packets {
-        (Downstream::Inline(tracking), None)
+        (Downstream::Inline(Box::new(tracking)), None)
     } else {
         // `None` closes the input: without it (the file could not be read) nothing is
         // summed up.
@@ -177,7 +177,7 @@ impl Tracking {
 /// Where the reader's batches go.
 enum Downstream {
     Thread(SyncSender<Option<Decodes>>),
-    Inline(Tracking),
+    Inline(Box<Tracking>),
 }
 
 impl Downstream {
