@@ -129,6 +129,8 @@ impl Sink for OneStream<'_> {
 pub struct Pipeline {
     tracker: Tracker,
     reassembler: Reassembler,
+    /// Where a frame's `PacketInfo` goes when nobody prints it (`--conns`).
+    scratch: PacketInfo,
 }
 
 impl Pipeline {
@@ -137,6 +139,7 @@ impl Pipeline {
         Pipeline {
             tracker: Tracker::with_limits(keep_bytes, limits),
             reassembler: Reassembler::new(),
+            scratch: PacketInfo::default(),
         }
     }
 
@@ -223,13 +226,20 @@ impl Pipeline {
             self.tracker.advance(f.meta.ts);
             self.drain_into(out);
             let facts = f.facts.attach(&batch.bytes);
-            let info = self.tracker.packet(f.meta.number, f.meta.ts, &facts);
             if packets {
                 out.items.push(Item::Packet {
                     batch: b,
                     frame: i,
-                    info,
+                    info: PacketInfo::default(),
                 });
+                if let Some(Item::Packet { info, .. }) = out.items.last_mut() {
+                    self.tracker
+                        .packet_into(f.meta.number, f.meta.ts, &facts, info);
+                }
+            } else {
+                self.scratch = PacketInfo::default();
+                self.tracker
+                    .packet_into(f.meta.number, f.meta.ts, &facts, &mut self.scratch);
             }
             self.drain_into(out);
         }

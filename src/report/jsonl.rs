@@ -284,7 +284,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
                     o.raw("irtt", format_args!("{}", super::delta_text(d)))?;
                 }
                 o.num("completeness", t.completeness)?;
-                o.str("history", &t.history)?;
+                o.str("history", t.history.as_str())?;
                 o.str("close", t.close.as_str())?;
                 o.num("retransmissions", t.retransmissions)?;
                 o.num("dup_acks", t.dup_acks)?;

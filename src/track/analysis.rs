@@ -5,6 +5,8 @@
 //! Wireshark treats a zero `nextseq` / `lastack` / `maxseqtobeacked` as "not seen yet"; this
 //! keeps that convention, because it changes verdicts on the rare connection that crosses 0.
 
+use smallvec::SmallVec;
+
 use super::seq::SeqNumber;
 use crate::time::{Duration, Timestamp};
 use crate::wire::tcp::TcpFlags;
@@ -139,7 +141,8 @@ pub struct Flow {
     pub win_scale: Option<i8>,
     last_segment_flags: u32,
     valid_bif: bool,
-    segments: Vec<Unacked>,
+    /// Inline while few are in flight (most conversations): no allocation per flow.
+    segments: SmallVec<[Unacked; 8]>,
 }
 
 impl Flow {

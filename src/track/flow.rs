@@ -239,10 +239,15 @@ impl Pairing {
         Some((p.frame, rtt))
     }
 
-    /// Gives back spare capacity once the conversation is over.
+    /// Gives back spare capacity once the conversation is over, when there is much of it
+    /// (a reallocation per conversation for a few hundred bytes costs more than it saves).
     pub fn compact(&mut self) {
-        self.exchanges.shrink_to_fit();
-        self.text.shrink_to_fit();
+        if self.exchanges.capacity() - self.exchanges.len() > 16 {
+            self.exchanges.shrink_to_fit();
+        }
+        if self.text.capacity() - self.text.len() > 1024 {
+            self.text.shrink_to_fit();
+        }
     }
 
     /// The exchanges and the bytes they point into, for the record.

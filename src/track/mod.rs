@@ -218,6 +218,9 @@ pub struct Tracker {
     recent: [i128; Tracker::CLOCK_WINDOW],
     /// Three frame times have been seen: the clock may expire conversations.
     clock_trusted: bool,
+    /// No conversation is due before this time (a lower bound, exact after each check that
+    /// found none due), so the check before and after every packet is one comparison.
+    due_at_least: i128,
     pub totals: Totals,
 }
 
@@ -274,6 +277,7 @@ impl Tracker {
             clock: i128::MIN,
             recent: [i128::MIN; Tracker::CLOCK_WINDOW],
             clock_trusted: false,
+            due_at_least: i128::MIN,
             totals: Totals::default(),
         }
     }
@@ -292,9 +296,15 @@ impl Tracker {
             self.clock = self.clock.max(t);
             return;
         }
-        let mut sorted = self.recent;
-        sorted.sort_unstable();
-        self.clock = self.clock.max(sorted[Tracker::CLOCK_WINDOW / 2]);
+        // Frame times mostly come in order: then the middle one is the median, unsorted.
+        let median = if self.recent.is_sorted() {
+            self.recent[Tracker::CLOCK_WINDOW / 2]
+        } else {
+            let mut sorted = self.recent;
+            sorted.sort_unstable();
+            sorted[Tracker::CLOCK_WINDOW / 2]
+        };
+        self.clock = self.clock.max(median);
         if !self.clock_trusted {
             self.trust_clock();
         }
@@ -312,6 +322,13 @@ impl Tracker {
     fn trust_clock(&mut self) {
         self.clock_trusted = true;
         self.table.restamp(self.clock);
+        self.due_at_least = i128::MIN;
+    }
+
+    /// A conversation was put at the back of `list` now: it is due no earlier than this.
+    fn active_on(&mut self, list: List) {
+        let deadline = self.clock.saturating_add(self.timeout(list));
+        self.due_at_least = self.due_at_least.min(deadline);
     }
 
     fn timeout(&self, list: List) -> i128 {
@@ -383,18 +400,24 @@ impl Tracker {
         if let Some(f) = self.ready.pop() {
             return Some(f);
         }
-        if !self.clock_trusted {
+        if !self.clock_trusted || self.clock < self.due_at_least {
             return None;
         }
         // Each list's front is its earliest deadline; the earliest of the three goes first.
-        let due = [List::TcpOver, List::Udp, List::TcpOpen]
+        let earliest = [List::TcpOver, List::Udp, List::TcpOpen]
             .into_iter()
             .filter_map(|l| {
                 let (slot, active) = self.table.front(l)?;
-                let deadline = active.saturating_add(self.timeout(l));
-                (deadline <= self.clock).then_some((deadline, slot, l))
+                Some((active.saturating_add(self.timeout(l)), slot, l))
             })
-            .min_by_key(|&(deadline, _, _)| deadline)?;
+            .min_by_key(|&(deadline, _, _)| deadline);
+        let due = match earliest {
+            Some(e) if e.0 <= self.clock => e,
+            other => {
+                self.due_at_least = other.map_or(i128::MAX, |e| e.0);
+                return None;
+            }
+        };
         let ended = if due.2 == List::TcpOver {
             Ended::Closed
         } else {
@@ -406,12 +429,19 @@ impl Tracker {
     /// Feeds one decoded frame's facts through the conversation tables. Call `advance` with
     /// the frame's time and drain `pop_expired` first.
     pub fn packet(&mut self, frame: u64, ts: Timestamp, d: &Facts<'_>) -> PacketInfo {
+        let mut info = PacketInfo::default();
+        self.packet_into(frame, ts, d, &mut info);
+        info
+    }
+
+    /// `packet`, filling in `info` (which starts as the default): what the tracking thread
+    /// uses, to write each frame's `PacketInfo` (some 300 bytes) once, where it is kept.
+    pub fn packet_into(&mut self, frame: u64, ts: Timestamp, d: &Facts<'_>, info: &mut PacketInfo) {
         self.totals.frames += 1;
         if d.malformed {
             self.totals.malformed += 1;
         }
-        let mut info = PacketInfo::default();
-        let Some((src, dst)) = d.ip else { return info };
+        let Some((src, dst)) = d.ip else { return };
         // A tunnel's outer UDP flow is a conversation of its own in Wireshark's count, and it
         // is dissected (so numbered) before the inner one.
         if let Some(((osrc, sp), (odst, dp))) = d.outer_udp {
@@ -421,6 +451,7 @@ impl Tracker {
                 info.outer_stream = Some(c.stream);
             }
             self.table.touch(slot, List::Udp, self.clock);
+            self.active_on(List::Udp);
         }
         match &d.l4 {
             L4::Tcp(seg) => {
@@ -439,10 +470,10 @@ impl Tracker {
                     _ => self.new_tcp(key, side, fixed, known.is_some(), frame, ts),
                 };
                 let Some(conv) = self.table.tcp_mut(slot) else {
-                    return info;
+                    return;
                 };
                 let was_complete = conv.handshake() == Handshake::Complete;
-                conv.segment(&mut info, frame, ts, side, seg, self.keep_bytes);
+                conv.segment(info, frame, ts, side, seg, self.keep_bytes);
                 if !was_complete && conv.handshake() == Handshake::Complete {
                     self.totals.handshakes_complete += 1;
                 }
@@ -452,15 +483,17 @@ impl Tracker {
                     List::TcpOpen
                 };
                 self.table.touch(slot, list, self.clock);
+                self.active_on(list);
             }
             L4::Udp(dg) => {
                 let (slot, side) = self.udp_slot(src, dg.sport, dst, dg.dport, frame, ts);
                 self.totals.udp_datagrams += 1;
                 if let Some(c) = self.table.udp_mut(slot) {
                     info.stream = Some(c.stream);
-                    c.datagram(&mut info, frame, ts, side, dg, self.keep_bytes);
+                    c.datagram(info, frame, ts, side, dg, self.keep_bytes);
                 }
                 self.table.touch(slot, List::Udp, self.clock);
+                self.active_on(List::Udp);
             }
             L4::IcmpQuotedUdp((qsrc, sp), (qdst, dp)) => {
                 // An error quoting a UDP datagram belongs to that datagram's conversation
@@ -472,7 +505,6 @@ impl Tracker {
             }
             L4::None => {}
         }
-        info
     }
 
     /// A new TCP conversation on `key`, or one summed up earlier coming back: same stream,
@@ -507,6 +539,7 @@ impl Tracker {
         let slot = self
             .table
             .insert(Conv::Tcp(Box::new(conv)), List::TcpOpen, self.clock);
+        self.active_on(List::TcpOpen);
         self.tcp_index.insert(key, slot);
         slot
     }
@@ -537,6 +570,7 @@ impl Tracker {
         let slot = self
             .table
             .insert(Conv::Udp(Box::new(conv)), List::Udp, self.clock);
+        self.active_on(List::Udp);
         self.udp_index.insert(key, slot);
         (slot, side)
     }
@@ -551,7 +585,8 @@ impl Tracker {
                 out.push(f);
             }
         }
-        out.sort_by_key(|f| {
+        // Keys first: sorting the records themselves would move 300-byte values n log n times.
+        out.sort_by_cached_key(|f| {
             (
                 f.first_frame(),
                 matches!(f, Finished::Udp(_)),

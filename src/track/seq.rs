@@ -1,6 +1,8 @@
 //! The byte ranges a direction has sent, counted once however often they are sent, over
 //! sequence numbers (the wrapping `SeqNumber` of `wire::tcp`).
 
+use smallvec::SmallVec;
+
 pub use crate::wire::tcp::SeqNumber;
 
 /// The byte ranges of one direction's stream seen so far, relative to its base and in 64
@@ -8,8 +10,9 @@ pub use crate::wire::tcp::SeqNumber;
 /// twice and a hole filled later still counts.
 #[derive(Debug, Clone, Default)]
 pub struct Coverage {
-    /// Sorted, disjoint, half-open ranges.
-    ranges: Vec<(u64, u64)>,
+    /// Sorted, disjoint, half-open ranges. Most streams are one range (two while a hole
+    /// waits to be filled): those live inline, with no allocation per conversation.
+    ranges: SmallVec<[(u64, u64); 2]>,
 }
 
 impl Coverage {
@@ -97,7 +100,7 @@ mod tests {
         assert_eq!(c.add(0, 100), 0); // retransmission
         assert_eq!(c.add(100, 100), 100); // the hole filled late
         assert_eq!(c.add(50, 300), 50); // overlaps everything, 50 new at the end
-        assert_eq!(c.ranges, [(0, 350)]);
+        assert_eq!(c.ranges.as_slice(), [(0, 350)]);
     }
 
     #[test]

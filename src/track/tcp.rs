@@ -3,6 +3,8 @@
 //! handshake verdict with j and k checked, endpoint states, byte counts and request/reply
 //! exchanges.
 
+use smallvec::SmallVec;
+
 use super::analysis::{self, Flags, Flow, Verdict};
 use super::facts::TcpFacts;
 use super::flow::{ByRole, BySide, FlowSummary, MoreRequest, Pairing, Role, Side, Step};
@@ -191,7 +193,45 @@ pub struct TcpConv {
     /// Picked up again after it was summed up (idle or table full).
     resumed: bool,
     pairing: Pairing,
-    history: String,
+    history: History,
+}
+
+/// Zeek's `history` letters (ASCII). Inline up to 24: the usual handshake, data and close
+/// take about ten, so a conversation allocates nothing for them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History(SmallVec<[u8; 24]>);
+
+impl History {
+    fn push(&mut self, letter: u8) {
+        if letter.is_ascii() {
+            self.0.push(letter);
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters go in, so this is always the whole text.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl std::fmt::Display for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for History {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The sequence facts of one direction that endpoint states follow.
@@ -225,7 +265,7 @@ pub struct ConnSummary {
     /// `tcp.analysis.initial_rtt`, when tshark would show it.
     pub irtt: Option<Timestamp>,
     pub completeness: u8,
-    pub history: String,
+    pub history: History,
     pub close: Close,
     pub client_state: TcpState,
     pub server_state: TcpState,
@@ -307,11 +347,10 @@ impl TcpConv {
             resumed: false,
             pairing: Pairing::default(),
             // Zeek marks a connection whose first packet came from the responder.
-            // Room for the usual `ShADadFf` at once, instead of a series of doublings.
             history: {
-                let mut h = String::with_capacity(12);
+                let mut h = History::default();
                 if flags.syn() && flags.ack() {
-                    h.push('^');
+                    h.push(b'^');
                 }
                 h
             },
@@ -517,7 +556,7 @@ impl TcpConv {
             let d = &mut self.dirs[side.other()];
             d.history_count[2] += 1;
             if is_power_of_ten(d.history_count[2]) {
-                self.history.push(if orig { 'G' } else { 'g' });
+                self.history.push(if orig { b'G' } else { b'g' });
             }
         }
         self.handshake_step(info, side, f);
@@ -578,7 +617,9 @@ impl TcpConv {
                 self.flows[other].win_scale = Some(-2);
             }
         }
-        let mut verdict = Verdict::default();
+        // The verdict is made in place (it is 160 bytes: a copy per segment shows up).
+        let verdict = &mut info.verdict;
+        *verdict = Verdict::default();
         if reused {
             verdict.flags.0 |= Flags::REUSED_PORTS;
             verdict.exists = true;
@@ -597,7 +638,7 @@ impl TcpConv {
                 window: f.window,
             },
             self.irtt.map(|d| d.as_nanos()),
-            &mut verdict,
+            verdict,
         );
         let v = verdict.flags;
         if v.has(
@@ -614,8 +655,9 @@ impl TcpConv {
         // tshark prints the analysis only after the whole header was dissected.
         if seg.header_complete && !f.bogus_offset() {
             info.analysis = v;
-            info.verdict = verdict;
             self.irtt_visible |= verdict.exists;
+        } else {
+            *verdict = Verdict::default();
         }
     }
 
@@ -872,7 +914,7 @@ impl TcpConv {
         let flags = f.flags;
         let d = &mut self.dirs[side];
         let h = &mut self.history;
-        let mut put = |c: u8| h.push(if orig { c } else { c.to_ascii_lowercase() } as char);
+        let mut put = |c: u8| h.push(if orig { c } else { c.to_ascii_lowercase() });
         let once = |bit: u16, d: &mut Dir, put: &mut dyn FnMut(u8), c: u8| {
             if d.history_seen & bit == 0 {
                 d.history_seen |= bit;
