@@ -32,15 +32,28 @@ pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
         return cut;
     }
     for chunk in bytes[..take].utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || c == '\\' {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    push_hex(out, b);
+        let mut rest = chunk.valid();
+        while !rest.is_empty() {
+            // Runs of printable ASCII go in at once; only the characters between them are
+            // looked at one by one.
+            let run = rest
+                .bytes()
+                .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
+                .unwrap_or(rest.len());
+            let (plain, after) = rest.split_at(run);
+            out.push_str(plain);
+            let mut chars = after.chars();
+            if let Some(c) = chars.next() {
+                if c.is_control() || c == '\\' {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        push_hex(out, b);
+                    }
+                } else {
+                    out.push(c);
                 }
-            } else {
-                out.push(c);
             }
+            rest = chars.as_str();
         }
         for &b in chunk.invalid() {
             push_hex(out, b);
@@ -82,6 +95,38 @@ mod tests {
         assert_eq!(esc("你好".as_bytes(), 256), ("你好".into(), false));
         assert_eq!(esc(b"a\xffb\\", 256), ("a\\xffb\\x5c".into(), false));
         assert_eq!(esc(b"\x1b[0m", 256), ("\\x1b[0m".into(), false));
+    }
+
+    /// The run-at-a-time walk says what a character-by-character walk says, for every byte
+    /// value around printable runs and multi-byte characters.
+    #[test]
+    fn test_payload_escaping_matches_a_character_walk() {
+        fn by_char(b: &[u8]) -> String {
+            let mut out = String::new();
+            for chunk in b.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    if c.is_control() || c == '\\' {
+                        let mut buf = [0u8; 4];
+                        for b in c.encode_utf8(&mut buf).bytes() {
+                            push_hex(&mut out, b);
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                for &b in chunk.invalid() {
+                    push_hex(&mut out, b);
+                }
+            }
+            out
+        }
+        for x in 0..=255u8 {
+            let mut b = b"GET /".to_vec();
+            b.push(x);
+            b.extend_from_slice("é\u{85}ok\r\n".as_bytes());
+            b.push(x);
+            assert_eq!(esc(&b, 256).0, by_char(&b), "byte {x:#x}");
+        }
     }
 
     #[test]

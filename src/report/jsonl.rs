@@ -12,9 +12,67 @@ use crate::wire::icmp::IcmpMessage;
 use crate::wire::tcp::TcpOptions;
 use crate::wire::{TcpSegment, Transport, UdpDatagram};
 
-/// Writes `v` as a JSON string (serde_json's escaping, no allocation).
+/// Writes `v` as a JSON string, escaped byte for byte as serde_json escapes (its per-byte
+/// escaper was a tenth of a packet line's cost): runs that need no escape are found eight
+/// bytes at a time and written at once. No allocation.
 fn json_str<W: Write>(w: &mut W, v: &str) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, v).map_err(io::Error::from)
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = v.as_bytes();
+    w.write_all(b"\"")?;
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        while let Some(word) = b.get(i..i + 8) {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(word);
+            if needs_escape(u64::from_le_bytes(x)) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else { break };
+        let short: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => &[],
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        w.write_all(&b[start..i])?;
+        if short.is_empty() {
+            w.write_all(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 15)],
+            ])?;
+        } else {
+            w.write_all(short)?;
+        }
+        i += 1;
+        start = i;
+    }
+    w.write_all(&b[start..])?;
+    w.write_all(b"\"")
+}
+
+/// Whether any of the eight bytes of `x` is a control byte, `"` or `\` (the bytes JSON
+/// escapes). Exact as a yes/no (the classic has-less-than and has-zero-byte tests).
+fn needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH != 0;
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+    control || zero_byte(x ^ (ONES * u64::from(b'"'))) || zero_byte(x ^ (ONES * u64::from(b'\\')))
 }
 
 /// One JSON object being written: tracks the comma between members.
@@ -547,4 +605,34 @@ fn analysis<W: Write>(
         json_str(o.w, scratch)?;
     }
     o.w.write_all(b"}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(s: &str) -> String {
+        let mut out = Vec::new();
+        json_str(&mut out, s).expect("a Vec takes every write");
+        String::from_utf8(out).expect("escaped text is UTF-8")
+    }
+
+    /// serde_json is the reference: every ASCII byte alone and at every place in a word,
+    /// and characters beyond ASCII.
+    #[test]
+    fn test_json_strings_escape_as_serde_json() {
+        let reference = |s: &str| serde_json::to_string(s).expect("a str serialises");
+        for c in (0u8..=0x7f)
+            .map(char::from)
+            .chain(['é', '\u{85}', '\u{2028}', '你', '😀'])
+        {
+            for pad in 0..17 {
+                let s = format!("{}{c}{}", "a".repeat(pad), "b".repeat(16 - pad));
+                assert_eq!(ours(&s), reference(&s), "{c:?} after {pad}");
+            }
+        }
+        let mixed = "GET /index.html HTTP/1.1\r\nHost: \"x\"\\\u{1}\u{7f}é\t\u{c}\u{8}end";
+        assert_eq!(ours(mixed), reference(mixed));
+        assert_eq!(ours(""), reference(""));
+    }
 }
