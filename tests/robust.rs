@@ -1,8 +1,11 @@
 //! Bad input never crashes synack: every capture, mutated many times over (seeded, so a
-//! failure is reproducible), goes through reader → decoder → tracker → both printers.
+//! failure is reproducible), goes through reader → decoder → tracker → both printers, on the
+//! one-frame-at-a-time path (watch, demo, verify) and on the batched path `read` runs on its
+//! threads (decoded facts detached from their frames and attached again), which must print
+//! the same bytes.
 
 use synack::capture::file::FileReader;
-use synack::event::Pipeline;
+use synack::event::{Decoder, Decodes, Pipeline, Recorded};
 use synack::report::Style;
 use synack::report::jsonl::JsonPrinter;
 use synack::report::text::TextPrinter;
@@ -49,6 +52,10 @@ fn run(bytes: &[u8]) -> usize {
     json_pipe.finish(&mut json, None).expect("write to memory");
     text_pipe.finish(&mut text, None).expect("sink");
     drop(json);
+    assert!(
+        batched(bytes, limits) == out,
+        "the batched path printed other JSON than the frame-by-frame path"
+    );
     let text = String::from_utf8(out).expect("JSON output is UTF-8");
     let mut frames = 0u64;
     let mut summary = None;
@@ -73,6 +80,36 @@ fn run(bytes: &[u8]) -> usize {
     let s = summary.expect("a summary line");
     assert_eq!(s["frames"].as_u64(), Some(n));
     n as usize
+}
+
+/// The JSON of `bytes` through `read`'s batched path, with batches handed over every seven
+/// frames so that batch boundaries fall everywhere.
+fn batched(bytes: &[u8], limits: Limits) -> Vec<u8> {
+    let Ok(mut reader) = FileReader::new(bytes) else {
+        return Vec::new();
+    };
+    let mut decoder = Decoder::new();
+    let mut pipe = Pipeline::new(64, limits);
+    let mut out = Vec::new();
+    let mut json = JsonPrinter::new(&mut out, Style::default(), false);
+    let mut batch = Decodes::default();
+    let mut rec = Recorded::default();
+    let mut hand_over = |batch: Decodes, rec: &mut Recorded, json: &mut JsonPrinter<_>| {
+        assert!(pipe.record(batch, rec, true).is_none(), "kept for printing");
+        rec.replay(json).expect("write to memory");
+        rec.clear().for_each(drop);
+    };
+    while let Ok(Some(frame)) = reader.next_frame() {
+        decoder.frame(&frame, &mut batch);
+        if batch.len() == 7 {
+            hand_over(std::mem::take(&mut batch), &mut rec, &mut json);
+        }
+    }
+    hand_over(batch, &mut rec, &mut json);
+    pipe.record_finish(&mut rec);
+    rec.replay(&mut json).expect("write to memory");
+    drop(json);
+    out
 }
 
 #[test]
