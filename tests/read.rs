@@ -705,3 +705,99 @@ fn verify_speaks_chinese_too() {
     }
     assert!(out.contains("被拒绝") && out.contains("项未满足"), "{out}");
 }
+
+/// The text printer writes its conversation lines by hand (no formatting machinery): each
+/// must say what the JSON record of the same conversation says, in the documented layout,
+/// on every capture.
+#[test]
+fn text_conn_lines_say_what_the_json_records_say() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
+    let mut checked = 0;
+    for p in crate::oracle::captures(std::path::Path::new(dir)) {
+        let path = p.to_string_lossy();
+        let json = synack(&["read", "--conns", "--format", "json", &path]);
+        let text = synack(&["read", "--conns", &path]);
+        let records = lines(&json, "conn");
+        let raw = stdout(&json);
+        let raw: Vec<&str> = raw
+            .lines()
+            .filter(|l| l.contains("\"type\":\"conn\""))
+            .collect();
+        let text = stdout(&text);
+        let text_lines: Vec<&str> = text.lines().collect();
+        // A file that cannot be read at all has no summary, in either format.
+        let summary = usize::from(!lines(&json, "summary").is_empty());
+        assert_eq!(
+            text_lines.len(),
+            records.len() + summary,
+            "{path}: a line per record"
+        );
+        for ((r, raw), line) in records.iter().zip(&raw).zip(&text_lines) {
+            assert_eq!(*line, expected_conn_line(r, raw), "{path}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} conversations");
+}
+
+/// A `conn` record (parsed, and its raw text for the exact `irtt`) as the text line writes it.
+fn expected_conn_line(r: &Value, raw: &str) -> String {
+    let s = |k: &str| {
+        r[k].as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| r[k].to_string())
+    };
+    let tcp = r["proto"] == "tcp";
+    let mut l = format!(
+        "{} stream {:<4} {} → {}  frames {}-{}  {} {}  bytes c→s {} s→c {}",
+        s("proto"),
+        s("stream"),
+        s("client"),
+        s("server"),
+        s("first_frame"),
+        s("last_frame"),
+        s("packets"),
+        if tcp { "packets" } else { "datagrams" },
+        s("bytes_c2s"),
+        s("bytes_s2c"),
+    );
+    let exchanges = r["exchanges"].as_array().map_or(0, Vec::len);
+    if tcp {
+        l += &format!("  handshake {}", s("handshake"));
+        if r.get("irtt").is_some() {
+            // The JSON's exact seconds (its text: a parsed number loses digits), as the
+            // text's milliseconds.
+            let t = raw
+                .split_once("\"irtt\":")
+                .and_then(|(_, v)| v.split(',').next())
+                .expect("irtt text")
+                .to_owned();
+            let (neg, t) = t.strip_prefix('-').map_or((false, &t[..]), |u| (true, u));
+            let (secs, frac) = t.split_once('.').expect("seconds.fraction");
+            let ns = secs.parse::<i128>().expect("secs") * 1_000_000_000
+                + frac.parse::<i128>().expect("fraction");
+            let ms = if neg { -ns } else { ns } as f64 / 1e6;
+            l += &format!(" (iRTT {ms:.3} ms)");
+        }
+        l += &format!(
+            "  close {}  history {}  completeness {}  final {} / {}",
+            s("close"),
+            s("history"),
+            s("completeness"),
+            s("client_state"),
+            s("server_state")
+        );
+        if exchanges > 0 {
+            l += &format!("  {exchanges} exchanges");
+        }
+    } else if exchanges > 0 {
+        l += &format!("  {exchanges} replies");
+    }
+    if r["ended"] != "end-of-input" {
+        l += &format!("  ended {}", s("ended"));
+    }
+    if r["resumed"] == true {
+        l += "  (resumed)";
+    }
+    l
+}

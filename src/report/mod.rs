@@ -113,7 +113,22 @@ impl std::fmt::Display for IpText {
 pub fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     use std::fmt::Write;
     match ip {
-        std::net::IpAddr::V4(a) => out.push_str(v4_text(a, &mut [0; 15])),
+        // Digits pushed one by one: no text to validate as UTF-8 on the way (a flood
+        // writes two addresses per packet).
+        std::net::IpAddr::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if o >= 100 {
+                    out.push(char::from(b'0' + o / 100));
+                }
+                if o >= 10 {
+                    out.push(char::from(b'0' + o / 10 % 10));
+                }
+                out.push(char::from(b'0' + o % 10));
+            }
+        }
         std::net::IpAddr::V6(_) => {
             let _ = write!(out, "{}", IpText(ip));
         }

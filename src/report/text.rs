@@ -168,65 +168,82 @@ mod conn_words {
     use crate::lang::Lang;
     use crate::track::{ConnSummary, Ended, FlowSummary};
 
+    /// Appends a number (itoa: the formatting machinery cost a flood, a line per packet,
+    /// more than its tracking).
+    fn num(l: &mut String, n: impl itoa::Integer) {
+        l.push_str(itoa::Buffer::new().format(n));
+    }
+
     /// The part of a conversation's line that TCP and UDP share.
     fn flow(l: &mut String, proto: &str, f: &FlowSummary, unit: &str, lang: Lang) {
-        let _ = write!(l, "{proto} {} {:<4} ", lang.pick("stream", "流"), f.stream);
+        l.push_str(proto);
+        l.push(' ');
+        l.push_str(lang.pick("stream", "流"));
+        l.push(' ');
+        // Left-aligned in four columns.
+        let at = l.len();
+        num(l, f.stream);
+        for _ in l.len() - at..4 {
+            l.push(' ');
+        }
+        l.push(' ');
         endpoint(l, f.client.0, f.client.1);
         l.push_str(" → ");
         endpoint(l, f.server.0, f.server.1);
-        let (a, b, n, c2s, s2c) = (
-            f.first_frame,
-            f.last_frame,
-            f.packets,
-            f.bytes_c2s,
-            f.bytes_s2c,
-        );
-        let _ = match lang {
-            Lang::En => write!(l, "  frames {a}-{b}  {n} {unit}  bytes c→s {c2s} s→c {s2c}"),
-            Lang::Zh => write!(l, "  帧 {a}-{b}  {n} 个{unit}  字节 c→s {c2s} s→c {s2c}"),
+        let words: [&str; 5] = match lang {
+            Lang::En => ["  frames ", "  ", " ", "  bytes c→s ", " s→c "],
+            Lang::Zh => ["  帧 ", "  ", " 个", "  字节 c→s ", " s→c "],
         };
+        l.push_str(words[0]);
+        num(l, f.first_frame);
+        l.push('-');
+        num(l, f.last_frame);
+        l.push_str(words[1]);
+        num(l, f.packets);
+        l.push_str(words[2]);
+        l.push_str(unit);
+        l.push_str(words[3]);
+        num(l, f.bytes_c2s);
+        l.push_str(words[4]);
+        num(l, f.bytes_s2c);
     }
 
     pub fn tcp(l: &mut String, t: &ConnSummary, lang: Lang) {
         flow(l, "tcp", &t.flow, lang.pick("packets", "包"), lang);
         let ms = t.irtt.map(|d| d.as_nanos() as f64 / 1e6);
-        match lang {
-            Lang::En => {
-                let _ = write!(l, "  handshake {}", t.handshake.as_str());
-                if let Some(ms) = ms {
-                    let _ = write!(l, " (iRTT {ms:.3} ms)");
-                }
-                let _ = write!(
-                    l,
-                    "  close {}  history {}  completeness {}  final {} / {}",
-                    t.close.as_str(),
-                    t.history,
-                    t.completeness,
-                    t.client_state,
-                    t.server_state
-                );
-                if !t.flow.exchanges.is_empty() {
-                    let _ = write!(l, "  {} exchanges", t.flow.exchanges.len());
-                }
-            }
-            Lang::Zh => {
-                let _ = write!(l, "  握手 {}", t.handshake.zh());
-                if let Some(ms) = ms {
-                    let _ = write!(l, " (iRTT {ms:.3} ms)");
-                }
-                let _ = write!(
-                    l,
-                    "  关闭 {}  历史 {}  完整度 {}  最终状态 {} / {}",
-                    t.close.zh(),
-                    t.history,
-                    t.completeness,
-                    t.client_state.tutorial_name(),
-                    t.server_state.tutorial_name()
-                );
-                if !t.flow.exchanges.is_empty() {
-                    let _ = write!(l, "  {} 次请求/回复", t.flow.exchanges.len());
-                }
-            }
+        let zh = lang == Lang::Zh;
+        l.push_str(if zh { "  握手 " } else { "  handshake " });
+        l.push_str(if zh {
+            t.handshake.zh()
+        } else {
+            t.handshake.as_str()
+        });
+        if let Some(ms) = ms {
+            let _ = write!(l, " (iRTT {ms:.3} ms)");
+        }
+        l.push_str(if zh { "  关闭 " } else { "  close " });
+        l.push_str(if zh { t.close.zh() } else { t.close.as_str() });
+        l.push_str(if zh { "  历史 " } else { "  history " });
+        l.push_str(t.history.as_str());
+        l.push_str(if zh {
+            "  完整度 "
+        } else {
+            "  completeness "
+        });
+        num(l, t.completeness);
+        l.push_str(if zh { "  最终状态 " } else { "  final " });
+        let state = |s: crate::track::TcpState| if zh { s.tutorial_name() } else { s.as_str() };
+        l.push_str(state(t.client_state));
+        l.push_str(" / ");
+        l.push_str(state(t.server_state));
+        if !t.flow.exchanges.is_empty() {
+            l.push_str("  ");
+            num(l, t.flow.exchanges.len());
+            l.push_str(if zh {
+                " 次请求/回复"
+            } else {
+                " exchanges"
+            });
         }
     }
 
