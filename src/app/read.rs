@@ -1,5 +1,6 @@
-//! `synack read` and `synack follow`: a savefile through the pipeline, on two threads (one
-//! reads, decodes and tracks; the other prints), with a progress line on a terminal.
+//! `synack read` and `synack follow`: a savefile through the pipeline on both cores (reading
+//! and decoding, tracking, printing: two or three threads, see `read_into`), with a progress
+//! line on a terminal.
 
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
