@@ -251,6 +251,12 @@ impl Pipeline {
         }
     }
 
+    /// `tick`, recorded (live capture on threads).
+    pub fn record_tick(&mut self, now: Timestamp, out: &mut Recorded) {
+        self.tracker.advance_to(now);
+        self.drain_into(out);
+    }
+
     fn drain_into(&mut self, out: &mut Recorded) {
         while let Some(c) = self.tracker.pop_expired() {
             out.items.push(Item::Conn(c));
