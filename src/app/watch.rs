@@ -189,7 +189,11 @@ fn analyse(
     args: &WatchArgs,
     stop: &AtomicBool,
 ) -> io::Result<()> {
-    let (tx, rx) = sync_channel::<Recorded>(4);
+    // A hand-to-hand channel: no queue of its own between tracking and printing, so
+    // `--queue` still bounds what waits for the analysis (one batch more is in the
+    // printer's hands than when one thread did both). When the printer is stuck, the
+    // capture thread counts what it cannot hand over instead of this thread piling it up.
+    let (tx, rx) = sync_channel::<Recorded>(0);
     let (back_tx, back_rx) = channel::<Recorded>();
     thread::scope(|scope| {
         let packets = !args.table.conns;
