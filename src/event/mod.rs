@@ -184,12 +184,6 @@ impl Pipeline {
         then(decoded, info)
     }
 
-    /// Live capture: time passes without packets, so conversations can end in between.
-    pub fn tick(&mut self, now: Timestamp, sink: &mut dyn Sink) -> io::Result<()> {
-        self.tracker.advance_to(now);
-        self.drain(sink)
-    }
-
     fn drain(&mut self, sink: &mut dyn Sink) -> io::Result<()> {
         while let Some(c) = self.tracker.pop_expired() {
             sink.conn(&c)?;
@@ -251,7 +245,8 @@ impl Pipeline {
         }
     }
 
-    /// `tick`, recorded (live capture on threads).
+    /// Live capture: time passes without packets, so conversations can end in between; their
+    /// records go into `out`.
     pub fn record_tick(&mut self, now: Timestamp, out: &mut Recorded) {
         self.tracker.advance_to(now);
         self.drain_into(out);
