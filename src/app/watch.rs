@@ -79,10 +79,7 @@ pub fn watch(args: &WatchArgs) -> Result<Outcome> {
         limits.udp_idle = time::Duration::from_secs_f64(idle);
     }
     let mut pipeline = Pipeline::new(args.output.payload_bytes, limits);
-    // The tracking thread takes the capture's batches (the capture thread counts what it
-    // cannot hand over once they are gone).
-    let batches = std::mem::replace(&mut capture.batches, sync_channel(1).1);
-    let recycle = capture.recycle.clone();
+    let (batches, recycle) = capture.take_batches();
     if let Err(e) = analyse(batches, recycle, &mut pipeline, sink, args, &stop) {
         // Our output was closed (`| head`): stop capturing, but leave -w complete.
         stop.store(true, Ordering::SeqCst);

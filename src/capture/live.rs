@@ -443,6 +443,22 @@ impl CaptureThread {
         }
     }
 
+    /// The batches and the way back for their buffers, for an analysis on another thread.
+    /// Once that thread drops the receiver, the capture thread counts what it cannot hand
+    /// over as not analysed (and `batches` here is a closed channel).
+    pub fn take_batches(
+        &mut self,
+    ) -> (
+        std::sync::mpsc::Receiver<Batch>,
+        std::sync::mpsc::Sender<Batch>,
+    ) {
+        let closed = std::sync::mpsc::sync_channel(0).1;
+        (
+            std::mem::replace(&mut self.batches, closed),
+            self.recycle.clone(),
+        )
+    }
+
     /// Waits for the thread (after the stop flag was set or the count reached).
     pub fn join(self) -> Result<CaptureEnd, CaptureError> {
         drop(self.batches);

@@ -328,8 +328,8 @@ pub struct Decodes {
 
 impl Decodes {
     /// Batches are handed over at about this many frames, or this many bytes.
-    pub const FRAMES: usize = 1024;
-    pub const BYTES: usize = 4 << 20;
+    const FRAMES: usize = 1024;
+    const BYTES: usize = 4 << 20;
 
     pub fn len(&self) -> usize {
         self.frames.len()
@@ -375,7 +375,8 @@ enum Item {
 #[derive(Default)]
 pub struct Recorded {
     items: Vec<Item>,
-    /// The decoded batches the packet items refer to (at most one unless `--conns`).
+    /// The decoded batches the packet items refer to, in order (`read` and `watch` hand
+    /// over one per record; without packets there are none).
     decodes: Vec<Decodes>,
 }
 

@@ -1024,10 +1024,31 @@ impl TcpConv {
 mod tests {
     use super::*;
     use crate::wire::checksum::Checksum;
-    use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN, TcpSegment};
+    use crate::wire::tcp::{ACK, FIN, PSH, RST, SYN};
 
     fn conv_from(segs: &[(usize, u16, u32, u32, u32, u16)]) -> TcpConv {
         conv_checked(segs, |_| Checksum::Unverified)
+    }
+
+    /// The tracker's facts of a whole segment with `flags`, `seq`, `ack`, window `win` and
+    /// `len` bytes of which `payload` were captured.
+    fn facts(flags: u16, seq: u32, ack: u32, win: u16, len: u32, payload: &[u8]) -> TcpFacts<'_> {
+        TcpFacts {
+            sport: 40000,
+            dport: 12345,
+            fixed: TcpFixed {
+                seq: SeqNumber(seq),
+                ack: SeqNumber(ack),
+                header_len: 20,
+                flags: TcpFlags(flags),
+                window: win,
+            },
+            wscale: None,
+            len: Some(len),
+            payload,
+            header_complete: true,
+            bad_checksum: false,
+        }
     }
 
     /// A conversation from (side, flags, seq, ack, len, window) segments, the checksum
@@ -1036,7 +1057,6 @@ mod tests {
         segs: &[(usize, u16, u32, u32, u32, u16)],
         checksum: impl Fn(usize) -> Checksum,
     ) -> TcpConv {
-        use crate::wire::tcp::TcpOptions;
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
         let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
         // Sides as 0 (the lower endpoint) and 1, to keep the segment tables short.
@@ -1051,21 +1071,9 @@ mod tests {
         );
         for (i, &(side, fl, seq, ack, len, win)) in segs.iter().enumerate() {
             let payload = vec![b'x'; len as usize];
-            let seg = TcpSegment {
-                sport: 0,
-                dport: 0,
-                fixed: Some(TcpFixed {
-                    seq: SeqNumber(seq),
-                    ack: SeqNumber(ack),
-                    header_len: 20,
-                    flags: TcpFlags(fl),
-                    window: win,
-                }),
-                options: TcpOptions::default(),
-                len: Some(len),
-                payload: &payload,
-                header_complete: true,
-                checksum: checksum(i),
+            let seg = TcpFacts {
+                bad_checksum: checksum(i) == Checksum::Bad,
+                ..facts(fl, seq, ack, win, len, &payload)
             };
             let ts = Timestamp {
                 secs: 1,
@@ -1076,7 +1084,7 @@ mod tests {
                 i as u64 + 1,
                 ts,
                 side_of(side),
-                &TcpFacts::of(&seg).expect("a fixed header"),
+                &seg,
                 64,
             );
         }
@@ -1141,7 +1149,6 @@ mod tests {
 
     #[test]
     fn test_a_transfer_past_4_gib_counts_every_byte_once() {
-        use crate::wire::tcp::TcpOptions;
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
         let (key, _) = FlowKey::new(ip, 40000, ip, 12345);
         let mut c = TcpConv::new(0, key, Side::Lo, TcpFlags(SYN), 1, Timestamp::default());
@@ -1150,27 +1157,11 @@ mod tests {
         // copy adds nothing and is a retransmission.
         let gib = 1u32 << 30;
         let seg = |c: &mut TcpConv, i: u64, flags: u16, seq: u32, len: u32| {
-            let s = TcpSegment {
-                sport: 40000,
-                dport: 12345,
-                fixed: Some(TcpFixed {
-                    seq: SeqNumber(seq),
-                    ack: SeqNumber(501),
-                    header_len: 20,
-                    flags: TcpFlags(flags),
-                    window: 512,
-                }),
-                options: TcpOptions::default(),
-                len: Some(len),
-                payload: &[],
-                header_complete: true,
-                checksum: Checksum::Unverified,
-            };
             let ts = Timestamp {
                 secs: 1,
                 nsecs: i as i32,
             };
-            let s = TcpFacts::of(&s).expect("a fixed header");
+            let s = facts(flags, seq, 501, 512, len, &[]);
             c.segment(&mut PacketInfo::default(), i, ts, Side::Lo, &s, 0);
         };
         seg(&mut c, 1, SYN, 100, 0);

@@ -28,26 +28,6 @@ impl Checksum {
     }
 }
 
-/// The one's complement sum of `bytes` as big-endian 16-bit words (an odd last byte padded
-/// with zero), added to `acc`, not yet folded. Words are summed eight bytes at a time.
-fn sum(bytes: &[u8], mut acc: u64) -> u64 {
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        // Adding the two 32-bit halves keeps room for carries in 64 bits.
-        acc += (w >> 32) + (w & 0xffff_ffff);
-    }
-    let rest = chunks.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for p in &mut pairs {
-        acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
-    }
-    if let [last] = pairs.remainder() {
-        acc += u64::from(*last) << 8;
-    }
-    acc
-}
-
 fn fold(mut acc: u64) -> u16 {
     while acc >> 16 != 0 {
         acc = (acc & 0xffff) + (acc >> 16);
@@ -58,23 +38,25 @@ fn fold(mut acc: u64) -> u16 {
 /// The pseudo-header's sum (addresses, protocol, transport length).
 fn pseudo(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
     let addrs = match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => sum(&s.octets(), sum(&d.octets(), 0)),
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            u64::from(ones_sum(&s.octets())) + u64::from(ones_sum(&d.octets()))
+        }
         (s, d) => {
             let v6 = |a: IpAddr| match a {
                 IpAddr::V6(x) => x.octets(),
                 IpAddr::V4(x) => x.to_ipv6_mapped().octets(),
             };
-            sum(&v6(s), sum(&v6(d), 0))
+            u64::from(ones_sum(&v6(s))) + u64::from(ones_sum(&v6(d)))
         }
     };
     addrs + u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xffff)
 }
 
-/// The same sum as `sum(bytes, 0)` folded, computed faster: the one's complement sum does
-/// not depend on byte order (RFC 1071 §2 B), so whole 64-bit words are added in the
-/// machine's order with end-around carry (§2 C) and the folded result is swapped at the end.
-/// Every packet's checksum goes through here.
-fn sum_fast(bytes: &[u8]) -> u16 {
+/// The one's complement sum of `bytes` as big-endian 16-bit words (an odd last byte padded
+/// with zero), folded to 16 bits. The sum does not depend on byte order (RFC 1071 §2 B), so
+/// whole 64-bit words are added in the machine's order with end-around carry (§2 C) and the
+/// folded result is swapped at the end: every packet's checksum goes through here.
+fn ones_sum(bytes: &[u8]) -> u16 {
     let mut acc: u64 = 0;
     let mut add = |w: u64| {
         acc = acc.wrapping_add(w);
@@ -107,7 +89,7 @@ pub fn verdict(src: IpAddr, dst: IpAddr, protocol: u8, bytes: &[u8]) -> Checksum
     };
     let field = u16::from_be_bytes([f[0], f[1]]);
     let pseudo = pseudo(src, dst, protocol, bytes.len() as u32);
-    if fold(u64::from(sum_fast(bytes)) + pseudo) == 0xffff {
+    if fold(u64::from(ones_sum(bytes)) + pseudo) == 0xffff {
         Checksum::Good
     } else if field == fold(pseudo) {
         Checksum::Offload
@@ -119,6 +101,26 @@ pub fn verdict(src: IpAddr, dst: IpAddr, protocol: u8, bytes: &[u8]) -> Checksum
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference: big-endian 16-bit words added pair by pair (an odd last byte padded
+    /// with zero) to `acc`, not folded.
+    fn reference_sum(bytes: &[u8], mut acc: u64) -> u64 {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            // Adding the two 32-bit halves keeps room for carries in 64 bits.
+            acc += (w >> 32) + (w & 0xffff_ffff);
+        }
+        let rest = chunks.remainder();
+        let mut pairs = rest.chunks_exact(2);
+        for p in &mut pairs {
+            acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
+        }
+        if let [last] = pairs.remainder() {
+            acc += u64::from(*last) << 8;
+        }
+        acc
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("test data")
@@ -138,7 +140,7 @@ mod tests {
         let lo = ip("127.0.0.1");
         // Fill in the right checksum: ones' complement of the sum with the field zero.
         let mut b = udp(b"hello", 0);
-        let right = !fold(sum(&b, pseudo(lo, lo, 17, b.len() as u32)));
+        let right = !fold(reference_sum(&b, pseudo(lo, lo, 17, b.len() as u32)));
         b[6..8].copy_from_slice(&right.to_be_bytes());
         assert_eq!(verdict(lo, lo, 17, &b), Checksum::Good);
         b[9] ^= 1;
@@ -155,7 +157,7 @@ mod tests {
         for len in 0..20 {
             let data: Vec<u8> = (0..len as u8).map(|x| x.wrapping_mul(37)).collect();
             let mut b = udp(&data, 0);
-            let right = !fold(sum(&b, pseudo(a, z, 17, b.len() as u32)));
+            let right = !fold(reference_sum(&b, pseudo(a, z, 17, b.len() as u32)));
             b[6..8].copy_from_slice(&right.to_be_bytes());
             assert_eq!(verdict(a, z, 17, &b), Checksum::Good, "length {len}");
         }
@@ -173,9 +175,17 @@ mod tests {
                     (x >> 16) as u8
                 })
                 .collect();
-            assert_eq!(sum_fast(&data), fold(sum(&data, 0)), "length {len}");
+            assert_eq!(
+                ones_sum(&data),
+                fold(reference_sum(&data, 0)),
+                "length {len}"
+            );
             let ones = vec![0xffu8; len];
-            assert_eq!(sum_fast(&ones), fold(sum(&ones, 0)), "0xff × {len}");
+            assert_eq!(
+                ones_sum(&ones),
+                fold(reference_sum(&ones, 0)),
+                "0xff × {len}"
+            );
         }
     }
 
