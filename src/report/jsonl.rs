@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::{IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
+use super::{IP_TEXT_MAX, IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
+use crate::event::payload;
 use crate::track::{Exchange, Finished, FlowSummary, PacketInfo};
 use crate::wire::arp::ArpPacket;
 use crate::wire::icmp::IcmpMessage;
@@ -16,8 +17,12 @@ use crate::wire::{TcpSegment, Transport, UdpDatagram};
 /// escaper was a tenth of a packet line's cost): runs that need no escape are found eight
 /// bytes at a time and written at once. No allocation.
 fn json_str<W: Write>(w: &mut W, v: &str) -> io::Result<()> {
+    json_bytes(w, v.as_bytes())
+}
+
+/// `json_str` of text already known to be UTF-8 (or ASCII).
+fn json_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let b = v.as_bytes();
     w.write_all(b"\"")?;
     let mut start = 0;
     let mut i = 0;
@@ -75,6 +80,58 @@ fn needs_escape(x: u64) -> bool {
     control || zero_byte(x ^ (ONES * u64::from(b'"'))) || zero_byte(x ^ (ONES * u64::from(b'\\')))
 }
 
+/// A payload's text (`escape_payload`) as a JSON string. Plain text, the usual payload,
+/// shows as itself, so it is escaped for JSON straight from the frame's bytes; anything else
+/// is shown through `scratch` first. Returns whether the payload was cut.
+fn payload_str<W: Write>(
+    w: &mut W,
+    bytes: &[u8],
+    limit: usize,
+    scratch: &mut String,
+) -> io::Result<bool> {
+    let (take, cut) = payload::cut_point(bytes, limit);
+    let shown = &bytes[..take];
+    if payload::is_plain(shown) {
+        json_bytes(w, shown)?;
+    } else {
+        scratch.clear();
+        escape_payload(bytes, limit, scratch);
+        json_str(w, scratch)?;
+    }
+    Ok(cut)
+}
+
+/// A duration as seconds with nine decimals, exactly (as tshark prints durations), from its
+/// nanoseconds.
+fn write_secs<W: Write>(w: &mut W, nanos: i128) -> io::Result<()> {
+    if nanos < 0 {
+        w.write_all(b"-")?;
+    }
+    let a = nanos.unsigned_abs();
+    w.write_all(itoa::Buffer::new().format(a / 1_000_000_000).as_bytes())?;
+    w.write_all(b".")?;
+    write_nine(w, (a % 1_000_000_000) as u64)
+}
+
+/// `n` with at least nine digits (zeros in front).
+fn write_nine<W: Write>(w: &mut W, n: u64) -> io::Result<()> {
+    let mut digits = itoa::Buffer::new();
+    let d = digits.format(n).as_bytes();
+    w.write_all(&b"000000000"[..9 - d.len().min(9)])?;
+    w.write_all(d)
+}
+
+/// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
+/// parts, nanoseconds unpadded beyond nine digits.
+fn write_delta<W: Write>(w: &mut W, d: crate::time::Timestamp) -> io::Result<()> {
+    if d.secs < 0 || d.nsecs < 0 {
+        w.write_all(b"-")?;
+    }
+    w.write_all(itoa::Buffer::new().format(d.secs.unsigned_abs()).as_bytes())?;
+    w.write_all(b".")?;
+    write_nine(w, u64::from(d.nsecs.unsigned_abs()))
+}
+
 /// One JSON object being written: tracks the comma between members.
 struct Obj<'w, W: Write> {
     w: &'w mut W,
@@ -120,12 +177,6 @@ impl<'w, W: Write> Obj<'w, W> {
         self.w.write_all(itoa::Buffer::new().format(v).as_bytes())
     }
 
-    /// A number whose text is already JSON (timestamps, exact durations).
-    fn raw(&mut self, k: &str, v: std::fmt::Arguments<'_>) -> io::Result<()> {
-        self.key(k)?;
-        self.w.write_fmt(v)
-    }
-
     #[inline(always)]
     fn bool(&mut self, k: &str, v: bool) -> io::Result<()> {
         self.key(k)?;
@@ -134,24 +185,23 @@ impl<'w, W: Write> Obj<'w, W> {
 
     fn addr(&mut self, k: &str, ip: IpAddr) -> io::Result<()> {
         self.key(k)?;
-        match ip {
-            // The common case without the formatting machinery: four numbers and dots.
-            IpAddr::V4(a) => {
-                self.w.write_all(b"\"")?;
-                self.w
-                    .write_all(super::v4_text(a, &mut [0; 15]).as_bytes())?;
-                self.w.write_all(b"\"")
-            }
-            IpAddr::V6(_) => write!(self.w, "\"{}\"", IpText(ip)),
-        }
+        self.w.write_all(b"\"")?;
+        self.w
+            .write_all(super::ip_text(ip, &mut [0; IP_TEXT_MAX + 3]).as_bytes())?;
+        self.w.write_all(b"\"")
     }
 
     fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
         self.key(k)?;
-        match ip {
-            IpAddr::V4(_) => write!(self.w, "\"{}:{port}\"", IpText(ip)),
-            IpAddr::V6(_) => write!(self.w, "\"[{}]:{port}\"", IpText(ip)),
-        }
+        let mut buf = [0; IP_TEXT_MAX + 3];
+        let text = super::ip_text(ip, &mut buf);
+        self.w
+            .write_all(if ip.is_ipv6() { b"\"[" } else { b"\"" })?;
+        self.w.write_all(text.as_bytes())?;
+        self.w.write_all(if ip.is_ipv6() { b"]:" } else { b":" })?;
+        self.w
+            .write_all(itoa::Buffer::new().format(port).as_bytes())?;
+        self.w.write_all(b"\"")
     }
 
     /// The keys every `conn` line starts with, for TCP and UDP alike.
@@ -213,7 +263,7 @@ impl<W: Write> JsonPrinter<W> {
     }
 
     fn exchanges(
-        o: &mut Obj<'_, W>,
+        o: &mut Obj<'_, Vec<u8>>,
         ex: &[Exchange],
         text: &[u8],
         limit: usize,
@@ -230,14 +280,12 @@ impl<W: Write> JsonPrinter<W> {
             o.w.write_all(b",\"reply_frame\":")?;
             o.w.write_all(itoa::Buffer::new().format(e.reply_frame).as_bytes())?;
             o.w.write_all(b",\"request\":")?;
-            s.clear();
-            escape_payload(&text[e.request.clone()], limit, s);
-            json_str(o.w, s)?;
+            payload_str(o.w, &text[e.request.clone()], limit, s)?;
             o.w.write_all(b",\"reply\":")?;
-            s.clear();
-            escape_payload(&text[e.reply.clone()], limit, s);
-            json_str(o.w, s)?;
-            write!(o.w, ",\"rtt\":{}}}", super::secs_text(e.rtt))?;
+            payload_str(o.w, &text[e.reply.clone()], limit, s)?;
+            o.w.write_all(b",\"rtt\":")?;
+            write_secs(o.w, e.rtt.as_nanos())?;
+            o.w.write_all(b"}")?;
         }
         o.w.write_all(b"]")
     }
@@ -305,9 +353,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
             o.str("note", &self.scratch)?;
         }
         if !payload.is_empty() {
-            self.scratch.clear();
-            let cut = escape_payload(payload, self.style.payload_bytes, &mut self.scratch);
-            o.str("payload", &self.scratch)?;
+            o.key("payload")?;
+            let cut = payload_str(o.w, payload, self.style.payload_bytes, &mut self.scratch)?;
             if cut {
                 o.bool("payload_truncated", true)?;
             }
@@ -327,7 +374,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
 
     fn conn(&mut self, c: &Finished) -> io::Result<()> {
         let limit = self.style.payload_bytes;
-        let mut o = Obj::begin(&mut self.out, "conn")?;
+        self.line.clear();
+        let mut o = Obj::begin(&mut self.line, "conn")?;
         match c {
             Finished::Tcp(t) => {
                 o.conversation("tcp", &t.flow)?;
@@ -339,7 +387,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
                     o.num("k", k)?;
                 }
                 if let Some(d) = t.irtt {
-                    o.raw("irtt", format_args!("{}", super::delta_text(d)))?;
+                    o.key("irtt")?;
+                    write_delta(o.w, d)?;
                 }
                 o.num("completeness", t.completeness)?;
                 o.str("history", t.history.as_str())?;
@@ -349,10 +398,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 o.num("zero_windows", t.zero_windows)?;
                 o.str("client_state", t.client_state.as_str())?;
                 o.str("server_state", t.server_state.as_str())?;
-                o.raw(
-                    "duration",
-                    format_args!("{}", super::secs_text(t.flow.duration)),
-                )?;
+                o.key("duration")?;
+                write_secs(o.w, t.flow.duration.as_nanos())?;
                 JsonPrinter::<W>::exchanges(
                     &mut o,
                     &t.flow.exchanges,
@@ -363,7 +410,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
             }
             Finished::Udp(u) => {
                 o.conversation("udp", u)?;
-                o.raw("duration", format_args!("{}", super::secs_text(u.duration)))?;
+                o.key("duration")?;
+                write_secs(o.w, u.duration.as_nanos())?;
                 JsonPrinter::<W>::exchanges(
                     &mut o,
                     &u.exchanges,
@@ -378,7 +426,8 @@ impl<W: Write> Sink for JsonPrinter<W> {
         if f.resumed {
             o.bool("resumed", true)?;
         }
-        o.end()
+        o.end()?;
+        self.out.write_all(&self.line)
     }
 
     fn summary(&mut self, s: &Summary) -> io::Result<()> {
@@ -615,6 +664,52 @@ mod tests {
         let mut out = Vec::new();
         json_str(&mut out, s).expect("a Vec takes every write");
         String::from_utf8(out).expect("escaped text is UTF-8")
+    }
+
+    /// Durations and deltas as the formatting machinery wrote them before.
+    #[test]
+    fn test_seconds_as_formatted() {
+        let text = |f: &dyn Fn(&mut Vec<u8>) -> io::Result<()>| {
+            let mut v = Vec::new();
+            f(&mut v).expect("a Vec takes every write");
+            String::from_utf8(v).expect("ASCII")
+        };
+        for ns in [
+            0i128,
+            1,
+            999_999_999,
+            1_000_000_000,
+            -1,
+            -1_500_000_001,
+            86_400 * 1_000_000_007,
+        ] {
+            let a = ns.unsigned_abs();
+            let want = format!(
+                "{}{}.{:09}",
+                if ns < 0 { "-" } else { "" },
+                a / 1_000_000_000,
+                a % 1_000_000_000
+            );
+            assert_eq!(text(&|w| write_secs(w, ns)), want);
+        }
+        for (secs, nsecs) in [
+            (0, 0),
+            (1, 5),
+            (-1, 0),
+            (0, -5),
+            (3, 1_234_567_890),
+            (i64::MIN, 0),
+        ] {
+            let d = crate::time::Timestamp { secs, nsecs };
+            let neg = secs < 0 || nsecs < 0;
+            let want = format!(
+                "{}{}.{:09}",
+                if neg { "-" } else { "" },
+                secs.unsigned_abs(),
+                nsecs.unsigned_abs()
+            );
+            assert_eq!(text(&|w| write_delta(w, d)), want);
+        }
     }
 
     /// serde_json is the reference: every ASCII byte alone and at every place in a word,

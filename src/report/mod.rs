@@ -69,70 +69,121 @@ impl Default for Style {
 /// address (first 96 bits zero, the next word non-zero) ends in a dotted quad (`::0.233.0.1`).
 pub struct IpText(pub std::net::IpAddr);
 
-/// An IPv4 address's dotted text in a stack buffer (the formatting machinery costs a
-/// thousand instructions per address, and every packet line has two).
-pub(crate) fn v4_text(a: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
-    let mut n = 0;
-    for (i, o) in a.octets().into_iter().enumerate() {
+/// The longest address text: eight groups of four hex digits and seven colons.
+pub(crate) const IP_TEXT_MAX: usize = 39;
+
+/// Each byte's decimal digits, three bytes wide, and how many of them count.
+const DECIMAL: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 100 {
+            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10], 3)
+        } else if b >= 10 {
+            ([b'0' + b / 10, b'0' + b % 10, 0], 2)
+        } else {
+            ([b'0' + b, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
+/// An address as Wireshark writes it, in a stack buffer: dotted IPv4; IPv6 as RFC 5952
+/// (Rust's `Ipv6Addr` text: the longest run of zero groups shortened, IPv4-mapped dotted),
+/// and the deprecated IPv4-compatible form `::a.b.c.d` dotted as Wireshark does. Written
+/// without the formatting machinery: it costs a thousand instructions per address, and
+/// every packet line has two.
+pub(crate) fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; IP_TEXT_MAX + 3]) -> &str {
+    let n = match ip {
+        std::net::IpAddr::V4(a) => v4_into(a.octets(), buf, 0),
+        std::net::IpAddr::V6(a) => {
+            let w = a.segments();
+            if w[..5].iter().all(|&x| x == 0) && (w[5] == 0xffff || (w[5] == 0 && w[6] != 0)) {
+                let prefix: &[u8] = if w[5] == 0 { b"::" } else { b"::ffff:" };
+                buf[..prefix.len()].copy_from_slice(prefix);
+                let o = a.octets();
+                v4_into([o[12], o[13], o[14], o[15]], buf, prefix.len())
+            } else {
+                v6_into(w, buf)
+            }
+        }
+    };
+    // Only ASCII digits, dots, colons and hex letters were written.
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+}
+
+/// Dotted octets at `at`; returns the end. Each octet's three table bytes are copied whole
+/// (the buffer has room to spare) and the end moved by its length.
+fn v4_into(octets: [u8; 4], buf: &mut [u8; IP_TEXT_MAX + 3], at: usize) -> usize {
+    let mut n = at;
+    for (i, o) in octets.into_iter().enumerate() {
         if i > 0 {
             buf[n] = b'.';
             n += 1;
         }
-        if o >= 100 {
-            buf[n] = b'0' + o / 100;
-            n += 1;
-        }
-        if o >= 10 {
-            buf[n] = b'0' + o / 10 % 10;
-            n += 1;
-        }
-        buf[n] = b'0' + o % 10;
-        n += 1;
+        let (digits, len) = DECIMAL[usize::from(o)];
+        buf[n..n + 3].copy_from_slice(&digits);
+        n += usize::from(len);
     }
-    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    n
+}
+
+/// RFC 5952 §4: lowercase hex without leading zeros, the longest run of two or more zero
+/// groups (the first of equal runs) as `::`.
+fn v6_into(w: [u16; 8], buf: &mut [u8; IP_TEXT_MAX + 3]) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (mut best, mut best_len, mut run, mut run_len) = (8, 0, 0, 0);
+    for (i, &g) in w.iter().enumerate() {
+        if g == 0 {
+            if run_len == 0 {
+                run = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    if best_len < 2 {
+        best = 8;
+    }
+    let mut n = 0;
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            buf[n..n + 2].copy_from_slice(b"::");
+            n += 2;
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best + best_len {
+            buf[n] = b':';
+            n += 1;
+        }
+        let g = w[i];
+        let digits = (16 - g.leading_zeros() as usize).div_ceil(4).max(1);
+        for d in (0..digits).rev() {
+            buf[n] = HEX[usize::from(g >> (4 * d) & 15)];
+            n += 1;
+        }
+        i += 1;
+    }
+    n
 }
 
 impl std::fmt::Display for IpText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            std::net::IpAddr::V4(a) => f.write_str(v4_text(a, &mut [0; 15])),
-            std::net::IpAddr::V6(a) => {
-                let w = a.segments();
-                if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
-                    let o = a.octets();
-                    write!(f, "::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
-                } else {
-                    write!(f, "{a}")
-                }
-            }
-        }
+        f.write_str(ip_text(self.0, &mut [0; IP_TEXT_MAX + 3]))
     }
 }
 
 /// An address as Wireshark writes it, appended to `out`.
 pub fn push_ip(out: &mut String, ip: std::net::IpAddr) {
-    use std::fmt::Write;
-    match ip {
-        // Digits pushed one by one: no text to validate as UTF-8 on the way (a flood
-        // writes two addresses per packet).
-        std::net::IpAddr::V4(a) => {
-            for (i, o) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                if o >= 100 {
-                    out.push(char::from(b'0' + o / 100));
-                }
-                if o >= 10 {
-                    out.push(char::from(b'0' + o / 10 % 10));
-                }
-                out.push(char::from(b'0' + o % 10));
-            }
-        }
-        std::net::IpAddr::V6(_) => {
-            let _ = write!(out, "{}", IpText(ip));
-        }
-    }
+    out.push_str(ip_text(ip, &mut [0; IP_TEXT_MAX + 3]));
 }
 
 /// `ip:port` or `[ip6]:port`.
@@ -156,38 +207,6 @@ pub fn push_padded(out: &mut String, n: impl itoa::Integer, width: usize) {
         out.push(' ');
     }
     out.push_str(s);
-}
-
-/// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
-/// parts, nanoseconds unpadded beyond nine digits.
-pub fn delta_text(d: crate::time::Timestamp) -> impl std::fmt::Display {
-    struct D(crate::time::Timestamp);
-    impl std::fmt::Display for D {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let neg = self.0.secs < 0 || self.0.nsecs < 0;
-            write!(
-                f,
-                "{}{}.{:09}",
-                if neg { "-" } else { "" },
-                self.0.secs.unsigned_abs(),
-                self.0.nsecs.unsigned_abs()
-            )
-        }
-    }
-    D(d)
-}
-
-/// A duration as seconds with nine decimals, exactly (as tshark prints durations).
-pub fn secs_text(d: crate::time::Duration) -> impl std::fmt::Display {
-    struct S(i128);
-    impl std::fmt::Display for S {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let sign = if self.0 < 0 { "-" } else { "" };
-            let a = self.0.unsigned_abs();
-            write!(f, "{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
-        }
-    }
-    S(d.as_nanos())
 }
 
 /// The output formats of packet and conversation events.
@@ -242,6 +261,57 @@ mod tests {
         ] {
             let ip: std::net::IpAddr = a.parse().expect("test data");
             assert_eq!(IpText(ip).to_string(), want, "{a}");
+        }
+    }
+
+    /// The hand-written text against the standard library's (Wireshark's `::a.b.c.d` aside):
+    /// every pattern of zero and non-zero groups, with group values of every digit count,
+    /// and every octet value in every IPv4 position.
+    #[test]
+    fn test_address_text_matches_the_standard_library() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let reference = |ip: IpAddr| match ip {
+            IpAddr::V6(a) => {
+                let w = a.segments();
+                if w[..6].iter().all(|&x| x == 0) && w[6] != 0 {
+                    let o = a.octets();
+                    format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
+                } else {
+                    a.to_string()
+                }
+            }
+            IpAddr::V4(a) => a.to_string(),
+        };
+        let values = [0x1, 0xab, 0xabc, 0xffff, 0x10, 0x100, 0x1000];
+        for mask in 0u32..256 {
+            for (v, _) in values.iter().enumerate() {
+                let w: [u16; 8] = std::array::from_fn(|i| {
+                    if mask >> i & 1 == 1 {
+                        values[(v + i) % values.len()]
+                    } else {
+                        0
+                    }
+                });
+                let ip = IpAddr::V6(Ipv6Addr::from(w));
+                assert_eq!(IpText(ip).to_string(), reference(ip), "{w:x?}");
+            }
+        }
+        for w5 in [0, 0xffff, 0xfffe] {
+            for w6 in [0, 1, 0xe9, 0xffff] {
+                let ip = IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, w5, w6, 0x0101));
+                assert_eq!(IpText(ip).to_string(), reference(ip));
+            }
+        }
+        for b in 0..=255u8 {
+            for ip in [
+                [b, 0, 0, 1],
+                [1, b, 2, 3],
+                [10, 0, b, 9],
+                [255, 255, 255, b],
+            ] {
+                let ip = IpAddr::V4(Ipv4Addr::from(ip));
+                assert_eq!(IpText(ip).to_string(), reference(ip));
+            }
         }
     }
 }

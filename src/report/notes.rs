@@ -52,11 +52,13 @@ pub fn packet_note(out: &mut String, ev: &PacketEvent<'_, '_>, style: &Style) {
     match &d.transport {
         Transport::Tcp(seg) => tcp_note(out, info, seg, style.lang),
         Transport::Udp(dg) => {
-            let _ = if zh {
-                write!(out, "UDP 数据报 {} 字节 (无握手)", dg.len)
+            out.push_str(if zh { "UDP 数据报 " } else { "datagram " });
+            num(out, dg.len);
+            out.push_str(if zh {
+                " 字节 (无握手)"
             } else {
-                write!(out, "datagram {} bytes (UDP: no handshake)", dg.len)
-            };
+                " bytes (UDP: no handshake)"
+            });
             reply_words(out, info, zh);
         }
         Transport::Icmp(m) => icmp_note(out, m, zh),
@@ -123,16 +125,19 @@ fn tcp_note(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, lang: Lan
         analysis_words(out, info, seg, lang);
     }
     if let Some((c, s)) = info.states {
-        let _ = if zh {
-            write!(
-                out,
-                " · 客户端 {} / 服务器 {}",
+        let (c, s, words) = if zh {
+            (
                 c.tutorial_name(),
-                s.tutorial_name()
+                s.tutorial_name(),
+                [" · 客户端 ", " / 服务器 "],
             )
         } else {
-            write!(out, " · client {c} / server {s}")
+            (c.as_str(), s.as_str(), [" · client ", " / server "])
         };
+        out.push_str(words[0]);
+        out.push_str(c);
+        out.push_str(words[1]);
+        out.push_str(s);
     }
 }
 
@@ -145,11 +150,12 @@ fn handshake_words(out: &mut String, h: HandshakeNote, seg: &TcpSegment<'_>, zh:
     };
     match h {
         HandshakeNote::Syn { j, again: a } => {
-            let _ = if zh {
-                write!(out, "第一次握手: SYN seq=j={j}")
+            out.push_str(if zh {
+                "第一次握手: SYN seq=j="
             } else {
-                write!(out, "handshake 1/3: SYN seq=j={j}")
-            };
+                "handshake 1/3: SYN seq=j="
+            });
+            num(out, j);
             again(out, a);
         }
         HandshakeNote::SynAck {
@@ -158,11 +164,15 @@ fn handshake_words(out: &mut String, h: HandshakeNote, seg: &TcpSegment<'_>, zh:
             expected,
             again: a,
         } => {
-            let _ = if zh {
-                write!(out, "第二次握手: SYN+ACK seq=k={k} ack=j+1={ack} ")
+            out.push_str(if zh {
+                "第二次握手: SYN+ACK seq=k="
             } else {
-                write!(out, "handshake 2/3: SYN+ACK seq=k={k} ack=j+1={ack} ")
-            };
+                "handshake 2/3: SYN+ACK seq=k="
+            });
+            num(out, k);
+            out.push_str(" ack=j+1=");
+            num(out, ack);
+            out.push(' ');
             match expected {
                 Some(e) if e == ack => out.push_str(ok_mark(true)),
                 Some(e) => {
@@ -177,11 +187,13 @@ fn handshake_words(out: &mut String, h: HandshakeNote, seg: &TcpSegment<'_>, zh:
             again(out, a);
         }
         HandshakeNote::Ack { ack, expected } => {
-            let _ = if zh {
-                write!(out, "第三次握手: ACK ack=k+1={ack} ")
+            out.push_str(if zh {
+                "第三次握手: ACK ack=k+1="
             } else {
-                write!(out, "handshake 3/3: ACK ack=k+1={ack} ")
-            };
+                "handshake 3/3: ACK ack=k+1="
+            });
+            num(out, ack);
+            out.push(' ');
             if ack == expected {
                 out.push_str(ok_mark(true));
             } else {
@@ -221,41 +233,76 @@ fn step_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, zh: boo
     };
     match info.step {
         Some(Step::Data) => {
-            let n = seg.len.unwrap_or(0);
-            let _ = if zh {
-                write!(out, "{who}发送数据 {n} 字节")
-            } else {
-                write!(out, "{who} sends {n} bytes")
-            };
+            out.push_str(who);
+            out.push_str(if zh { "发送数据 " } else { " sends " });
+            num(out, seg.len.unwrap_or(0));
+            out.push_str(if zh { " 字节" } else { " bytes" });
         }
         Some(Step::Fin) => {
-            let _ = if zh {
-                write!(out, "FIN: {who}关闭发送方向")
+            out.push_str("FIN: ");
+            out.push_str(who);
+            out.push_str(if zh {
+                "关闭发送方向"
             } else {
-                write!(out, "FIN: {who} closes its side")
-            };
+                " closes its side"
+            });
         }
         Some(Step::Rst) => {
-            let _ = if zh {
-                write!(out, "RST: {who}重置连接")
+            out.push_str("RST: ");
+            out.push_str(who);
+            out.push_str(if zh {
+                "重置连接"
             } else {
-                write!(out, "RST: {who} resets the connection")
-            };
+                " resets the connection"
+            });
         }
         Some(Step::Ack) => out.push_str(if zh { "确认 (ACK)" } else { "ACK" }),
         Some(Step::Syn | Step::SynAck | Step::HandshakeAck | Step::Datagram) | None => {}
     }
 }
 
+fn num(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// A time in milliseconds with three decimals, as `{:.3}` writes the `f64` (the notes have
+/// always said it so). Whole microseconds, the usual capture precision, are written from
+/// the integer (exact there: the `f64` is within far less than half a thousandth of the
+/// three-decimal value, so it rounds to it); anything else goes through the float.
+fn push_ms(out: &mut String, d: crate::time::Duration) {
+    let ns = d.as_nanos();
+    if (0..1 << 50).contains(&ns) && ns % 1000 == 0 {
+        let us = ns / 1000;
+        num(out, us / 1000);
+        let frac = (us % 1000) as usize;
+        out.push('.');
+        out.push_str(
+            &"000"[..3 - if frac >= 100 {
+                3
+            } else if frac >= 10 {
+                2
+            } else {
+                1
+            }],
+        );
+        num(out, frac);
+    } else {
+        let _ = write!(out, "{:.3}", d.as_secs_f64() * 1e3);
+    }
+}
+
 /// ", reply to frame N after X ms" for the payload that answered a request.
 fn reply_words(out: &mut String, info: &PacketInfo, zh: bool) {
     if let Some((req, rtt)) = info.reply_to {
-        let ms = rtt.as_secs_f64() * 1e3;
-        let _ = if zh {
-            write!(out, ", 回复第 {req} 帧, 用时 {ms:.3} ms")
+        out.push_str(if zh {
+            ", 回复第 "
         } else {
-            write!(out, ", reply to frame {req} after {ms:.3} ms")
-        };
+            ", reply to frame "
+        });
+        num(out, req);
+        out.push_str(if zh { " 帧, 用时 " } else { " after " });
+        push_ms(out, rtt);
+        out.push_str(" ms");
     }
 }
 
@@ -620,5 +667,33 @@ fn why_zh(out: &mut String, name: &str, w: &Why) -> std::fmt::Result {
         ),
         "port-reused" => out.write_str("在之前连接的端口上出现 SYN, 初始 seq 不同: 新的流"),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    /// The integer path writes what the float path writes, for every microsecond count in
+    /// the first ten seconds and around every power of ten up to 2^50 nanoseconds; and
+    /// anything that is not whole microseconds takes the float path.
+    #[test]
+    fn test_milliseconds_as_the_float_writes_them() {
+        let float = |ns: i128| format!("{:.3}", Duration::from_nanos(ns).as_secs_f64() * 1e3);
+        let ours = |ns: i128| {
+            let mut s = String::new();
+            push_ms(&mut s, Duration::from_nanos(ns));
+            s
+        };
+        let mut cases: Vec<i128> = (0..10_000_000).step_by(7).map(|us| us * 1000).collect();
+        for p in 0..16 {
+            let base = 10i128.pow(p) * 1000;
+            cases.extend((0..2000).map(|d| base + d * 1000));
+        }
+        cases.extend([(1 << 50) - 1000, 1 << 50, 1_234_567, -1000, -1_500_000, 999]);
+        for ns in cases {
+            assert_eq!(ours(ns), float(ns), "{ns} ns");
+        }
     }
 }
