@@ -22,8 +22,14 @@ fn json_str<W: Write>(w: &mut W, v: &str) -> io::Result<()> {
 
 /// `json_str` of text already known to be UTF-8 (or ASCII).
 fn json_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     w.write_all(b"\"")?;
+    json_inner(w, b)?;
+    w.write_all(b"\"")
+}
+
+/// The inside of `json_bytes`, without the quotes.
+fn json_inner<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
@@ -66,8 +72,7 @@ fn json_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
         i += 1;
         start = i;
     }
-    w.write_all(&b[start..])?;
-    w.write_all(b"\"")
+    w.write_all(&b[start..])
 }
 
 /// Whether any of the eight bytes of `x` is a control byte, `"` or `\` (the bytes JSON
@@ -93,6 +98,45 @@ fn payload_str<W: Write>(
     let shown = &bytes[..take];
     if payload::is_plain(shown) {
         json_bytes(w, shown)?;
+    } else if std::str::from_utf8(shown).is_ok() {
+        // Text with control characters or backslashes (a line ending, say): each of those
+        // shows as `\xNN` per byte, whose backslash JSON doubles; every other character
+        // shows as itself. Beyond ASCII only the C1 controls (U+0080-U+009F, UTF-8 `c2 80`
+        // to `c2 9f`) are control characters.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = |w: &mut W, b: u8| {
+            w.write_all(&[
+                b'\\',
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ])
+        };
+        w.write_all(b"\"")?;
+        let mut rest = shown;
+        loop {
+            let special = rest.iter().enumerate().position(|(i, &b)| {
+                b < 0x20
+                    || b == 0x7f
+                    || b == b'\\'
+                    || (b == 0xc2 && rest.get(i + 1).is_some_and(|&n| n < 0xa0))
+            });
+            let Some(at) = special else {
+                json_inner(w, rest)?;
+                break;
+            };
+            json_inner(w, &rest[..at])?;
+            let b = rest[at];
+            hex(w, b)?;
+            let mut next = at + 1;
+            if b == 0xc2 {
+                hex(w, rest[next])?;
+                next += 1;
+            }
+            rest = &rest[next..];
+        }
+        w.write_all(b"\"")?;
     } else {
         scratch.clear();
         escape_payload(bytes, limit, scratch);
@@ -664,6 +708,35 @@ mod tests {
         let mut out = Vec::new();
         json_str(&mut out, s).expect("a Vec takes every write");
         String::from_utf8(out).expect("escaped text is UTF-8")
+    }
+
+    /// A payload's JSON string is `escape_payload`'s text escaped by `json_str`, however it
+    /// is written: every byte value around plain text, line endings, quotes, UTF-8, and cut
+    /// at every length.
+    #[test]
+    fn test_payload_strings_are_the_escaped_text() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for x in 0..=255u8 {
+            cases.push(vec![x]);
+            cases.push([b"say \"hi\"".as_slice(), &[x], b"\r\n"].concat());
+            cases.push([b"ping".as_slice(), &[x, x], "é你".as_bytes()].concat());
+            cases.push([b"\xc2".as_slice(), &[x], "ok\u{85}\u{9f}\u{a0}".as_bytes()].concat());
+        }
+        for case in &cases {
+            for limit in [0, 1, 3, 5, 256] {
+                let mut want = String::new();
+                let want_cut = escape_payload(case, limit, &mut want);
+                let mut got = Vec::new();
+                let cut = payload_str(&mut got, case, limit, &mut String::new())
+                    .expect("a Vec takes every write");
+                assert_eq!(
+                    String::from_utf8(got).expect("UTF-8"),
+                    ours(&want),
+                    "{case:?} {limit}"
+                );
+                assert_eq!(cut, want_cut);
+            }
+        }
     }
 
     /// Durations and deltas as the formatting machinery wrote them before.
