@@ -231,17 +231,17 @@ impl<'w, W: Write> Obj<'w, W> {
         self.key(k)?;
         self.w.write_all(b"\"")?;
         self.w
-            .write_all(super::ip_text(ip, &mut [0; IP_TEXT_MAX + 3]).as_bytes())?;
+            .write_all(super::ip_bytes(ip, &mut [0; IP_TEXT_MAX + 3]))?;
         self.w.write_all(b"\"")
     }
 
     fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
         self.key(k)?;
         let mut buf = [0; IP_TEXT_MAX + 3];
-        let text = super::ip_text(ip, &mut buf);
+        let text = super::ip_bytes(ip, &mut buf);
         self.w
             .write_all(if ip.is_ipv6() { b"\"[" } else { b"\"" })?;
-        self.w.write_all(text.as_bytes())?;
+        self.w.write_all(text)?;
         self.w.write_all(if ip.is_ipv6() { b"]:" } else { b":" })?;
         self.w
             .write_all(itoa::Buffer::new().format(port).as_bytes())?;
@@ -357,7 +357,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
         }
         let payload: &[u8] = match &d.transport {
             Transport::Tcp(seg) => {
-                tcp(&mut o, seg, info, &mut self.scratch)?;
+                tcp(&mut o, seg, info)?;
                 seg.payload
             }
             Transport::Udp(dg) => {
@@ -513,12 +513,7 @@ fn shown<W: Write>(
 }
 
 /// The TCP members: ports, stream, flags, numbers, windows, checksum, options.
-fn tcp<W: Write>(
-    o: &mut Obj<'_, W>,
-    seg: &TcpSegment<'_>,
-    info: &PacketInfo,
-    scratch: &mut String,
-) -> io::Result<()> {
+fn tcp<W: Write>(o: &mut Obj<'_, W>, seg: &TcpSegment<'_>, info: &PacketInfo) -> io::Result<()> {
     o.num("sport", seg.sport)?;
     o.num("dport", seg.dport)?;
     if let Some(s) = info.stream {
@@ -526,9 +521,7 @@ fn tcp<W: Write>(
     }
     if let Some(fx) = seg.fixed {
         if !fx.bogus_offset() {
-            scratch.clear();
-            let _ = fx.flags.write_names(scratch);
-            o.lit("flags", scratch)?;
+            o.lit("flags", fx.flags.names())?;
             o.num("flags_raw", fx.flags.0 & 0xff)?;
         }
         o.num("seq", fx.seq.0)?;

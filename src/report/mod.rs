@@ -96,6 +96,12 @@ const DECIMAL: [([u8; 3], u8); 256] = {
 /// without the formatting machinery: it costs a thousand instructions per address, and
 /// every packet line has two.
 pub(crate) fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; IP_TEXT_MAX + 3]) -> &str {
+    // Only ASCII digits, dots, colons and hex letters are written.
+    std::str::from_utf8(ip_bytes(ip, buf)).unwrap_or_default()
+}
+
+/// `ip_text` as bytes, for the JSON line (which needs no UTF-8 check of its own text).
+pub(crate) fn ip_bytes(ip: std::net::IpAddr, buf: &mut [u8; IP_TEXT_MAX + 3]) -> &[u8] {
     let n = match ip {
         std::net::IpAddr::V4(a) => v4_into(a.octets(), buf, 0),
         std::net::IpAddr::V6(a) => {
@@ -110,8 +116,7 @@ pub(crate) fn ip_text(ip: std::net::IpAddr, buf: &mut [u8; IP_TEXT_MAX + 3]) -> 
             }
         }
     };
-    // Only ASCII digits, dots, colons and hex letters were written.
-    std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    &buf[..n]
 }
 
 /// Dotted octets at `at`; returns the end. Each octet's three table bytes are copied whole

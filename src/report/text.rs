@@ -369,7 +369,7 @@ fn transport_fields(l: &mut String, d: &Decoded<'_>, info: &PacketInfo) {
             if let Some(fx) = seg.fixed {
                 if !fx.bogus_offset() {
                     l.push_str(" [");
-                    let _ = fx.flags.write_names(l);
+                    l.push_str(fx.flags.names());
                     l.push(']');
                 }
                 if let Some(r) = info.rel_seq {
