@@ -208,6 +208,8 @@ pub struct Tracker {
     burials: u32,
     /// Records handed out by the tracker itself (table full) before the current packet.
     ready: Vec<Finished>,
+    /// Boxes of conversations that left, for the next ones.
+    spares: Spares,
     next_tcp: u32,
     next_udp: u32,
     /// Bytes of each request and reply kept for `exchanges` (0 keeps none).
@@ -222,6 +224,52 @@ pub struct Tracker {
     /// found none due), so the check before and after every packet is one comparison.
     due_at_least: i128,
     pub totals: Totals,
+}
+
+/// Boxes of conversations that left, reused for new ones: a TCP conversation is a kilobyte,
+/// above the allocator's per-thread cache sizes, so a fresh box per connection went through
+/// its slow path twice (allocated here, freed here) and wrote to cold memory.
+#[derive(Default)]
+struct Spares {
+    tcp: Vec<Box<TcpConv>>,
+    udp: Vec<Box<UdpConv>>,
+}
+
+impl Spares {
+    /// Enough to cover a burst of conversations leaving; more would only hold memory.
+    const KEEP: usize = 64;
+
+    fn tcp(&mut self, conv: TcpConv) -> Box<TcpConv> {
+        match self.tcp.pop() {
+            Some(mut b) => {
+                *b = conv;
+                b
+            }
+            None => Box::new(conv),
+        }
+    }
+
+    fn udp(&mut self, conv: UdpConv) -> Box<UdpConv> {
+        match self.udp.pop() {
+            Some(mut b) => {
+                *b = conv;
+                b
+            }
+            None => Box::new(conv),
+        }
+    }
+
+    fn keep_tcp(&mut self, b: Box<TcpConv>) {
+        if self.tcp.len() < Spares::KEEP {
+            self.tcp.push(b);
+        }
+    }
+
+    fn keep_udp(&mut self, b: Box<UdpConv>) {
+        if self.udp.len() < Spares::KEEP {
+            self.udp.push(b);
+        }
+    }
 }
 
 /// A 64-bit digest of a flow key: XXH3 (deterministic, the same digests every run, and a
@@ -264,6 +312,7 @@ impl Tracker {
             graves: Tracker::graveyards(limits.max_conns.max(1)),
             burials: 0,
             ready: Vec::new(),
+            spares: Spares::default(),
             next_tcp: 0,
             next_udp: 0,
             keep_bytes,
@@ -362,24 +411,28 @@ impl Tracker {
     /// Takes a conversation out of memory: its record, and a tomb for its 4-tuple.
     fn remove(&mut self, slot: u32, ended: Ended) -> Option<Finished> {
         let (p, key, tomb, mut f) = match self.table.take(slot)? {
-            Conv::Tcp(c) => {
+            Conv::Tcp(mut c) => {
                 let key = c.key;
                 if self.tcp_index.get(&key) != Some(&slot) {
                     // A newer stream owns the 4-tuple now: nothing to bury.
                     let mut f = Finished::Tcp(c.summary());
+                    self.spares.keep_tcp(c);
                     set_ended(&mut f, ended);
                     return Some(f);
                 }
                 self.tcp_index.remove(&key);
-                let mut c = c;
                 let tomb = c.bury();
-                (0, key, tomb, Finished::Tcp(c.summary()))
+                let f = Finished::Tcp(c.summary());
+                self.spares.keep_tcp(c);
+                (0, key, tomb, f)
             }
-            Conv::Udp(c) => {
+            Conv::Udp(mut c) => {
                 let key = c.key;
                 self.udp_index.remove(&key);
                 let tomb = c.tomb();
-                (1, key, tomb, Finished::Udp(c.summary()))
+                let f = Finished::Udp(c.summary());
+                self.spares.keep_udp(c);
+                (1, key, tomb, f)
             }
         };
         set_ended(&mut f, ended);
@@ -533,9 +586,8 @@ impl Tracker {
             }
         };
         self.make_room();
-        let slot = self
-            .table
-            .insert(Conv::Tcp(Box::new(conv)), List::TcpOpen, self.clock);
+        let conv = self.spares.tcp(conv);
+        let slot = self.table.insert(Conv::Tcp(conv), List::TcpOpen, self.clock);
         self.active_on(List::TcpOpen);
         self.tcp_index.insert(key, slot);
         slot
@@ -564,9 +616,8 @@ impl Tracker {
             }
         };
         self.make_room();
-        let slot = self
-            .table
-            .insert(Conv::Udp(Box::new(conv)), List::Udp, self.clock);
+        let conv = self.spares.udp(conv);
+        let slot = self.table.insert(Conv::Udp(conv), List::Udp, self.clock);
         self.active_on(List::Udp);
         self.udp_index.insert(key, slot);
         (slot, side)

@@ -971,7 +971,9 @@ impl TcpConv {
         }
     }
 
-    pub fn summary(self) -> ConnSummary {
+    /// The record; the conversation gives up its exchanges and history (taken in place, so
+    /// that its box can be reused without moving a kilobyte out of it).
+    pub fn summary(&mut self) -> ConnSummary {
         let c = self.client;
         let s = c.other();
         let close = if self.saw_rst {
@@ -984,7 +986,7 @@ impl TcpConv {
             }
         };
         let handshake = self.handshake();
-        let (exchanges, text) = self.pairing.into_parts();
+        let (exchanges, text) = std::mem::take(&mut self.pairing).into_parts();
         ConnSummary {
             flow: FlowSummary {
                 stream: self.stream,
@@ -1008,7 +1010,7 @@ impl TcpConv {
             k: self.hs.k,
             irtt: self.irtt.filter(|d| !d.is_zero() && self.irtt_visible),
             completeness: self.comp_pass1 | self.comp_before_last,
-            history: self.history,
+            history: std::mem::take(&mut self.history),
             close,
             client_state: self.states[Role::Client],
             server_state: self.states[Role::Server],
@@ -1194,7 +1196,7 @@ mod tests {
             (0, PSH | ACK, 101, 1, 4, 512),
             (0, ACK, 101, 1, 0, 512),
         ];
-        let c = conv_checked(&segs, |i| match i {
+        let mut c = conv_checked(&segs, |i| match i {
             1 | 2 => Checksum::Bad,
             _ => Checksum::Offload,
         });

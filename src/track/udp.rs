@@ -93,10 +93,11 @@ impl UdpConv {
         self.packets.0.iter().sum()
     }
 
-    pub fn summary(self) -> FlowSummary {
+    /// The record; the conversation gives up its exchanges (see `TcpConv::summary`).
+    pub fn summary(&mut self) -> FlowSummary {
         let c = self.client;
         let s = c.other();
-        let (exchanges, text) = self.pairing.into_parts();
+        let (exchanges, text) = std::mem::take(&mut self.pairing).into_parts();
         FlowSummary {
             stream: self.stream,
             client: self.key.endpoint(c),
