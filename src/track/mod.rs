@@ -230,6 +230,9 @@ pub struct Tracker {
 /// above the allocator's per-thread cache sizes, so a fresh box per connection went through
 /// its slow path twice (allocated here, freed here) and wrote to cold memory.
 #[derive(Default)]
+// The boxes themselves are what is kept: the table holds boxes, and a box taken from here
+// goes into it without an allocation.
+#[allow(clippy::vec_box)]
 struct Spares {
     tcp: Vec<Box<TcpConv>>,
     udp: Vec<Box<UdpConv>>,
