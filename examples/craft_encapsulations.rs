@@ -121,6 +121,108 @@ fn gre(protocol: u16, key: Option<u32>, seq: Option<u32>, payload: &[u8]) -> Vec
     buf
 }
 
+/// A TCP segment in IPv4 in Ethernet from `from` to `to` (address, port), its checksum right.
+fn tcp_frame(
+    from: ([u8; 4], u16),
+    to: ([u8; 4], u16),
+    (seq, ack, flags, window): (u32, u32, u8, u16),
+    options: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    let hlen = 20 + options.len();
+    let mut t = vec![0u8; hlen];
+    t[0..2].copy_from_slice(&from.1.to_be_bytes());
+    t[2..4].copy_from_slice(&to.1.to_be_bytes());
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t[12] = ((hlen / 4) as u8) << 4;
+    t[13] = flags;
+    t[14..16].copy_from_slice(&window.to_be_bytes());
+    t[20..].copy_from_slice(options);
+    t.extend_from_slice(payload);
+    let sum = {
+        let tcp = pnet_packet::tcp::TcpPacket::new(&t).expect("a TCP header");
+        pnet_packet::tcp::ipv4_checksum(&tcp, &from.0.into(), &to.0.into())
+    };
+    t[16..18].copy_from_slice(&sum.to_be_bytes());
+    ethernet(
+        0x0800,
+        &ipv4_packet(IpNextHeaderProtocols::Tcp, (from.0, to.0), 1, true, &t),
+        9,
+    )
+}
+
+/// Short conversations between 10.0.0.1 and 10.0.0.2:80, each showing one of Wireshark's
+/// rules for flags and options a normal stack never sends together (found by comparing
+/// fuzzed captures with tshark 4.0): see captures/README.md.
+fn odd_flags() -> Vec<Record> {
+    const FIN: u8 = 0x01;
+    const SYN: u8 = 0x02;
+    const RST: u8 = 0x04;
+    const PSH: u8 = 0x08;
+    const ACK: u8 = 0x10;
+    let ws = |shift: u8| [1, 3, 3, shift];
+    let (c, srv) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let mut out: Vec<Record> = Vec::new();
+    let mut us = 0;
+    let mut seg =
+        |port: u16, from_client: bool, tcp: (u32, u32, u8, u16), opt: &[u8], data: &[u8]| {
+            let (a, b) = if from_client {
+                ((c, port), (srv, 80))
+            } else {
+                ((srv, 80), (c, port))
+            };
+            us += 100;
+            out.push((1_700_000_000, us, tcp_frame(a, b, tcp, opt, data)));
+        };
+    // The handshake agrees on shifts of 7; a SYN+ACK sent again without the option changes
+    // nothing (only a sender whose shift is still unknown falls back to none): later windows
+    // are still scaled.
+    let p = 41001;
+    seg(p, true, (1000, 0, SYN, 1000), &ws(7), b"");
+    seg(p, false, (5000, 1001, SYN | ACK, 1000), &ws(7), b"");
+    seg(p, true, (1001, 5001, ACK, 100), b"", b"");
+    seg(p, false, (5000, 1001, SYN | ACK, 1000), b"", b"");
+    seg(p, true, (1001, 5001, PSH | ACK, 100), b"", b"hello");
+    seg(p, false, (5001, 1006, ACK, 50), b"", b"");
+    seg(p, true, (1006, 5001, RST, 0), b"", b"");
+    // A window scale option on a segment that is not a SYN: Wireshark takes it for the
+    // sender's later segments, not for the one that carries it.
+    let p = 41002;
+    seg(p, true, (2000, 0, SYN, 1000), &ws(2), b"");
+    seg(p, false, (6000, 2001, SYN | ACK, 1000), &ws(2), b"");
+    seg(p, true, (2001, 6001, ACK, 100), &ws(5), b"");
+    seg(p, true, (2001, 6001, PSH | ACK, 100), b"", b"hello");
+    seg(p, false, (6001, 2006, ACK, 50), b"", b"");
+    seg(p, true, (2006, 6001, RST, 0), b"", b"");
+    // A SYN+ACK that also carries FIN and data: completeness counts the FIN (with the ACK
+    // flag, as on any segment) but not the data (a SYN+ACK counts as SYN+ACK only).
+    let p = 41003;
+    seg(p, true, (3000, 0, SYN, 1000), b"", b"");
+    seg(p, false, (7000, 3001, SYN | FIN | ACK, 1000), b"", b"data!");
+    seg(p, true, (3001, 7007, ACK, 1000), b"", b"");
+    seg(p, true, (3001, 7007, FIN | ACK, 1000), b"", b"");
+    seg(p, false, (7007, 3002, ACK, 1000), b"", b"");
+    // A SYN sent again with data after the connection's first segments: neither the SYN
+    // nor its data counts any more.
+    let p = 41004;
+    seg(p, true, (4000, 0, SYN, 1000), b"", b"");
+    seg(p, false, (8000, 4001, SYN | ACK, 1000), b"", b"");
+    seg(p, true, (4000, 0, SYN, 1000), b"", b"early");
+    seg(p, true, (4001, 8001, ACK, 1000), b"", b"");
+    seg(p, true, (4001, 8001, RST | ACK, 0), b"", b"");
+    // The ports used again by a SYN with another initial sequence number, which carries
+    // data: the new conversation counts its SYN, not the data.
+    let p = 41005;
+    seg(p, true, (9000, 0, SYN, 1000), b"", b"");
+    seg(p, false, (9500, 9001, SYN | ACK, 1000), b"", b"");
+    seg(p, true, (9001, 9501, ACK, 1000), b"", b"");
+    seg(p, true, (19000, 0, SYN, 1000), b"", b"again");
+    seg(p, false, (19500, 19006, SYN | ACK, 1000), b"", b"");
+    seg(p, true, (19006, 19501, ACK, 1000), b"", b"");
+    out
+}
+
 fn main() -> io::Result<()> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/captures");
     let src = File::open(format!("{dir}/classic-ipv4.pcap"))?;
@@ -294,9 +396,10 @@ fn main() -> io::Result<()> {
         teredo.push((f.meta.ts.secs, f.meta.ts.nsecs / 1000, frame));
     }
     write_pcap(&format!("{dir}/teredo.pcap"), &teredo)?;
+    write_pcap(&format!("{dir}/odd-flags.pcap"), &odd_flags())?;
     println!(
         "wrote mpls.pcap mpls-two-labels.pcap mpls-pw-cw.pcap mpls-pw-nocw.pcap pppoe-vlan.pcap pbb.pcap gre-ipv4.pcap gretap.pcap \
-         erspan3.pcap seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap"
+         erspan3.pcap seq-wrap.pcap dup-synack-fin.pcap fabricpath.pcap teredo.pcap odd-flags.pcap"
     );
     Ok(())
 }

@@ -495,8 +495,11 @@ impl<'a> FileReader<'a> {
         let mut at = 0usize;
         for _ in 0..VARIANT_PROBE_RECORDS {
             let hl = v.header_len();
-            if at + hl > data.len() {
+            if at == data.len() {
                 return 0; // end of file: assume this layout
+            }
+            if at + hl > data.len() {
+                return 1; // a header cut short: perhaps damage, perhaps another layout
             }
             let (_, frac, incl, orig) = self.record_fields(&data[at..at + 16]);
             let mut bad = 0;
@@ -518,7 +521,12 @@ impl<'a> FileReader<'a> {
             if bad > 0 {
                 return bad;
             }
+            // The record's bytes must all be there (the probe holds three records of the
+            // largest size, so only the file's end can cut one).
             at += hl + incl as usize;
+            if at > data.len() {
+                return 1;
+            }
         }
         0
     }

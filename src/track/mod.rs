@@ -590,7 +590,9 @@ impl Tracker {
         };
         self.make_room();
         let conv = self.spares.tcp(conv);
-        let slot = self.table.insert(Conv::Tcp(conv), List::TcpOpen, self.clock);
+        let slot = self
+            .table
+            .insert(Conv::Tcp(conv), List::TcpOpen, self.clock);
         self.active_on(List::TcpOpen);
         self.tcp_index.insert(key, slot);
         slot

@@ -276,16 +276,25 @@ pub struct ConnSummary {
 }
 
 /// The bits one segment contributes to `tcp.completeness`, as tshark 4.0 sets them
-/// (observed: a FIN counts only with ACK; a data segment counts as DATA but not as ACK).
+/// (observed over every combination of SYN, FIN, RST, PSH and ACK, with and without data: a
+/// FIN counts only with ACK, also on a SYN+ACK; a segment with ACK counts as DATA when it
+/// carries data, else as ACK, unless it is a SYN+ACK; only a SYN without ACK counts its data).
 fn completeness_bits(flags: TcpFlags, len: u32) -> u8 {
     let mut b = 0;
     if flags.syn() {
-        b |= if flags.ack() { C_SYNACK } else { C_SYN };
-        if len > 0 {
-            b |= C_DATA;
+        if flags.ack() {
+            b |= C_SYNACK;
+        } else {
+            b |= C_SYN;
+            if len > 0 {
+                b |= C_DATA;
+            }
         }
-    } else if flags.ack() {
-        b |= if len > 0 { C_DATA } else { C_ACK };
+    }
+    if flags.ack() {
+        if !flags.syn() {
+            b |= if len > 0 { C_DATA } else { C_ACK };
+        }
         if flags.fin() {
             b |= C_FIN;
         }
@@ -516,6 +525,7 @@ impl TcpConv {
             info.rel_ack = None;
             return;
         }
+        self.window_scaling(side, flags, seg.wscale);
         // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
         // segment shorter than its header (its length then counts as 0).
         self.completeness_and_irtt(ts, flags, seg.len.unwrap_or(0), first);
@@ -578,6 +588,28 @@ impl TcpConv {
         }
     }
 
+    /// Window scaling as Wireshark learns it, after the segment's own window was shown (its
+    /// options are dissected later): a window scale option sets its sender's shift wherever it
+    /// appears (at most 14), and a SYN then checks the agreement (`verify_tcp_window_scaling`):
+    /// a sender whose shift is still unknown uses none, nor does its peer; a SYN+ACK whose peer
+    /// uses none uses none either. A SYN without the option after a shift was agreed changes
+    /// nothing.
+    fn window_scaling(&mut self, side: Side, flags: TcpFlags, wscale: Option<u8>) {
+        if let Some(w) = wscale {
+            self.flows[side].win_scale = Some(w.min(14) as i8);
+        }
+        if !flags.syn() {
+            return;
+        }
+        let other = side.other();
+        if self.flows[side].win_scale.is_none() {
+            self.flows[side].win_scale = Some(-2);
+            self.flows[other].win_scale = Some(-2);
+        } else if flags.ack() && self.flows[other].win_scale == Some(-2) {
+            self.flows[side].win_scale = Some(-2);
+        }
+    }
+
     /// Relative numbers (`tcp_analyze_sequence_number`) and the expert analysis of a segment
     /// whose length is known.
     #[allow(clippy::too_many_arguments)]
@@ -610,13 +642,6 @@ impl TcpConv {
             f.ack.0
         });
 
-        // Window scaling is agreed in the handshake: a SYN without the option means none.
-        if flags.syn() {
-            self.flows[side].win_scale = Some(seg.wscale.map_or(-2, |w| w.min(14) as i8));
-            if flags.ack() && seg.wscale.is_none() {
-                self.flows[other].win_scale = Some(-2);
-            }
-        }
         // The verdict is made in place (it is 160 bytes: a copy per segment shows up).
         let verdict = &mut info.verdict;
         *verdict = Verdict::default();
@@ -676,9 +701,14 @@ impl TcpConv {
         }
         let mut bits = completeness_bits(flags, len);
         // A SYN counts only while nothing else has been counted (a SYN seen again after the
-        // connection's other segments adds nothing).
+        // connection's other segments adds nothing, nor does its data).
         if bits & C_SYN != 0 && self.comp_pass1 != 0 {
-            bits &= !C_SYN;
+            bits &= !(C_SYN | C_DATA);
+        }
+        // Nor does the data of the SYN that starts a new conversation on reused ports
+        // (observed: its SYN counts, its data does not).
+        if bits & C_SYN != 0 && first && self.reused {
+            bits &= !C_DATA;
         }
         // tshark's first pass ignores the conversation's first frame unless it is a SYN; its
         // second pass applies every frame, printing each frame's value before applying that
@@ -1222,5 +1252,11 @@ mod tests {
         assert_eq!(completeness_bits(TcpFlags(RST | ACK), 0), C_ACK | C_RST);
         assert_eq!(completeness_bits(TcpFlags(RST), 0), C_RST);
         assert_eq!(completeness_bits(TcpFlags(SYN), 3), C_SYN | C_DATA);
+        assert_eq!(completeness_bits(TcpFlags(SYN | ACK), 3), C_SYNACK);
+        assert_eq!(
+            completeness_bits(TcpFlags(SYN | FIN | ACK), 3),
+            C_SYNACK | C_FIN
+        );
+        assert_eq!(completeness_bits(TcpFlags(SYN | FIN), 0), C_SYN);
     }
 }
