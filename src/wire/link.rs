@@ -8,7 +8,7 @@ use pnet_packet::ethernet::EthernetPacket;
 
 use super::numbers::{EtherType, LinkType};
 use super::oui;
-use super::{Shortfall, Span};
+use super::{DecodeError, Problem, Shortfall, Span};
 
 /// The network protocols we decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,9 @@ pub fn ethernet(frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfal
     ethernet_at(frame, 0)
 }
 
+/// The largest 802.3 length field; larger values are EtherTypes.
+const IEEE_802_3_MAX_LEN: u16 = 1500;
+
 /// Nested frames (PBB's customer frame) at most this deep: a crafted frame cannot recurse
 /// without end.
 const MAX_ETHERNET_DEPTH: u8 = 4;
@@ -133,6 +136,22 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
         at += 4;
     }
     let rest = frame.after(at);
+    if t <= IEEE_802_3_MAX_LEN {
+        // An 802.3 frame: a length, not a type. Wireshark's `dissect_802_3` calls a length
+        // past the end of the payload malformed (an error in the Malformed group); the
+        // LLC it carries is no network layer synack follows.
+        if usize::from(t) > rest.reported {
+            return Err(Shortfall::Malformed(DecodeError {
+                layer: "802.3",
+                problem: Problem::BadLength {
+                    field: "length",
+                    value: u32::from(t),
+                    limit: rest.reported as u32,
+                },
+            }));
+        }
+        return Ok(None);
+    }
     match EtherType::from(t) {
         EtherType::Mpls => mpls(rest, depth),
         EtherType::PppoeSession => pppoe(rest),

@@ -441,31 +441,17 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
         EtherType::Ipv4 => decode_network(d, link::Network::Ipv4, inner, depth + 1),
         EtherType::Ipv6 => decode_network(d, link::Network::Ipv6, inner, depth + 1),
         EtherType::Bridged => decapsulate(d, Tunnel::Gre, inner, depth),
-        // ERSPAN type II: version, VLAN, COS, session, index (8 bytes), then the frame.
-        EtherType::Erspan => {
-            if let Err(s) = inner.need("ERSPAN", 8) {
+        // ERSPAN (either protocol type): its version field says which header follows, as
+        // Wireshark reads it; another version is left undecoded.
+        EtherType::Erspan | EtherType::Erspan3 => {
+            if let Err(s) = inner.need("ERSPAN", 2) {
                 d.shortfall(s);
                 return;
             }
-            decapsulate(d, Tunnel::Erspan, inner.after(8), depth);
-        }
-        // ERSPAN type III: 12 bytes (version, VLAN, COS, session, timestamp, SGT, flags),
-        // 8 more when the O flag says a platform subheader follows; then the frame when the
-        // frame type is Ethernet (0).
-        EtherType::Erspan3 => {
-            if let Err(s) = inner.need("ERSPAN", 12) {
-                d.shortfall(s);
-                return;
-            }
-            let flags = u16::from_be_bytes([inner.bytes[10], inner.bytes[11]]);
-            let frame_type = (flags >> 10) & 0x1f;
-            let len = if flags & 1 == 1 { 20 } else { 12 };
-            if let Err(s) = inner.need("ERSPAN", len) {
-                d.shortfall(s);
-                return;
-            }
-            if frame_type == 0 {
-                decapsulate(d, Tunnel::Erspan, inner.after(len), depth);
+            match inner.bytes[0] >> 4 {
+                1 => erspan2(d, inner, depth),
+                2 => erspan3(d, inner, depth),
+                _ => {}
             }
         }
         // PPP in enhanced GRE: address and control (0xff03) may be left out.
@@ -494,6 +480,35 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
     }
 }
 
+/// ERSPAN type II: version, VLAN, COS, session, index (8 bytes), then the frame.
+fn erspan2<'a>(d: &mut Decoded<'a>, inner: Span<'a>, depth: u8) {
+    if let Err(s) = inner.need("ERSPAN", 8) {
+        d.shortfall(s);
+        return;
+    }
+    decapsulate(d, Tunnel::Erspan, inner.after(8), depth);
+}
+
+/// ERSPAN type III: 12 bytes (version, VLAN, COS, session, timestamp, SGT, flags), 8 more
+/// when the O flag says a platform subheader follows; then the frame when the frame type is
+/// Ethernet (0).
+fn erspan3<'a>(d: &mut Decoded<'a>, inner: Span<'a>, depth: u8) {
+    if let Err(s) = inner.need("ERSPAN", 12) {
+        d.shortfall(s);
+        return;
+    }
+    let flags = u16::from_be_bytes([inner.bytes[10], inner.bytes[11]]);
+    let frame_type = (flags >> 10) & 0x1f;
+    let len = if flags & 1 == 1 { 20 } else { 12 };
+    if let Err(s) = inner.need("ERSPAN", len) {
+        d.shortfall(s);
+        return;
+    }
+    if frame_type == 0 {
+        decapsulate(d, Tunnel::Erspan, inner.after(len), depth);
+    }
+}
+
 fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: u8) {
     let mut inner_d = Decoded::empty();
     // Teredo carries IPv6 itself; the others an Ethernet frame.
@@ -512,6 +527,11 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: 
         }
     }
     if inner_d.ip.is_none() && !matches!(inner_d.transport, Transport::Arp(_)) {
+        // No inner packet: the frame stays the outer datagram, but damage found inside
+        // still counts (Wireshark's IPv6 dissector calls a Teredo payload of another
+        // version bogus: malformed).
+        d.malformed = d.malformed.or(inner_d.malformed);
+        d.short = d.short.or(inner_d.short);
         return;
     }
     if let Transport::Udp(outer) = d.transport {

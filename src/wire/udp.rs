@@ -129,7 +129,9 @@ pub fn tunnel_payload<'a>(dg: &UdpDatagram<'a>) -> Option<(Tunnel, Span<'a>)> {
         if b.get(at..at + 2) == Some(&[0, 0]) {
             at += 8;
         }
-        if b.len() > at && b[at] >> 4 == 6 {
+        // Wireshark hands what follows to IPv6 whatever its version nibble says (and the
+        // IPv6 dissector calls another version bogus: malformed).
+        if b.len() > at {
             return Some((Tunnel::Teredo, dg.payload_span.after(at)));
         }
     }
