@@ -1,18 +1,62 @@
 //! How a payload reads as text: the one escaping the printers show and `verify` matches
 //! expectations against, so that what a user copies from the output is what they expect.
 
+/// A piece of a payload's text: text that shows as itself, or a byte shown as `\xNN`.
+pub enum Piece<'a> {
+    Text(&'a str),
+    Hex(u8),
+}
+
 /// Writes `bytes` as text: valid printable UTF-8 kept, control bytes, backslashes and invalid
 /// bytes as `\xNN`; at most `limit` bytes of input (never splitting a character). Returns
 /// whether the input was cut.
 pub fn escape_payload(bytes: &[u8], limit: usize, out: &mut String) -> bool {
+    pieces(bytes, limit, |p| match p {
+        Piece::Text(t) => out.push_str(t),
+        Piece::Hex(b) => push_hex(out, b),
+    })
+}
+
+/// The payload's text (as `escape_payload` writes it) as pieces, in order, to `piece`: the
+/// one walk the text printers and the JSON printer share (JSON escapes the pieces again).
+/// Returns whether the input was cut.
+pub fn pieces<'a>(bytes: &'a [u8], limit: usize, mut piece: impl FnMut(Piece<'a>)) -> bool {
     let (take, cut) = cut_point(bytes, limit);
-    // Most payloads are plain printable ASCII: copied at once, no character walk.
-    let plain = &bytes[..take];
-    if is_plain(plain) {
-        out.push_str(std::str::from_utf8(plain).unwrap_or_default());
+    let shown = &bytes[..take];
+    // Most payloads are plain printable ASCII: one piece, no walk.
+    if is_plain(shown) {
+        piece(Piece::Text(std::str::from_utf8(shown).unwrap_or_default()));
         return cut;
     }
-    escape_into(plain, out);
+    for chunk in shown.utf8_chunks() {
+        let mut rest = chunk.valid();
+        // Control characters are ASCII's (below 0x20, and 0x7f) and the C1 controls
+        // (U+0080-U+009F, UTF-8 `c2 80` to `c2 9f`); each of their bytes shows as `\xNN`, as
+        // does a backslash. Everything between them goes as one piece.
+        while let Some(at) = rest.bytes().enumerate().position(|(i, b)| {
+            b < 0x20
+                || b == 0x7f
+                || b == b'\\'
+                || (b == 0xc2 && rest.as_bytes().get(i + 1).is_some_and(|&n| n < 0xa0))
+        }) {
+            let (text, special) = rest.split_at(at);
+            if !text.is_empty() {
+                piece(Piece::Text(text));
+            }
+            // Each special character is ASCII or a two-byte C1 control: its whole encoding.
+            let width = if special.as_bytes()[0] == 0xc2 { 2 } else { 1 };
+            for &b in &special.as_bytes()[..width] {
+                piece(Piece::Hex(b));
+            }
+            rest = &special[width..];
+        }
+        if !rest.is_empty() {
+            piece(Piece::Text(rest));
+        }
+        for &b in chunk.invalid() {
+            piece(Piece::Hex(b));
+        }
+    }
     cut
 }
 
@@ -63,38 +107,6 @@ pub fn is_plain(bytes: &[u8]) -> bool {
         .remainder()
         .iter()
         .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
-}
-
-/// The character walk of `escape_payload` for text that is not plain.
-fn escape_into(bytes: &[u8], out: &mut String) {
-    for chunk in bytes.utf8_chunks() {
-        let mut rest = chunk.valid();
-        while !rest.is_empty() {
-            // Runs of printable ASCII go in at once; only the characters between them are
-            // looked at one by one.
-            let run = rest
-                .bytes()
-                .position(|b| !(0x20..0x7f).contains(&b) || b == b'\\')
-                .unwrap_or(rest.len());
-            let (plain, after) = rest.split_at(run);
-            out.push_str(plain);
-            let mut chars = after.chars();
-            if let Some(c) = chars.next() {
-                if c.is_control() || c == '\\' {
-                    let mut buf = [0u8; 4];
-                    for b in c.encode_utf8(&mut buf).bytes() {
-                        push_hex(out, b);
-                    }
-                } else {
-                    out.push(c);
-                }
-            }
-            rest = chars.as_str();
-        }
-        for &b in chunk.invalid() {
-            push_hex(out, b);
-        }
-    }
 }
 
 fn utf8_len(first: u8) -> usize {

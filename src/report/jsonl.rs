@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::{IP_TEXT_MAX, IpText, PacketEvent, Sink, Style, Summary, escape_payload, notes};
+use super::{IP_TEXT_MAX, IpText, PacketEvent, Sink, Style, Summary, notes};
 use crate::event::payload;
 use crate::track::{Exchange, Finished, FlowSummary, PacketInfo};
 use crate::wire::arp::ArpPacket;
@@ -85,63 +85,30 @@ fn needs_escape(x: u64) -> bool {
     control || zero_byte(x ^ (ONES * u64::from(b'"'))) || zero_byte(x ^ (ONES * u64::from(b'\\')))
 }
 
-/// A payload's text (`escape_payload`) as a JSON string. Plain text, the usual payload,
-/// shows as itself, so it is escaped for JSON straight from the frame's bytes; anything else
-/// is shown through `scratch` first. Returns whether the payload was cut.
-fn payload_str<W: Write>(
-    w: &mut W,
-    bytes: &[u8],
-    limit: usize,
-    scratch: &mut String,
-) -> io::Result<bool> {
-    let (take, cut) = payload::cut_point(bytes, limit);
-    let shown = &bytes[..take];
-    if payload::is_plain(shown) {
-        json_bytes(w, shown)?;
-    } else if std::str::from_utf8(shown).is_ok() {
-        // Text with control characters or backslashes (a line ending, say): each of those
-        // shows as `\xNN` per byte, whose backslash JSON doubles; every other character
-        // shows as itself. Beyond ASCII only the C1 controls (U+0080-U+009F, UTF-8 `c2 80`
-        // to `c2 9f`) are control characters.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = |w: &mut W, b: u8| {
-            w.write_all(&[
+/// A payload's text (`escape_payload`) as a JSON string, written piece by piece from the
+/// frame's bytes (no copy through a scratch text). Returns whether the payload was cut.
+fn payload_str<W: Write>(w: &mut W, bytes: &[u8], limit: usize) -> io::Result<bool> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    w.write_all(b"\"")?;
+    let mut result = Ok(());
+    let cut = payload::pieces(bytes, limit, |p| {
+        if result.is_err() {
+            return;
+        }
+        result = match p {
+            payload::Piece::Text(t) => json_inner(w, t.as_bytes()),
+            // `\xNN`, whose backslash JSON doubles.
+            payload::Piece::Hex(b) => w.write_all(&[
                 b'\\',
                 b'\\',
                 b'x',
                 HEX[usize::from(b >> 4)],
                 HEX[usize::from(b & 15)],
-            ])
+            ]),
         };
-        w.write_all(b"\"")?;
-        let mut rest = shown;
-        loop {
-            let special = rest.iter().enumerate().position(|(i, &b)| {
-                b < 0x20
-                    || b == 0x7f
-                    || b == b'\\'
-                    || (b == 0xc2 && rest.get(i + 1).is_some_and(|&n| n < 0xa0))
-            });
-            let Some(at) = special else {
-                json_inner(w, rest)?;
-                break;
-            };
-            json_inner(w, &rest[..at])?;
-            let b = rest[at];
-            hex(w, b)?;
-            let mut next = at + 1;
-            if b == 0xc2 {
-                hex(w, rest[next])?;
-                next += 1;
-            }
-            rest = &rest[next..];
-        }
-        w.write_all(b"\"")?;
-    } else {
-        scratch.clear();
-        escape_payload(bytes, limit, scratch);
-        json_str(w, scratch)?;
-    }
+    });
+    result?;
+    w.write_all(b"\"")?;
     Ok(cut)
 }
 
@@ -275,13 +242,8 @@ fn write_ts(w: &mut Vec<u8>, ts: crate::time::Timestamp) {
     }
     w.extend_from_slice(itoa::Buffer::new().format(ts.secs).as_bytes());
     w.push(b'.');
-    let frac = ts.nsecs.unsigned_abs();
-    let mut digits = itoa::Buffer::new();
-    let d = digits.format(frac).as_bytes();
-    for _ in d.len()..9 {
-        w.push(b'0');
-    }
-    w.extend_from_slice(d);
+    // A Vec takes every write.
+    let _ = write_nine(w, u64::from(ts.nsecs.unsigned_abs()));
 }
 
 pub struct JsonPrinter<W: Write> {
@@ -305,34 +267,34 @@ impl<W: Write> JsonPrinter<W> {
             live,
         }
     }
+}
 
-    fn exchanges(
-        o: &mut Obj<'_, Vec<u8>>,
-        ex: &[Exchange],
-        text: &[u8],
-        limit: usize,
-        s: &mut String,
-    ) -> io::Result<()> {
-        o.key("exchanges")?;
-        o.w.write_all(b"[")?;
-        for (i, e) in ex.iter().enumerate() {
-            if i > 0 {
-                o.w.write_all(b",")?;
-            }
-            o.w.write_all(b"{\"request_frame\":")?;
-            o.w.write_all(itoa::Buffer::new().format(e.request_frame).as_bytes())?;
-            o.w.write_all(b",\"reply_frame\":")?;
-            o.w.write_all(itoa::Buffer::new().format(e.reply_frame).as_bytes())?;
-            o.w.write_all(b",\"request\":")?;
-            payload_str(o.w, &text[e.request.clone()], limit, s)?;
-            o.w.write_all(b",\"reply\":")?;
-            payload_str(o.w, &text[e.reply.clone()], limit, s)?;
-            o.w.write_all(b",\"rtt\":")?;
-            write_secs(o.w, e.rtt.as_nanos())?;
-            o.w.write_all(b"}")?;
+/// The `exchanges` array of a conn line.
+fn exchanges(
+    o: &mut Obj<'_, Vec<u8>>,
+    ex: &[Exchange],
+    text: &[u8],
+    limit: usize,
+) -> io::Result<()> {
+    o.key("exchanges")?;
+    o.w.write_all(b"[")?;
+    for (i, e) in ex.iter().enumerate() {
+        if i > 0 {
+            o.w.write_all(b",")?;
         }
-        o.w.write_all(b"]")
+        o.w.write_all(b"{\"request_frame\":")?;
+        o.w.write_all(itoa::Buffer::new().format(e.request_frame).as_bytes())?;
+        o.w.write_all(b",\"reply_frame\":")?;
+        o.w.write_all(itoa::Buffer::new().format(e.reply_frame).as_bytes())?;
+        o.w.write_all(b",\"request\":")?;
+        payload_str(o.w, &text[e.request.clone()], limit)?;
+        o.w.write_all(b",\"reply\":")?;
+        payload_str(o.w, &text[e.reply.clone()], limit)?;
+        o.w.write_all(b",\"rtt\":")?;
+        write_secs(o.w, e.rtt.as_nanos())?;
+        o.w.write_all(b"}")?;
     }
+    o.w.write_all(b"]")
 }
 
 impl<W: Write> Sink for JsonPrinter<W> {
@@ -398,7 +360,7 @@ impl<W: Write> Sink for JsonPrinter<W> {
         }
         if !payload.is_empty() {
             o.key("payload")?;
-            let cut = payload_str(o.w, payload, self.style.payload_bytes, &mut self.scratch)?;
+            let cut = payload_str(o.w, payload, self.style.payload_bytes)?;
             if cut {
                 o.bool("payload_truncated", true)?;
             }
@@ -444,25 +406,13 @@ impl<W: Write> Sink for JsonPrinter<W> {
                 o.str("server_state", t.server_state.as_str())?;
                 o.key("duration")?;
                 write_secs(o.w, t.flow.duration.as_nanos())?;
-                JsonPrinter::<W>::exchanges(
-                    &mut o,
-                    &t.flow.exchanges,
-                    &t.flow.text,
-                    limit,
-                    &mut self.scratch,
-                )?;
+                exchanges(&mut o, &t.flow.exchanges, &t.flow.text, limit)?;
             }
             Finished::Udp(u) => {
                 o.conversation("udp", u)?;
                 o.key("duration")?;
                 write_secs(o.w, u.duration.as_nanos())?;
-                JsonPrinter::<W>::exchanges(
-                    &mut o,
-                    &u.exchanges,
-                    &u.text,
-                    limit,
-                    &mut self.scratch,
-                )?;
+                exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }
         }
         let f = c.flow();
@@ -696,6 +646,7 @@ fn analysis<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::payload::escape_payload;
 
     fn ours(s: &str) -> String {
         let mut out = Vec::new();
@@ -720,8 +671,7 @@ mod tests {
                 let mut want = String::new();
                 let want_cut = escape_payload(case, limit, &mut want);
                 let mut got = Vec::new();
-                let cut = payload_str(&mut got, case, limit, &mut String::new())
-                    .expect("a Vec takes every write");
+                let cut = payload_str(&mut got, case, limit).expect("a Vec takes every write");
                 assert_eq!(
                     String::from_utf8(got).expect("UTF-8"),
                     ours(&want),

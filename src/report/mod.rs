@@ -201,7 +201,13 @@ pub fn endpoint(out: &mut String, ip: std::net::IpAddr, port: u16) {
         push_ip(out, ip);
     }
     out.push(':');
-    out.push_str(itoa::Buffer::new().format(port));
+    push_num(out, port);
+}
+
+/// Appends a number (itoa: the formatting machinery cost a flood, a line per packet, more
+/// than its tracking).
+pub fn push_num(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `n` right-aligned in `width` columns.

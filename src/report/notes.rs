@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{PacketEvent, Style};
+use super::{PacketEvent, Style, push_num as num};
 use crate::track::{HandshakeNote, PacketInfo, Step};
 use crate::wire::icmp::IcmpMessage;
 use crate::wire::numbers::IpProtocol;
@@ -259,10 +259,6 @@ fn step_words(out: &mut String, info: &PacketInfo, seg: &TcpSegment<'_>, zh: boo
         Some(Step::Ack) => out.push_str(if zh { "确认 (ACK)" } else { "ACK" }),
         Some(Step::Syn | Step::SynAck | Step::HandshakeAck | Step::Datagram) | None => {}
     }
-}
-
-fn num(out: &mut String, n: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// A time in milliseconds with three decimals, as `{:.3}` writes the `f64` (the notes have

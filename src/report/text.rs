@@ -166,13 +166,8 @@ mod conn_words {
     use super::endpoint;
     use crate::event::Summary;
     use crate::lang::Lang;
+    use crate::report::push_num as num;
     use crate::track::{ConnSummary, Ended, FlowSummary};
-
-    /// Appends a number (itoa: the formatting machinery cost a flood, a line per packet,
-    /// more than its tracking).
-    fn num(l: &mut String, n: impl itoa::Integer) {
-        l.push_str(itoa::Buffer::new().format(n));
-    }
 
     /// The part of a conversation's line that TCP and UDP share.
     fn flow(l: &mut String, proto: &str, f: &FlowSummary, unit: &str, lang: Lang) {

@@ -209,7 +209,8 @@ pub struct Tracker {
     /// Records handed out by the tracker itself (table full) before the current packet.
     ready: Vec<Finished>,
     /// Boxes of conversations that left, for the next ones.
-    spares: Spares,
+    spare_tcp: Spares<TcpConv>,
+    spare_udp: Spares<UdpConv>,
     next_tcp: u32,
     next_udp: u32,
     /// Bytes of each request and reply kept for `exchanges` (0 keeps none).
@@ -229,21 +230,24 @@ pub struct Tracker {
 /// Boxes of conversations that left, reused for new ones: a TCP conversation is a kilobyte,
 /// above the allocator's per-thread cache sizes, so a fresh box per connection went through
 /// its slow path twice (allocated here, freed here) and wrote to cold memory.
-#[derive(Default)]
 // The boxes themselves are what is kept: the table holds boxes, and a box taken from here
 // goes into it without an allocation.
 #[allow(clippy::vec_box)]
-struct Spares {
-    tcp: Vec<Box<TcpConv>>,
-    udp: Vec<Box<UdpConv>>,
+struct Spares<T>(Vec<Box<T>>);
+
+impl<T> Default for Spares<T> {
+    fn default() -> Self {
+        Spares(Vec::new())
+    }
 }
 
-impl Spares {
+impl<T> Spares<T> {
     /// Enough to cover a burst of conversations leaving; more would only hold memory.
     const KEEP: usize = 64;
 
-    fn tcp(&mut self, conv: TcpConv) -> Box<TcpConv> {
-        match self.tcp.pop() {
+    /// `conv` in a box, a spare one when there is one.
+    fn boxed(&mut self, conv: T) -> Box<T> {
+        match self.0.pop() {
             Some(mut b) => {
                 *b = conv;
                 b
@@ -252,25 +256,9 @@ impl Spares {
         }
     }
 
-    fn udp(&mut self, conv: UdpConv) -> Box<UdpConv> {
-        match self.udp.pop() {
-            Some(mut b) => {
-                *b = conv;
-                b
-            }
-            None => Box::new(conv),
-        }
-    }
-
-    fn keep_tcp(&mut self, b: Box<TcpConv>) {
-        if self.tcp.len() < Spares::KEEP {
-            self.tcp.push(b);
-        }
-    }
-
-    fn keep_udp(&mut self, b: Box<UdpConv>) {
-        if self.udp.len() < Spares::KEEP {
-            self.udp.push(b);
+    fn keep(&mut self, b: Box<T>) {
+        if self.0.len() < Self::KEEP {
+            self.0.push(b);
         }
     }
 }
@@ -315,7 +303,8 @@ impl Tracker {
             graves: Tracker::graveyards(limits.max_conns.max(1)),
             burials: 0,
             ready: Vec::new(),
-            spares: Spares::default(),
+            spare_tcp: Spares::default(),
+            spare_udp: Spares::default(),
             next_tcp: 0,
             next_udp: 0,
             keep_bytes,
@@ -419,14 +408,14 @@ impl Tracker {
                 if self.tcp_index.get(&key) != Some(&slot) {
                     // A newer stream owns the 4-tuple now: nothing to bury.
                     let mut f = Finished::Tcp(c.summary());
-                    self.spares.keep_tcp(c);
+                    self.spare_tcp.keep(c);
                     set_ended(&mut f, ended);
                     return Some(f);
                 }
                 self.tcp_index.remove(&key);
                 let tomb = c.bury();
                 let f = Finished::Tcp(c.summary());
-                self.spares.keep_tcp(c);
+                self.spare_tcp.keep(c);
                 (0, key, tomb, f)
             }
             Conv::Udp(mut c) => {
@@ -434,7 +423,7 @@ impl Tracker {
                 self.udp_index.remove(&key);
                 let tomb = c.tomb();
                 let f = Finished::Udp(c.summary());
-                self.spares.keep_udp(c);
+                self.spare_udp.keep(c);
                 (1, key, tomb, f)
             }
         };
@@ -589,7 +578,7 @@ impl Tracker {
             }
         };
         self.make_room();
-        let conv = self.spares.tcp(conv);
+        let conv = self.spare_tcp.boxed(conv);
         let slot = self
             .table
             .insert(Conv::Tcp(conv), List::TcpOpen, self.clock);
@@ -621,7 +610,7 @@ impl Tracker {
             }
         };
         self.make_room();
-        let conv = self.spares.udp(conv);
+        let conv = self.spare_udp.boxed(conv);
         let slot = self.table.insert(Conv::Udp(conv), List::Udp, self.clock);
         self.active_on(List::Udp);
         self.udp_index.insert(key, slot);
