@@ -143,41 +143,58 @@ fn write_delta<W: Write>(w: &mut W, d: crate::time::Timestamp) -> io::Result<()>
     write_nine(w, u64::from(d.nsecs.unsigned_abs()))
 }
 
-/// One JSON object being written: tracks the comma between members.
+/// One JSON object being written (`type` first, so every other member starts with a comma).
 struct Obj<'w, W: Write> {
     w: &'w mut W,
-    first: bool,
+}
+
+/// A member's prefix as one literal: `k!("frame")` is `,"frame":` (every member follows
+/// `type`, so every one starts with a comma). One write instead of three per member.
+macro_rules! k {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
+
+/// The prefix of a member whose value is a string, its opening quote included.
+macro_rules! ks {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":\"")
+    };
 }
 
 impl<'w, W: Write> Obj<'w, W> {
     fn begin(w: &'w mut W, kind: &str) -> io::Result<Self> {
         w.write_all(b"{\"type\":")?;
         json_str(w, kind)?;
-        Ok(Obj { w, first: false })
+        Ok(Obj { w })
     }
 
+    /// `k` is a member's whole prefix, comma and colon included (`k!`): one write.
     #[inline(always)]
     fn key(&mut self, k: &str) -> io::Result<()> {
-        if !self.first {
-            self.w.write_all(b",")?;
-        }
-        self.first = false;
-        self.w.write_all(b"\"")?;
-        self.w.write_all(k.as_bytes())?;
-        self.w.write_all(b"\":")
+        debug_assert!(k.starts_with(",\"") && k.ends_with("\":"), "{k}");
+        self.w.write_all(k.as_bytes())
+    }
+
+    /// A string member's prefix, opening quote included (`ks!`).
+    #[inline(always)]
+    fn key_str(&mut self, k: &str) -> io::Result<()> {
+        debug_assert!(k.starts_with(",\"") && k.ends_with("\":\""), "{k}");
+        self.w.write_all(k.as_bytes())
     }
 
     #[inline(always)]
     fn str(&mut self, k: &str, v: &str) -> io::Result<()> {
-        self.key(k)?;
-        json_str(self.w, v)
+        self.key_str(k)?;
+        json_inner(self.w, v.as_bytes())?;
+        self.w.write_all(b"\"")
     }
 
     /// A string synack names itself (proto, flags, steps, states): no escaping needed.
     #[inline(always)]
     fn lit(&mut self, k: &str, v: &str) -> io::Result<()> {
-        self.key(k)?;
-        self.w.write_all(b"\"")?;
+        self.key_str(k)?;
         self.w.write_all(v.as_bytes())?;
         self.w.write_all(b"\"")
     }
@@ -195,19 +212,19 @@ impl<'w, W: Write> Obj<'w, W> {
     }
 
     fn addr(&mut self, k: &str, ip: IpAddr) -> io::Result<()> {
-        self.key(k)?;
-        self.w.write_all(b"\"")?;
+        self.key_str(k)?;
         self.w
             .write_all(super::ip_bytes(ip, &mut [0; IP_TEXT_MAX + 3]))?;
         self.w.write_all(b"\"")
     }
 
     fn endpoint(&mut self, k: &str, (ip, port): (IpAddr, u16)) -> io::Result<()> {
-        self.key(k)?;
+        self.key_str(k)?;
         let mut buf = [0; IP_TEXT_MAX + 3];
         let text = super::ip_bytes(ip, &mut buf);
-        self.w
-            .write_all(if ip.is_ipv6() { b"\"[" } else { b"\"" })?;
+        if ip.is_ipv6() {
+            self.w.write_all(b"[")?;
+        }
         self.w.write_all(text)?;
         self.w.write_all(if ip.is_ipv6() { b"]:" } else { b":" })?;
         self.w
@@ -217,17 +234,17 @@ impl<'w, W: Write> Obj<'w, W> {
 
     /// The keys every `conn` line starts with, for TCP and UDP alike.
     fn conversation(&mut self, proto: &str, f: &FlowSummary) -> io::Result<()> {
-        self.str("proto", proto)?;
-        self.num("stream", f.stream)?;
-        self.endpoint("client", f.client)?;
-        self.endpoint("server", f.server)?;
-        self.num("first_frame", f.first_frame)?;
-        self.num("last_frame", f.last_frame)?;
-        self.num("packets", f.packets)?;
-        self.num("packets_c2s", f.packets_c2s)?;
-        self.num("packets_s2c", f.packets_s2c)?;
-        self.num("bytes_c2s", f.bytes_c2s)?;
-        self.num("bytes_s2c", f.bytes_s2c)
+        self.str(ks!("proto"), proto)?;
+        self.num(k!("stream"), f.stream)?;
+        self.endpoint(ks!("client"), f.client)?;
+        self.endpoint(ks!("server"), f.server)?;
+        self.num(k!("first_frame"), f.first_frame)?;
+        self.num(k!("last_frame"), f.last_frame)?;
+        self.num(k!("packets"), f.packets)?;
+        self.num(k!("packets_c2s"), f.packets_c2s)?;
+        self.num(k!("packets_s2c"), f.packets_s2c)?;
+        self.num(k!("bytes_c2s"), f.bytes_c2s)?;
+        self.num(k!("bytes_s2c"), f.bytes_s2c)
     }
 
     fn end(self) -> io::Result<()> {
@@ -276,7 +293,7 @@ fn exchanges(
     text: &[u8],
     limit: usize,
 ) -> io::Result<()> {
-    o.key("exchanges")?;
+    o.key(k!("exchanges"))?;
     o.w.write_all(b"[")?;
     for (i, e) in ex.iter().enumerate() {
         if i > 0 {
@@ -304,18 +321,18 @@ impl<W: Write> Sink for JsonPrinter<W> {
         let info = ev.info;
         self.line.clear();
         let mut o = Obj::begin(&mut self.line, "packet")?;
-        o.num("frame", f.number)?;
+        o.num(k!("frame"), f.number)?;
         if f.has_ts {
-            o.key("ts")?;
+            o.key(k!("ts"))?;
             write_ts(o.w, f.ts);
         }
-        o.num("caplen", f.caplen)?;
-        o.num("wirelen", f.wirelen)?;
-        o.lit("proto", d.proto.as_str())?;
+        o.num(k!("caplen"), f.caplen)?;
+        o.num(k!("wirelen"), f.wirelen)?;
+        o.lit(ks!("proto"), d.proto.as_str())?;
         if let Some(ip) = d.ip {
-            o.num("ip", ip.version)?;
-            o.addr("src", ip.src)?;
-            o.addr("dst", ip.dst)?;
+            o.num(k!("ip"), ip.version)?;
+            o.addr(ks!("src"), ip.src)?;
+            o.addr(ks!("dst"), ip.dst)?;
         }
         let payload: &[u8] = match &d.transport {
             Transport::Tcp(seg) => {
@@ -337,38 +354,38 @@ impl<W: Write> Sink for JsonPrinter<W> {
             Transport::None => &[],
         };
         if let Some(step) = info.step {
-            o.lit("step", step.as_str())?;
+            o.lit(ks!("step"), step.as_str())?;
         }
         if let Transport::Tcp(seg) = &d.transport {
             analysis(&mut o, seg, info, &mut self.scratch, self.style.lang)?;
         }
         if let Some((c, s)) = info.states {
-            o.lit("client_state", c.as_str())?;
-            o.lit("server_state", s.as_str())?;
+            o.lit(ks!("client_state"), c.as_str())?;
+            o.lit(ks!("server_state"), s.as_str())?;
         }
         if let Some(t) = d.tunnel {
-            o.str("tunnel", t.as_str())?;
+            o.str(ks!("tunnel"), t.as_str())?;
             if let Some(outer) = d.outer {
-                o.addr("outer_src", outer.src)?;
-                o.addr("outer_dst", outer.dst)?;
+                o.addr(ks!("outer_src"), outer.src)?;
+                o.addr(ks!("outer_dst"), outer.dst)?;
             }
         }
         self.scratch.clear();
         notes::packet_note(&mut self.scratch, ev, &self.style);
         if !self.scratch.is_empty() {
-            o.str("note", &self.scratch)?;
+            o.str(ks!("note"), &self.scratch)?;
         }
         if !payload.is_empty() {
-            o.key("payload")?;
+            o.key(k!("payload"))?;
             let cut = payload_str(o.w, payload, self.style.payload_bytes)?;
             if cut {
-                o.bool("payload_truncated", true)?;
+                o.bool(k!("payload_truncated"), true)?;
             }
         }
         if let Some(m) = d.malformed {
-            shown(&mut o, "malformed", m, &mut self.scratch)?;
+            shown(&mut o, ks!("malformed"), m, &mut self.scratch)?;
         } else if let Some(s) = d.short {
-            shown(&mut o, "short", s, &mut self.scratch)?;
+            shown(&mut o, ks!("short"), s, &mut self.scratch)?;
         }
         o.end()?;
         self.out.write_all(&self.line)?;
@@ -385,40 +402,40 @@ impl<W: Write> Sink for JsonPrinter<W> {
         match c {
             Finished::Tcp(t) => {
                 o.conversation("tcp", &t.flow)?;
-                o.str("handshake", t.handshake.as_str())?;
+                o.str(ks!("handshake"), t.handshake.as_str())?;
                 if let Some(j) = t.j {
-                    o.num("j", j)?;
+                    o.num(k!("j"), j)?;
                 }
                 if let Some(k) = t.k {
-                    o.num("k", k)?;
+                    o.num(k!("k"), k)?;
                 }
                 if let Some(d) = t.irtt {
-                    o.key("irtt")?;
+                    o.key(k!("irtt"))?;
                     write_delta(o.w, d)?;
                 }
-                o.num("completeness", t.completeness)?;
-                o.str("history", t.history.as_str())?;
-                o.str("close", t.close.as_str())?;
-                o.num("retransmissions", t.retransmissions)?;
-                o.num("dup_acks", t.dup_acks)?;
-                o.num("zero_windows", t.zero_windows)?;
-                o.str("client_state", t.client_state.as_str())?;
-                o.str("server_state", t.server_state.as_str())?;
-                o.key("duration")?;
+                o.num(k!("completeness"), t.completeness)?;
+                o.str(ks!("history"), t.history.as_str())?;
+                o.str(ks!("close"), t.close.as_str())?;
+                o.num(k!("retransmissions"), t.retransmissions)?;
+                o.num(k!("dup_acks"), t.dup_acks)?;
+                o.num(k!("zero_windows"), t.zero_windows)?;
+                o.str(ks!("client_state"), t.client_state.as_str())?;
+                o.str(ks!("server_state"), t.server_state.as_str())?;
+                o.key(k!("duration"))?;
                 write_secs(o.w, t.flow.duration.as_nanos())?;
                 exchanges(&mut o, &t.flow.exchanges, &t.flow.text, limit)?;
             }
             Finished::Udp(u) => {
                 o.conversation("udp", u)?;
-                o.key("duration")?;
+                o.key(k!("duration"))?;
                 write_secs(o.w, u.duration.as_nanos())?;
                 exchanges(&mut o, &u.exchanges, &u.text, limit)?;
             }
         }
         let f = c.flow();
-        o.str("ended", f.ended.as_str())?;
+        o.str(ks!("ended"), f.ended.as_str())?;
         if f.resumed {
-            o.bool("resumed", true)?;
+            o.bool(k!("resumed"), true)?;
         }
         o.end()?;
         self.out.write_all(&self.line)
@@ -426,19 +443,19 @@ impl<W: Write> Sink for JsonPrinter<W> {
 
     fn summary(&mut self, s: &Summary) -> io::Result<()> {
         let mut o = Obj::begin(&mut self.out, "summary")?;
-        o.num("frames", s.totals.frames)?;
-        o.num("tcp_streams", s.tcp_streams)?;
-        o.num("udp_streams", s.udp_streams)?;
-        o.num("handshakes_complete", s.totals.handshakes_complete)?;
-        o.num("malformed", s.totals.malformed)?;
-        o.num("summed_up_early", s.totals.summed_up_early)?;
+        o.num(k!("frames"), s.totals.frames)?;
+        o.num(k!("tcp_streams"), s.tcp_streams)?;
+        o.num(k!("udp_streams"), s.udp_streams)?;
+        o.num(k!("handshakes_complete"), s.totals.handshakes_complete)?;
+        o.num(k!("malformed"), s.totals.malformed)?;
+        o.num(k!("summed_up_early"), s.totals.summed_up_early)?;
         if let Some(l) = &s.live {
-            o.num("not_analysed", l.not_analysed)?;
-            o.num("received", l.received)?;
-            o.num("dropped", l.dropped + l.if_dropped)?;
-            o.num("dropped_kernel", l.dropped)?;
-            o.num("dropped_interface", l.if_dropped)?;
-            o.str("interface", &l.interface)?;
+            o.num(k!("not_analysed"), l.not_analysed)?;
+            o.num(k!("received"), l.received)?;
+            o.num(k!("dropped"), l.dropped + l.if_dropped)?;
+            o.num(k!("dropped_kernel"), l.dropped)?;
+            o.num(k!("dropped_interface"), l.if_dropped)?;
+            o.str(ks!("interface"), &l.interface)?;
         }
         o.end()?;
         self.out.flush()
@@ -464,38 +481,38 @@ fn shown<W: Write>(
 
 /// The TCP members: ports, stream, flags, numbers, windows, checksum, options.
 fn tcp<W: Write>(o: &mut Obj<'_, W>, seg: &TcpSegment<'_>, info: &PacketInfo) -> io::Result<()> {
-    o.num("sport", seg.sport)?;
-    o.num("dport", seg.dport)?;
+    o.num(k!("sport"), seg.sport)?;
+    o.num(k!("dport"), seg.dport)?;
     if let Some(s) = info.stream {
-        o.num("stream", s)?;
+        o.num(k!("stream"), s)?;
     }
     if let Some(fx) = seg.fixed {
         if !fx.bogus_offset() {
-            o.lit("flags", fx.flags.names())?;
-            o.num("flags_raw", fx.flags.0 & 0xff)?;
+            o.lit(ks!("flags"), fx.flags.names())?;
+            o.num(k!("flags_raw"), fx.flags.0 & 0xff)?;
         }
-        o.num("seq", fx.seq.0)?;
+        o.num(k!("seq"), fx.seq.0)?;
         if !fx.bogus_offset() {
-            o.num("ack", fx.ack.0)?;
+            o.num(k!("ack"), fx.ack.0)?;
         }
         if let Some(r) = info.rel_seq {
-            o.num("rel_seq", r)?;
+            o.num(k!("rel_seq"), r)?;
         }
         if let Some(r) = info.rel_ack {
-            o.num("rel_ack", r)?;
+            o.num(k!("rel_ack"), r)?;
         }
     }
     if let Some(len) = seg.len {
-        o.num("len", len)?;
+        o.num(k!("len"), len)?;
     }
     if let Some(fx) = seg.fixed.filter(|f| !f.bogus_offset()) {
-        o.num("win", fx.window)?;
+        o.num(k!("win"), fx.window)?;
         if let Some(w) = info.window {
-            o.num("window", w)?;
+            o.num(k!("window"), w)?;
         }
-        o.lit("checksum", seg.checksum.as_str())?;
+        o.lit(ks!("checksum"), seg.checksum.as_str())?;
         if !seg.options.is_empty() {
-            o.key("options")?;
+            o.key(k!("options"))?;
             tcp_options(o.w, &seg.options)?;
         }
     }
@@ -556,15 +573,15 @@ fn tcp_options<W: Write>(w: &mut W, opt: &TcpOptions) -> io::Result<()> {
 }
 
 fn udp<W: Write>(o: &mut Obj<'_, W>, dg: &UdpDatagram<'_>, info: &PacketInfo) -> io::Result<()> {
-    o.num("sport", dg.sport)?;
-    o.num("dport", dg.dport)?;
+    o.num(k!("sport"), dg.sport)?;
+    o.num(k!("dport"), dg.dport)?;
     if let Some(s) = info.stream {
-        o.num("stream", s)?;
+        o.num(k!("stream"), s)?;
     }
     if dg.header_complete {
-        o.num("len", dg.len)?;
-        o.num("udp_length", dg.length)?;
-        o.lit("checksum", dg.checksum.as_str())?;
+        o.num(k!("len"), dg.len)?;
+        o.num(k!("udp_length"), dg.length)?;
+        o.lit(ks!("checksum"), dg.checksum.as_str())?;
     }
     Ok(())
 }
@@ -573,14 +590,14 @@ fn udp<W: Write>(o: &mut Obj<'_, W>, dg: &UdpDatagram<'_>, info: &PacketInfo) ->
 fn icmp<W: Write>(o: &mut Obj<'_, W>, m: &IcmpMessage, info: &PacketInfo) -> io::Result<()> {
     if let Some(q) = m.quoted {
         if let (Some(sp), Some(dp)) = (q.sport, q.dport) {
-            o.num("sport", sp)?;
-            o.num("dport", dp)?;
+            o.num(k!("sport"), sp)?;
+            o.num(k!("dport"), dp)?;
         }
         if let Some(s) = info.stream {
-            o.num("stream", s)?;
+            o.num(k!("stream"), s)?;
         }
     }
-    o.key("icmp")?;
+    o.key(k!("icmp"))?;
     write!(o.w, "{{\"type\":{},\"code\":{}", m.icmp_type, m.code)?;
     if let Some((id, seq)) = m.echo {
         write!(o.w, ",\"id\":{id},\"seq\":{seq}")?;
@@ -602,7 +619,7 @@ fn icmp<W: Write>(o: &mut Obj<'_, W>, m: &IcmpMessage, info: &PacketInfo) -> io:
 }
 
 fn arp<W: Write>(o: &mut Obj<'_, W>, a: &ArpPacket) -> io::Result<()> {
-    o.key("arp")?;
+    o.key(k!("arp"))?;
     write!(o.w, "{{\"op\":{}", a.operation)?;
     if let (Some(s), Some(t)) = (a.sender, a.target) {
         write!(o.w, ",\"sender\":\"{s}\",\"target\":\"{t}\"")?;
@@ -619,16 +636,17 @@ fn analysis<W: Write>(
     scratch: &mut String,
     lang: super::Lang,
 ) -> io::Result<()> {
-    o.key("analysis")?;
+    if info.analysis.is_empty() {
+        // Most segments: no walk over the names.
+        return o.w.write_all(b",\"analysis\":[]");
+    }
+    o.key(k!("analysis"))?;
     o.w.write_all(b"[")?;
     for (i, n) in info.analysis.names().enumerate() {
         write!(o.w, "{}\"{n}\"", if i > 0 { "," } else { "" })?;
     }
     o.w.write_all(b"]")?;
-    if info.analysis.is_empty() {
-        return Ok(());
-    }
-    o.key("why")?;
+    o.key(k!("why"))?;
     o.w.write_all(b"{")?;
     for (i, name) in info.analysis.names().enumerate() {
         if i > 0 {
