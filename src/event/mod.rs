@@ -11,7 +11,8 @@ use crate::capture::Frame;
 use crate::time::Timestamp;
 use crate::track::defrag::Reassembler;
 use crate::track::{DetachedFacts, Facts, Finished, Limits, PacketInfo, Totals, Tracker};
-use crate::wire::{self, Decoded};
+use crate::wire::checksum::Checksum;
+use crate::wire::{self, Checksums, Decoded};
 
 pub use crate::capture::FrameMeta;
 
@@ -291,15 +292,20 @@ impl Decoder {
         let m = &frame.meta;
         let data = out.keep(frame.data);
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], m.wirelen);
-        let (facts, whole) = match self.reassembler.feed(m.number, &first) {
-            None => (DetachedFacts::new(&Facts::of(&first), &out.bytes), None),
+        let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
+            None => (
+                DetachedFacts::new(&Facts::of(&first), &out.bytes),
+                None,
+                first.checksum(),
+            ),
             Some(datagram) => {
                 // The datagram joins the batch's bytes, and the facts point into them (the
                 // frame is decoded again from the reader's bytes for its headers: rare).
                 let first = wire::decode(m.linktype, frame.data, m.wirelen);
                 let whole = out.keep(&datagram);
                 let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
-                (DetachedFacts::new(&Facts::of(&d), &out.bytes), Some(whole))
+                let facts = DetachedFacts::new(&Facts::of(&d), &out.bytes);
+                (facts, Some(whole), d.checksum())
             }
         };
         out.frames.push(DecodedFrame {
@@ -307,6 +313,7 @@ impl Decoder {
             data,
             whole,
             facts,
+            checksum,
         });
     }
 }
@@ -317,6 +324,9 @@ struct DecodedFrame {
     data: Range<usize>,
     whole: Option<Range<usize>>,
     facts: DetachedFacts,
+    /// The transport's checksum verdict, so that decoding the frame again for printing
+    /// does not sum its bytes again.
+    checksum: Checksum,
 }
 
 /// Decoded frames with their bytes, made by a `Decoder`; reused from batch to batch.
@@ -414,11 +424,14 @@ impl Recorded {
                     // Decoded again from the bytes: cheaper than moving the decode itself
                     // (some 400 bytes) from core to core.
                     let meta = &f.meta;
-                    let first = wire::decode(meta.linktype, &bytes[f.data.clone()], meta.wirelen);
+                    let checks = Checksums::Known(f.checksum);
+                    let data = &bytes[f.data.clone()];
+                    let first = wire::decode_with(meta.linktype, data, meta.wirelen, checks);
                     let reassembled;
                     let decoded = match &f.whole {
                         Some(w) => {
-                            reassembled = wire::decode_reassembled(&first, &bytes[w.clone()]);
+                            let datagram = &bytes[w.clone()];
+                            reassembled = wire::decode_reassembled_with(&first, datagram, checks);
                             &reassembled
                         }
                         None => &first,

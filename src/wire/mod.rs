@@ -18,6 +18,7 @@ pub mod tcp;
 pub mod udp;
 
 use std::fmt;
+use std::net::IpAddr;
 
 use numbers::{EtherType, IpProtocol, Tunnel};
 
@@ -227,6 +228,15 @@ impl<'a> Decoded<'a> {
         }
     }
 
+    /// The transport's checksum verdict (`Unverified` for one without a checksum).
+    pub fn checksum(&self) -> checksum::Checksum {
+        match &self.transport {
+            Transport::Tcp(seg) => seg.checksum,
+            Transport::Udp(dg) => dg.checksum,
+            _ => checksum::Checksum::Unverified,
+        }
+    }
+
     fn shortfall(&mut self, s: Shortfall) {
         match s {
             Shortfall::Short(e) => {
@@ -243,8 +253,50 @@ impl<'a> Decoded<'a> {
     }
 }
 
+/// Whether a decode computes the transport's checksum verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksums {
+    Verify,
+    /// The frame was decoded before and its verdict (`Decoded::checksum`) is this: the
+    /// thread that prints decodes again what the reader decoded, and summing every byte of
+    /// every segment twice is waste.
+    Known(checksum::Checksum),
+}
+
+/// How deep in tunnels a header is, and how checksums are found.
+#[derive(Debug, Clone, Copy)]
+struct Cx {
+    depth: u8,
+    checks: Checksums,
+}
+
+impl Cx {
+    fn deeper(self) -> Cx {
+        Cx {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+
+    /// The verdict on a transport's checksum, computed only when it is not known.
+    fn verdict(self, src: IpAddr, dst: IpAddr, protocol: u8, bytes: &[u8]) -> checksum::Checksum {
+        match self.checks {
+            Checksums::Verify => checksum::verdict(src, dst, protocol, bytes),
+            Checksums::Known(c) => c,
+        }
+    }
+}
+
 /// Decodes a frame captured with link type `linktype`, `wirelen` bytes on the wire.
 pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
+    decode_with(linktype, data, wirelen, Checksums::Verify)
+}
+
+/// `decode`, with the checksum verdict computed or given. A given verdict is the final
+/// transport's (the one `Decoded::checksum` reports); a tunnel's outer datagram, which the
+/// inner transport replaces, takes it too, without effect.
+pub fn decode_with(linktype: u16, data: &[u8], wirelen: u32, checks: Checksums) -> Decoded<'_> {
+    let cx = Cx { depth: 0, checks };
     let mut d = Decoded::empty();
     if (wirelen as usize) < data.len() {
         // Wireshark: "Frame length is less than captured length" (an error, malformed).
@@ -269,14 +321,14 @@ pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
     }
     let frame = Span::new(data, wirelen as usize);
     match link::network_layer(linktype, frame) {
-        Ok(Some((net, span))) => decode_network(&mut d, net, span, 0),
+        Ok(Some((net, span))) => decode_network(&mut d, net, span, cx),
         Ok(None) => {}
         Err(s) => d.shortfall(s),
     }
     d
 }
 
-fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, depth: u8) {
+fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, cx: Cx) {
     match net {
         link::Network::Ipv4 | link::Network::Ipv6 => {
             let parsed = if net == link::Network::Ipv4 {
@@ -296,7 +348,7 @@ fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, d
             }
             d.ip = Some(hdr);
             if let Some(payload) = payload {
-                decode_transport(d, hdr, payload, depth);
+                decode_transport(d, hdr, payload, cx);
             }
         }
         link::Network::Arp => {
@@ -312,7 +364,7 @@ fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, d
     }
 }
 
-fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, depth: u8) {
+fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, cx: Cx) {
     // A fragment's transport is decoded only once the datagram is whole (Wireshark
     // reassembles by default and dissects the transport in the completing frame).
     if hdr.fragment.offset != 0 || hdr.fragment.more {
@@ -338,12 +390,8 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                 // Only a segment captured whole, in one piece, can be checked (also one
                 // shorter than its own header, as tshark checks it).
                 if !hdr.fragment.more && payload.bytes.len() == payload.reported {
-                    seg.checksum = checksum::verdict(
-                        hdr.src,
-                        hdr.dst,
-                        IpProtocol::Tcp.number(),
-                        payload.bytes,
-                    );
+                    seg.checksum =
+                        cx.verdict(hdr.src, hdr.dst, IpProtocol::Tcp.number(), payload.bytes);
                 }
                 d.transport = Transport::Tcp(seg);
             }
@@ -364,13 +412,13 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                     && !hdr.fragment.more
                     && b.get(6..8).is_some_and(|c| c != [0, 0])
                 {
-                    dg.checksum = checksum::verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
+                    dg.checksum = cx.verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
                 }
                 d.transport = Transport::Udp(dg);
-                if depth < MAX_NESTING
+                if cx.depth < MAX_NESTING
                     && let Some((tunnel, inner)) = udp::tunnel_payload(&dg)
                 {
-                    decapsulate(d, tunnel, inner, depth);
+                    decapsulate(d, tunnel, inner, cx);
                 }
             }
         }
@@ -385,8 +433,8 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
                 d.transport = Transport::Icmp(m);
             }
         }
-        IpProtocol::Gre if depth < MAX_NESTING => gre(d, payload, depth),
-        p @ (IpProtocol::IpInIp | IpProtocol::Ipv6InIp) if depth < MAX_NESTING => {
+        IpProtocol::Gre if cx.depth < MAX_NESTING => gre(d, payload, cx),
+        p @ (IpProtocol::IpInIp | IpProtocol::Ipv6InIp) if cx.depth < MAX_NESTING => {
             let net = if p == IpProtocol::IpInIp {
                 link::Network::Ipv4
             } else {
@@ -394,7 +442,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
             };
             d.tunnel = Some(Tunnel::IpInIp);
             d.proto = Proto::Other;
-            decode_network(d, net, payload, depth + 1);
+            decode_network(d, net, payload, cx.deeper());
         }
         IpProtocol::Gre | IpProtocol::IpInIp | IpProtocol::Ipv6InIp | IpProtocol::Unknown(_) => {
             d.proto = Proto::Other
@@ -406,7 +454,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, d
 /// GRE (RFC 2784/2890; version 1 is PPTP's enhanced GRE, RFC 2637): the optional checksum,
 /// key, sequence (and acknowledgement) fields, then IPv4, IPv6, an Ethernet frame (0x6558,
 /// gretap), ERSPAN type II (an 8-byte header, then Ethernet) or PPP (enhanced GRE).
-fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
+fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, cx: Cx) {
     d.proto = Proto::Other;
     if let Err(s) = span.need("GRE", 4) {
         d.shortfall(s);
@@ -438,9 +486,9 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
     let inner = span.after(len);
     d.tunnel = Some(Tunnel::Gre);
     match EtherType::from(protocol) {
-        EtherType::Ipv4 => decode_network(d, link::Network::Ipv4, inner, depth + 1),
-        EtherType::Ipv6 => decode_network(d, link::Network::Ipv6, inner, depth + 1),
-        EtherType::Bridged => decapsulate(d, Tunnel::Gre, inner, depth),
+        EtherType::Ipv4 => decode_network(d, link::Network::Ipv4, inner, cx.deeper()),
+        EtherType::Ipv6 => decode_network(d, link::Network::Ipv6, inner, cx.deeper()),
+        EtherType::Bridged => decapsulate(d, Tunnel::Gre, inner, cx),
         // ERSPAN (either protocol type): its version field says which header follows, as
         // Wireshark reads it; another version is left undecoded.
         EtherType::Erspan | EtherType::Erspan3 => {
@@ -449,8 +497,8 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
                 return;
             }
             match inner.bytes[0] >> 4 {
-                1 => erspan2(d, inner, depth),
-                2 => erspan3(d, inner, depth),
+                1 => erspan2(d, inner, cx),
+                2 => erspan3(d, inner, cx),
                 _ => {}
             }
         }
@@ -465,8 +513,8 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
                 return;
             }
             match u16::from_be_bytes([ppp.bytes[0], ppp.bytes[1]]) {
-                0x0021 => decode_network(d, link::Network::Ipv4, ppp.after(2), depth + 1),
-                0x0057 => decode_network(d, link::Network::Ipv6, ppp.after(2), depth + 1),
+                0x0021 => decode_network(d, link::Network::Ipv4, ppp.after(2), cx.deeper()),
+                0x0057 => decode_network(d, link::Network::Ipv6, ppp.after(2), cx.deeper()),
                 _ => {}
             }
         }
@@ -481,18 +529,18 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, depth: u8) {
 }
 
 /// ERSPAN type II: version, VLAN, COS, session, index (8 bytes), then the frame.
-fn erspan2<'a>(d: &mut Decoded<'a>, inner: Span<'a>, depth: u8) {
+fn erspan2<'a>(d: &mut Decoded<'a>, inner: Span<'a>, cx: Cx) {
     if let Err(s) = inner.need("ERSPAN", 8) {
         d.shortfall(s);
         return;
     }
-    decapsulate(d, Tunnel::Erspan, inner.after(8), depth);
+    decapsulate(d, Tunnel::Erspan, inner.after(8), cx);
 }
 
 /// ERSPAN type III: 12 bytes (version, VLAN, COS, session, timestamp, SGT, flags), 8 more
 /// when the O flag says a platform subheader follows; then the frame when the frame type is
 /// Ethernet (0).
-fn erspan3<'a>(d: &mut Decoded<'a>, inner: Span<'a>, depth: u8) {
+fn erspan3<'a>(d: &mut Decoded<'a>, inner: Span<'a>, cx: Cx) {
     if let Err(s) = inner.need("ERSPAN", 12) {
         d.shortfall(s);
         return;
@@ -505,11 +553,11 @@ fn erspan3<'a>(d: &mut Decoded<'a>, inner: Span<'a>, depth: u8) {
         return;
     }
     if frame_type == 0 {
-        decapsulate(d, Tunnel::Erspan, inner.after(len), depth);
+        decapsulate(d, Tunnel::Erspan, inner.after(len), cx);
     }
 }
 
-fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: u8) {
+fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, cx: Cx) {
     let mut inner_d = Decoded::empty();
     // Teredo carries IPv6 itself; the others an Ethernet frame.
     let found = match tunnel {
@@ -519,7 +567,7 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: 
         }
     };
     match found {
-        Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, depth + 1),
+        Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, cx.deeper()),
         Ok(None) => return,
         Err(s) => {
             d.shortfall(s);
@@ -550,6 +598,16 @@ fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, depth: 
 /// Decodes the transport of a reassembled datagram; `frame` is the decode of the frame that
 /// completed it (its link and IP facts are kept).
 pub fn decode_reassembled<'a>(frame: &Decoded<'_>, datagram: &'a [u8]) -> Decoded<'a> {
+    decode_reassembled_with(frame, datagram, Checksums::Verify)
+}
+
+/// `decode_reassembled`, with the checksum verdict computed or given (as `decode_with`).
+pub fn decode_reassembled_with<'a>(
+    frame: &Decoded<'_>,
+    datagram: &'a [u8],
+    checks: Checksums,
+) -> Decoded<'a> {
+    let cx = Cx { depth: 1, checks };
     let mut d = Decoded::empty();
     d.outer = frame.outer;
     d.tunnel = frame.tunnel;
@@ -558,7 +616,7 @@ pub fn decode_reassembled<'a>(frame: &Decoded<'_>, datagram: &'a [u8]) -> Decode
     let Some(mut hdr) = frame.ip else { return d };
     hdr.fragment = Fragment::default();
     d.ip = Some(hdr);
-    decode_transport(&mut d, hdr, Span::new(datagram, datagram.len()), 1);
+    decode_transport(&mut d, hdr, Span::new(datagram, datagram.len()), cx);
     d
 }
 
