@@ -146,7 +146,7 @@ impl Tracking {
         }
         if self.packets || self.out.len() >= Recorded::ITEMS {
             let mut next = self.recycled.try_recv().unwrap_or_default();
-            for d in next.clear() {
+            for d in self.pipeline.reclaim(&mut next) {
                 let _ = self.spare.send(d);
             }
             return self.tx.send(std::mem::replace(&mut self.out, next)).is_ok();

@@ -249,7 +249,7 @@ fn track(
             Err(RecvTimeoutError::Disconnected) => return,
         }
         let mut next = recycled.try_recv().unwrap_or_default();
-        spare.extend(next.clear());
+        spare.extend(pipeline.reclaim(&mut next));
         if tx.send(std::mem::replace(&mut out, next)).is_err() {
             return;
         }

@@ -246,6 +246,17 @@ impl Pipeline {
         }
     }
 
+    /// Empties a record the printer is done with: its conversation records' buffers go
+    /// back to the tracker for new conversations; returns the decoded batches it held.
+    pub fn reclaim<'r>(&mut self, rec: &'r mut Recorded) -> impl Iterator<Item = Decodes> + 'r {
+        for item in rec.items.drain(..) {
+            if let Item::Conn(c) = item {
+                self.tracker.recycle(c);
+            }
+        }
+        rec.decodes.drain(..)
+    }
+
     /// Live capture: time passes without packets, so conversations can end in between; their
     /// records go into `out`.
     pub fn record_tick(&mut self, now: Timestamp, out: &mut Recorded) {

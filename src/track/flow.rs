@@ -173,6 +173,48 @@ struct Pending {
     start: usize,
 }
 
+/// How many bytes of each request and reply are kept, and buffers to keep them in: those of
+/// records that were printed, given back (`recycle`) and taken by a conversation when it
+/// first pairs, so that a conversation that never does holds none.
+#[derive(Debug, Default)]
+pub struct Keep {
+    pub bytes: usize,
+    exchanges: Vec<Vec<Exchange>>,
+    text: Vec<Vec<u8>>,
+}
+
+impl Keep {
+    /// Records come back a batch at a time (up to a thousand: `Recorded::ITEMS`), and the
+    /// next batch's conversations should all find buffers: two batches' worth.
+    const SPARE: usize = 2048;
+    /// Larger buffers are freed, so that a few long exchanges do not pin their memory; these
+    /// are `Pairing::compact`'s limits, so a reused buffer is never shrunk there.
+    const MAX_TEXT: usize = 1024;
+    const MAX_EXCHANGES: usize = 16;
+
+    pub fn new(bytes: usize) -> Keep {
+        Keep {
+            bytes,
+            ..Keep::default()
+        }
+    }
+
+    /// A printed record's buffers, for the next conversations (empty ones are not kept:
+    /// they would only be allocated later).
+    pub fn recycle(&mut self, mut exchanges: Vec<Exchange>, mut text: Vec<u8>) {
+        if self.exchanges.len() < Keep::SPARE
+            && (1..=Keep::MAX_EXCHANGES).contains(&exchanges.capacity())
+        {
+            exchanges.clear();
+            self.exchanges.push(exchanges);
+        }
+        if self.text.len() < Keep::SPARE && (1..=Keep::MAX_TEXT).contains(&text.capacity()) {
+            text.clear();
+            self.text.push(text);
+        }
+    }
+}
+
 /// Request/reply pairing: the client's payload is a request until the server's first
 /// payload after it, which is the reply. At most `keep` bytes of each are kept.
 #[derive(Debug, Clone, Default)]
@@ -189,14 +231,22 @@ impl Pairing {
         frame: u64,
         ts: Timestamp,
         payload: &[u8],
-        keep: usize,
+        keep: &mut Keep,
         more: MoreRequest,
     ) {
-        if more == MoreRequest::Continues && self.text.capacity() == 0 {
-            // One allocation for the usual request and reply instead of a doubling series
-            // (a datagram's request is kept whole at once: no series to save).
-            self.text.reserve(keep.min(256));
+        if self.text.capacity() == 0
+            && let Some(t) = keep.text.pop()
+        {
+            self.text = t;
         }
+        let usual = keep.bytes.min(256);
+        if more == MoreRequest::Continues && self.text.capacity() < usual {
+            // One allocation for the usual request and reply instead of a doubling series
+            // (a datagram's request is kept whole at once: no series to save). A reused
+            // buffer may be smaller than that.
+            self.text.reserve(usual - self.text.len());
+        }
+        let keep = keep.bytes;
         let start = match (self.pending, more) {
             (Some(p), MoreRequest::Continues) => p.start,
             (Some(p), MoreRequest::Replaces) => {
@@ -222,9 +272,15 @@ impl Pairing {
         frame: u64,
         ts: Timestamp,
         payload: &[u8],
-        keep: usize,
+        keep: &mut Keep,
     ) -> Option<(u64, Duration)> {
         let p = self.pending.take()?;
+        if self.exchanges.capacity() == 0
+            && let Some(e) = keep.exchanges.pop()
+        {
+            self.exchanges = e;
+        }
+        let keep = keep.bytes;
         let rtt = ts.since(p.ts);
         let request = p.start..self.text.len();
         self.text
@@ -270,14 +326,15 @@ mod tests {
     #[test]
     fn test_tcp_request_continues_until_the_reply() {
         let mut p = Pairing::default();
-        p.request(1, at(0), b"hel", 1024, MoreRequest::Continues);
-        p.request(2, at(1), b"lo", 1024, MoreRequest::Continues);
+        let k = &mut Keep::new(1024);
+        p.request(1, at(0), b"hel", k, MoreRequest::Continues);
+        p.request(2, at(1), b"lo", k, MoreRequest::Continues);
         assert_eq!(
-            p.reply(3, at(5), b"hi", 1024),
+            p.reply(3, at(5), b"hi", k),
             Some((1, Duration::from_nanos(5_000_000)))
         );
         // A second server segment is not another reply.
-        assert_eq!(p.reply(4, at(6), b"there", 1024), None);
+        assert_eq!(p.reply(4, at(6), b"there", k), None);
         let (ex, text) = p.into_parts();
         assert_eq!(ex.len(), 1);
         assert_eq!(&text[ex[0].request.clone()], b"hello");
@@ -287,15 +344,41 @@ mod tests {
     #[test]
     fn test_udp_newest_request_is_answered_and_keep_bounds_both() {
         let mut p = Pairing::default();
-        p.request(1, at(0), b"first", 3, MoreRequest::Replaces);
-        p.request(2, at(2), b"second", 3, MoreRequest::Replaces);
+        let k = &mut Keep::new(3);
+        p.request(1, at(0), b"first", k, MoreRequest::Replaces);
+        p.request(2, at(2), b"second", k, MoreRequest::Replaces);
         assert_eq!(
-            p.reply(3, at(3), b"answer", 3),
+            p.reply(3, at(3), b"answer", k),
             Some((2, Duration::from_nanos(1_000_000)))
         );
         let (ex, text) = p.into_parts();
         assert_eq!(&text[ex[0].request.clone()], b"sec");
         assert_eq!(&text[ex[0].reply.clone()], b"ans");
         assert_eq!(text.len(), 6, "the forgotten request's bytes are gone");
+    }
+
+    #[test]
+    fn test_printed_records_lend_their_buffers_to_the_next_pairings() {
+        let k = &mut Keep::new(64);
+        let mut p = Pairing::default();
+        p.request(1, at(0), b"ping", k, MoreRequest::Continues);
+        p.reply(2, at(1), b"pong", k);
+        let (ex, text) = p.into_parts();
+        let (ex_at, text_at) = (ex.as_ptr(), text.as_ptr());
+        k.recycle(ex, text);
+        // The next conversation pairs in the same memory, emptied.
+        let mut q = Pairing::default();
+        q.request(3, at(2), b"GET", k, MoreRequest::Continues);
+        q.reply(4, at(3), b"OK", k);
+        let (ex, text) = q.into_parts();
+        assert_eq!((ex.as_ptr(), text.as_ptr()), (ex_at, text_at));
+        assert_eq!(&text[ex[0].request.clone()], b"GET");
+        assert_eq!(&text[ex[0].reply.clone()], b"OK");
+        assert_eq!(ex.len(), 1);
+        // Buffers too large to hold on to, and empty ones, are not kept.
+        k.recycle(Vec::new(), Vec::with_capacity(Keep::MAX_TEXT + 1));
+        let mut r = Pairing::default();
+        r.request(5, at(4), b"x", k, MoreRequest::Replaces);
+        assert!(r.into_parts().1.capacity() <= Keep::MAX_TEXT);
     }
 }

@@ -22,6 +22,7 @@ use crate::wire::tcp::TcpFixed;
 use table::{Conv, Graveyard, List, Table};
 
 pub use facts::{DetachedFacts, Facts, L4};
+use flow::Keep;
 pub use flow::{ByRole, BySide, Exchange, FlowSummary, Role, Side, Step};
 pub use seq::SeqNumber;
 pub use state::TcpState;
@@ -213,8 +214,8 @@ pub struct Tracker {
     spare_udp: Spares<UdpConv>,
     next_tcp: u32,
     next_udp: u32,
-    /// Bytes of each request and reply kept for `exchanges` (0 keeps none).
-    keep_bytes: usize,
+    /// How much of each request and reply is kept for `exchanges`, and buffers for them.
+    keep: Keep,
     limits: Limits,
     /// Packet time: robust to single damaged timestamps (see `advance`).
     clock: i128,
@@ -307,7 +308,7 @@ impl Tracker {
             spare_udp: Spares::default(),
             next_tcp: 0,
             next_udp: 0,
-            keep_bytes,
+            keep: Keep::new(keep_bytes),
             limits: Limits {
                 max_conns: limits.max_conns.max(1),
                 ..limits
@@ -398,6 +399,17 @@ impl Tracker {
                 self.ready.push(f);
             }
         }
+    }
+
+    /// A record that was printed comes back: its buffers serve the next conversations
+    /// (each conversation that pairs a request and a reply allocates two, and the thread
+    /// that prints hands records back to be freed here anyway).
+    pub fn recycle(&mut self, f: Finished) {
+        let flow = match f {
+            Finished::Tcp(t) => t.flow,
+            Finished::Udp(u) => u,
+        };
+        self.keep.recycle(flow.exchanges, flow.text);
     }
 
     /// Takes a conversation out of memory: its record, and a tomb for its 4-tuple.
@@ -515,7 +527,7 @@ impl Tracker {
                     return;
                 };
                 let was_complete = conv.handshake() == Handshake::Complete;
-                conv.segment(info, frame, ts, side, seg, self.keep_bytes);
+                conv.segment(info, frame, ts, side, seg, &mut self.keep);
                 if !was_complete && conv.handshake() == Handshake::Complete {
                     self.totals.handshakes_complete += 1;
                 }
@@ -532,7 +544,7 @@ impl Tracker {
                 self.totals.udp_datagrams += 1;
                 if let Some(c) = self.table.udp_mut(slot) {
                     info.stream = Some(c.stream);
-                    c.datagram(info, frame, ts, side, dg, self.keep_bytes);
+                    c.datagram(info, frame, ts, side, dg, &mut self.keep);
                 }
                 self.table.touch(slot, List::Udp, self.clock);
                 self.active_on(List::Udp);

@@ -483,7 +483,7 @@ impl TcpConv {
         ts: Timestamp,
         side: Side,
         seg: &TcpFacts<'_>,
-        keep: usize,
+        keep: &mut super::flow::Keep,
     ) {
         let f = seg.fixed;
         let first = self.dirs.0.iter().all(|d| d.packets == 0);
@@ -1117,7 +1117,7 @@ mod tests {
                 ts,
                 side_of(side),
                 &seg,
-                64,
+                &mut crate::track::flow::Keep::new(64),
             );
         }
         c
@@ -1194,7 +1194,14 @@ mod tests {
                 nsecs: i as i32,
             };
             let s = facts(flags, seq, 501, 512, len, &[]);
-            c.segment(&mut PacketInfo::default(), i, ts, Side::Lo, &s, 0);
+            c.segment(
+                &mut PacketInfo::default(),
+                i,
+                ts,
+                Side::Lo,
+                &s,
+                &mut crate::track::flow::Keep::new(0),
+            );
         };
         seg(&mut c, 1, SYN, 100, 0);
         for k in 0..5u32 {

@@ -73,7 +73,7 @@ impl UdpConv {
         ts: Timestamp,
         side: Side,
         dg: &UdpFacts<'_>,
-        keep: usize,
+        keep: &mut super::flow::Keep,
     ) {
         self.packets[side] += 1;
         self.bytes[side] += dg.len as u64;

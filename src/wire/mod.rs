@@ -9,6 +9,7 @@
 
 pub mod arp;
 pub mod checksum;
+mod fast;
 pub mod icmp;
 pub mod ip;
 pub mod link;
@@ -297,6 +298,14 @@ pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
 /// inner transport replaces, takes it too, without effect.
 pub fn decode_with(linktype: u16, data: &[u8], wirelen: u32, checks: Checksums) -> Decoded<'_> {
     let cx = Cx { depth: 0, checks };
+    if let Some(d) = fast::decode(linktype, data, wirelen, cx) {
+        return d;
+    }
+    general(linktype, data, wirelen, cx)
+}
+
+/// Every frame the fast path leaves: link, network and transport dispatch.
+fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
     let mut d = Decoded::empty();
     if (wirelen as usize) < data.len() {
         // Wireshark: "Frame length is less than captured length" (an error, malformed).
