@@ -124,12 +124,38 @@ fn write_secs<W: Write>(w: &mut W, nanos: i128) -> io::Result<()> {
     write_nine(w, (a % 1_000_000_000) as u64)
 }
 
+/// "00", "01", … "99": two digits per lookup.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// `n` with at least nine digits (zeros in front).
 fn write_nine<W: Write>(w: &mut W, n: u64) -> io::Result<()> {
-    let mut digits = itoa::Buffer::new();
-    let d = digits.format(n).as_bytes();
-    w.write_all(&b"000000000"[..9 - d.len().min(9)])?;
-    w.write_all(d)
+    if let Ok(n) = u32::try_from(n)
+        && n < 1_000_000_000
+    {
+        // The usual case (every timestamp's fraction): exactly nine digits, as one digit and
+        // four pairs from a table, written at once (no padding, no copy of variable length).
+        let pair = |p: u32| {
+            let i = 2 * p as usize;
+            [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+        };
+        let (top, rest) = (n / 100_000_000, n % 100_000_000);
+        let (hi, lo) = (rest / 10_000, rest % 10_000);
+        let [a, b] = pair(hi / 100);
+        let [c, d] = pair(hi % 100);
+        let [e, f] = pair(lo / 100);
+        let [g, h] = pair(lo % 100);
+        return w.write_all(&[b'0' + top as u8, a, b, c, d, e, f, g, h]);
+    }
+    w.write_all(itoa::Buffer::new().format(n).as_bytes())
 }
 
 /// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
@@ -675,6 +701,25 @@ mod tests {
     /// A payload's JSON string is `escape_payload`'s text escaped by `json_str`, however it
     /// is written: every byte value around plain text, line endings, quotes, UTF-8, and cut
     /// at every length.
+    #[test]
+    fn test_nine_digits_are_zero_padded_and_never_cut() {
+        let mut cases: Vec<u64> = (0..2000).collect();
+        for p in 1..20 {
+            let t = 10u64.pow(p);
+            cases.extend([t - 1, t, t + 1, t * 7 / 3]);
+        }
+        cases.extend([999_999_999, 1_000_000_000, u64::from(u32::MAX), u64::MAX]);
+        for n in cases {
+            let mut got = Vec::new();
+            write_nine(&mut got, n).expect("a Vec takes every write");
+            assert_eq!(
+                String::from_utf8(got).expect("ASCII"),
+                format!("{n:09}"),
+                "{n}"
+            );
+        }
+    }
+
     #[test]
     fn test_payload_strings_are_the_escaped_text() {
         let mut cases: Vec<Vec<u8>> = Vec::new();
