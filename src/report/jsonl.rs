@@ -41,6 +41,15 @@ fn json_inner<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
             }
             i += 8;
         }
+        if b.len() - i < 8 {
+            // The last few bytes as one word too, padded with spaces (which need no escape),
+            // rather than byte by byte.
+            let mut x = [b' '; 8];
+            x[..b.len() - i].copy_from_slice(&b[i..]);
+            if !needs_escape(u64::from_le_bytes(x)) {
+                i = b.len();
+            }
+        }
         let Some(&c) = b.get(i) else { break };
         let short: &[u8] = match c {
             b'"' => b"\\\"",
