@@ -305,7 +305,7 @@ impl Decoder {
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], m.wirelen);
         let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
             None => (
-                DetachedFacts::new(&Facts::of(&first), &out.bytes),
+                DetachedFacts::of(&first, &out.bytes),
                 None,
                 first.checksum(),
             ),
@@ -315,7 +315,7 @@ impl Decoder {
                 let first = wire::decode(m.linktype, frame.data, m.wirelen);
                 let whole = out.keep(&datagram);
                 let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
-                let facts = DetachedFacts::new(&Facts::of(&d), &out.bytes);
+                let facts = DetachedFacts::of(&d, &out.bytes);
                 (facts, Some(whole), d.checksum())
             }
         };

@@ -50,16 +50,20 @@ pub struct TcpFacts<'a> {
     pub bad_checksum: bool,
 }
 
-impl<'a> TcpFacts<'a> {
-    /// None when Wireshark would find no conversation (fewer than 16 header bytes).
-    pub fn of(seg: &TcpSegment<'a>) -> Option<TcpFacts<'a>> {
+impl<'p> TcpFacts<'p> {
+    /// None when Wireshark would find no conversation (fewer than 16 header bytes). The
+    /// payload is `payload`'s view of the segment's.
+    fn of<'a>(
+        seg: &TcpSegment<'a>,
+        payload: &mut impl FnMut(&'a [u8]) -> &'p [u8],
+    ) -> Option<Self> {
         Some(TcpFacts {
             sport: seg.sport,
             dport: seg.dport,
             fixed: seg.fixed?,
             wscale: seg.options.wscale,
             len: seg.len,
-            payload: seg.payload,
+            payload: payload(seg.payload),
             header_complete: seg.header_complete,
             bad_checksum: seg.checksum == crate::wire::checksum::Checksum::Bad,
         })
@@ -78,13 +82,21 @@ pub struct UdpFacts<'a> {
 
 impl<'a> Facts<'a> {
     pub fn of(d: &Decoded<'a>) -> Facts<'a> {
+        Facts::mapped(d, &mut |p| p)
+    }
+}
+
+impl<'p> Facts<'p> {
+    /// The facts of `d`, with the transport's payload as `payload` makes it (itself, or
+    /// nothing when the facts are detached from the bytes).
+    fn mapped<'a>(d: &Decoded<'a>, payload: &mut impl FnMut(&'a [u8]) -> &'p [u8]) -> Self {
         let l4 = match &d.transport {
-            Transport::Tcp(seg) => TcpFacts::of(seg).map_or(L4::None, L4::Tcp),
+            Transport::Tcp(seg) => TcpFacts::of(seg, payload).map_or(L4::None, L4::Tcp),
             Transport::Udp(dg) if !dg.bogus_length => L4::Udp(UdpFacts {
                 sport: dg.sport,
                 dport: dg.dport,
                 len: dg.len,
-                payload: dg.payload,
+                payload: payload(dg.payload),
             }),
             Transport::Icmp(m) => match m.quoted {
                 Some(q) if q.ip.protocol == 17 => match (q.sport, q.dport) {
@@ -103,14 +115,6 @@ impl<'a> Facts<'a> {
                 _ => None,
             },
             l4,
-        }
-    }
-
-    fn payload(&self) -> &'a [u8] {
-        match &self.l4 {
-            L4::Tcp(t) => t.payload,
-            L4::Udp(u) => u.payload,
-            _ => &[],
         }
     }
 
@@ -140,20 +144,20 @@ pub struct DetachedFacts {
 }
 
 impl DetachedFacts {
-    /// Detaches `f`, whose payload points into `buf` (one that does not becomes empty).
-    pub fn new(f: &Facts<'_>, buf: &[u8]) -> DetachedFacts {
-        let p = f.payload();
-        // Pointer arithmetic only to find the offset; the payload is taken again by index.
-        let offset = (p.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-        let payload = if offset <= buf.len() && p.len() <= buf.len() - offset {
-            (offset, p.len())
-        } else {
-            (0, 0)
-        };
-        DetachedFacts {
-            facts: f.with_payload(&[]),
-            payload,
-        }
+    /// The facts of `d`, detached from `buf`, the bytes `d` was decoded from (a payload
+    /// elsewhere becomes empty).
+    pub fn of(d: &Decoded<'_>, buf: &[u8]) -> DetachedFacts {
+        let mut at = (0, 0);
+        let facts = Facts::mapped(d, &mut |p: &[u8]| {
+            // Pointer arithmetic only to find the offset; the payload is taken again by
+            // index.
+            let offset = (p.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+            if offset <= buf.len() && p.len() <= buf.len() - offset {
+                at = (offset, p.len());
+            }
+            &[]
+        });
+        DetachedFacts { facts, payload: at }
     }
 
     /// The facts again, over `buf` (the buffer they were detached from).
@@ -176,7 +180,7 @@ mod tests {
         let mut buf = vec![0u8; 7];
         buf.extend_from_slice(&frame);
         let d = crate::wire::decode(1, &buf[7..], frame.len() as u32);
-        let detached = DetachedFacts::new(&Facts::of(&d), &buf);
+        let detached = DetachedFacts::of(&d, &buf);
         // A copy of the buffer elsewhere: the payload is found by its place, not its address.
         let copy = buf.clone();
         let f = detached.attach(&copy);
@@ -187,7 +191,7 @@ mod tests {
         assert_eq!(t.payload.as_ptr(), copy[copy.len() - 5..].as_ptr());
         assert_eq!(t.len, Some(5));
         // Facts from other bytes than the buffer's keep no payload rather than a wrong one.
-        let other = DetachedFacts::new(&Facts::of(&d), &copy);
+        let other = DetachedFacts::of(&d, &copy);
         let L4::Tcp(t) = other.attach(&copy).l4 else {
             panic!("not TCP")
         };
