@@ -35,18 +35,34 @@ fn fold(mut acc: u64) -> u16 {
     acc as u16
 }
 
-/// The pseudo-header's sum (addresses, protocol, transport length).
+/// The sum of an address's big-endian 16-bit words, unfolded (at most 8 × 0xffff).
+fn address_sum(a: IpAddr) -> u64 {
+    // Words two at a time: the low word of each 32-bit lane, plus the high one.
+    let lanes = |x: u128| -> u64 {
+        const LOW: u128 = 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+        let s = (x & LOW) + ((x >> 16) & LOW);
+        (s as u32 as u64)
+            + ((s >> 32) as u32 as u64)
+            + ((s >> 64) as u32 as u64)
+            + ((s >> 96) as u32 as u64)
+    };
+    match a {
+        IpAddr::V4(x) => lanes(u128::from(u32::from_be_bytes(x.octets()))),
+        IpAddr::V6(x) => lanes(u128::from_be_bytes(x.octets())),
+    }
+}
+
+/// The pseudo-header's sum (addresses, protocol, transport length). An IPv4 address beside
+/// an IPv6 one (never from the decoder) counts as its IPv4-mapped form.
 fn pseudo(src: IpAddr, dst: IpAddr, protocol: u8, len: u32) -> u64 {
     let addrs = match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            u64::from(ones_sum(&s.octets())) + u64::from(ones_sum(&d.octets()))
-        }
+        (IpAddr::V4(_), IpAddr::V4(_)) => address_sum(src) + address_sum(dst),
         (s, d) => {
             let v6 = |a: IpAddr| match a {
-                IpAddr::V6(x) => x.octets(),
-                IpAddr::V4(x) => x.to_ipv6_mapped().octets(),
+                IpAddr::V4(x) => IpAddr::V6(x.to_ipv6_mapped()),
+                v6 => v6,
             };
-            u64::from(ones_sum(&v6(s))) + u64::from(ones_sum(&v6(d)))
+            address_sum(v6(s)) + address_sum(v6(d))
         }
     };
     addrs + u64::from(protocol) + u64::from(len >> 16) + u64::from(len & 0xffff)
@@ -73,10 +89,21 @@ fn ones_sum(bytes: &[u8]) -> u16 {
     }
     // The rest, zero-padded: its 16-bit words stay where they were (the chunks are eight
     // bytes from the start), and an odd last byte gets its zero partner, as RFC 1071 pads.
+    // Built from a 4-, 2- and 1-byte piece (a copy of variable length would be a call).
     let rest = chunks.remainder();
-    let mut w = [0u8; 8];
-    w[..rest.len()].copy_from_slice(rest);
-    add(u64::from_le_bytes(w));
+    let (mut w, mut at) = (0u64, 0usize);
+    if let Some(p) = rest.get(..4) {
+        w = u64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]]));
+        at = 4;
+    }
+    if let Some(p) = rest.get(at..at + 2) {
+        w |= u64::from(u16::from_le_bytes([p[0], p[1]])) << (8 * at);
+        at += 2;
+    }
+    if let Some(&b) = rest.get(at) {
+        w |= u64::from(b) << (8 * at);
+    }
+    add(w);
     fold(acc).swap_bytes()
 }
 
@@ -185,6 +212,43 @@ mod tests {
                 ones_sum(&ones),
                 fold(reference_sum(&ones, 0)),
                 "0xff × {len}"
+            );
+        }
+    }
+
+    /// The pseudo-header's sum is the byte-pair sum of the pseudo-header's bytes (RFC 793's
+    /// for IPv4, RFC 8200's for IPv6), for addresses of every byte value.
+    #[test]
+    fn test_pseudo_header_sum_is_the_reference_sum() {
+        let mut x: u32 = 7;
+        let mut byte = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        };
+        for round in 0..2000 {
+            let fill = |f: &mut dyn FnMut() -> u8, n: usize| -> Vec<u8> {
+                (0..n)
+                    .map(|_| if round % 7 == 0 { 0xff } else { f() })
+                    .collect()
+            };
+            let (s4, d4) = (fill(&mut byte, 4), fill(&mut byte, 4));
+            let (s6, d6) = (fill(&mut byte, 16), fill(&mut byte, 16));
+            let len = u32::from_be_bytes([0, byte(), byte(), byte()]);
+            let v4 = |b: &[u8]| IpAddr::from([b[0], b[1], b[2], b[3]]);
+            let v6 = |b: &[u8]| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                IpAddr::from(a)
+            };
+            let wire = [s4.as_slice(), &d4, &[0, 6], &(len as u16).to_be_bytes()].concat();
+            assert_eq!(
+                fold(pseudo(v4(&s4), v4(&d4), 6, u32::from(len as u16))),
+                fold(reference_sum(&wire, 0))
+            );
+            let wire = [s6.as_slice(), &d6, &len.to_be_bytes(), &[0, 0, 0, 17]].concat();
+            assert_eq!(
+                fold(pseudo(v6(&s6), v6(&d6), 17, len)),
+                fold(reference_sum(&wire, 0))
             );
         }
     }
