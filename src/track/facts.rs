@@ -117,21 +117,6 @@ impl<'p> Facts<'p> {
             l4,
         }
     }
-
-    fn with_payload<'b>(self, payload: &'b [u8]) -> Facts<'b> {
-        let l4 = match self.l4 {
-            L4::Tcp(t) => L4::Tcp(TcpFacts { payload, ..t }),
-            L4::Udp(u) => L4::Udp(UdpFacts { payload, ..u }),
-            L4::IcmpQuotedUdp(a, b) => L4::IcmpQuotedUdp(a, b),
-            L4::None => L4::None,
-        };
-        Facts {
-            malformed: self.malformed,
-            ip: self.ip,
-            outer_udp: self.outer_udp,
-            l4,
-        }
-    }
 }
 
 /// Facts kept apart from the bytes their payload points into, to wait in a batch beside
@@ -166,7 +151,15 @@ impl DetachedFacts {
         let payload = buf
             .get(offset..offset.saturating_add(len))
             .unwrap_or_default();
-        self.facts.with_payload(payload)
+        // A copy with the payload set in place (the facts are `'static` with no payload, so
+        // they are valid for any shorter life).
+        let mut f: Facts<'b> = self.facts;
+        match &mut f.l4 {
+            L4::Tcp(t) => t.payload = payload,
+            L4::Udp(u) => u.payload = payload,
+            L4::IcmpQuotedUdp(..) | L4::None => {}
+        }
+        f
     }
 }
 
