@@ -136,7 +136,10 @@ pub struct Flow {
     lastack: SeqNumber,
     lastack_time: i128,
     last_nondup_ack: u64,
-    dupack_num: u32,
+    /// Duplicate ACKs in a row; -1 while the peer's ACKs of bytes this side was never seen
+    /// to send are not reported again (until this side's own ACK number changes; a
+    /// duplicate ACK then counts from one).
+    dupack_num: i32,
     window: u32,
     /// Window scale shift from the handshake: None unknown, Some(-2) no scaling.
     pub win_scale: Option<i8>,
@@ -203,7 +206,7 @@ pub fn analyze(
         expected_frame: fwd.nextseq_frame,
         expected_ago: Duration::from_nanos(now - fwd.nextseq_time),
         peer_acked: rev.lastack.0,
-        peer_dup_acks: rev.dupack_num,
+        peer_dup_acks: rev.dupack_num.max(0) as u32,
         peer_window: rev.window,
         window_edge: 0,
         prev_window: fwd.window,
@@ -284,9 +287,14 @@ pub fn analyze(
             && ack == fwd.lastack
             && !syn_fin_rst
         {
-            fwd.dupack_num += 1;
+            // A muted count (-1) restarts at one.
+            fwd.dupack_num = if fwd.dupack_num == -1 {
+                1
+            } else {
+                fwd.dupack_num + 1
+            };
             verdict.set(Flags::DUPLICATE_ACK);
-            verdict.dup_ack = Some((fwd.dupack_num, fwd.last_nondup_ack));
+            verdict.dup_ack = Some((fwd.dupack_num as u32, fwd.last_nondup_ack));
         }
     }
 
@@ -296,10 +304,25 @@ pub fn analyze(
         fwd.dupack_num = 0;
     }
 
-    // ACKed unseen segment: the peer acknowledges bytes we never saw it send.
+    // ACKed unseen segment: this side acknowledges bytes the peer was never seen to send,
+    // reported once per loss. When the peer's bound is behind its next expected byte, it
+    // moves up to it and the ACK is reported; otherwise the ACK is reported only if the
+    // peer's report is not muted, and mutes it (see `dupack_num`). The analysis record
+    // exists either way. This is tshark 4.0's behaviour as measured on ~1,300 fuzzed
+    // captures: newer Wireshark sources move the bound when it is *beyond* the next byte,
+    // compared as plain numbers, and older ones moved it on every report; both disagree
+    // with tshark 4.0 on those captures (`fuzzed-ack-unseen-*` show the three cases).
     if rev.maxseq_to_be_acked != unset && ack > rev.maxseq_to_be_acked && flags.ack() {
-        verdict.set(Flags::ACK_LOST_PACKET);
-        rev.maxseq_to_be_acked = ack;
+        verdict.exists = true;
+        if rev.maxseq_to_be_acked < rev.nextseq {
+            rev.maxseq_to_be_acked = rev.nextseq;
+            verdict.set(Flags::ACK_LOST_PACKET);
+        } else {
+            if rev.dupack_num == 0 {
+                verdict.set(Flags::ACK_LOST_PACKET);
+            }
+            rev.dupack_num = -1;
+        }
     }
 
     // Retransmission, fast retransmission, spurious retransmission or out-of-order: the
@@ -358,10 +381,7 @@ pub fn analyze(
         fwd.nextseq_frame = s.frame;
         fwd.nextseq_time = now;
     }
-    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == unset)
-        && !probe
-        && !verdict.flags.has(Flags::LOST_PACKET)
-    {
+    if (seq == fwd.maxseq_to_be_acked || fwd.maxseq_to_be_acked == unset) && !probe {
         fwd.maxseq_to_be_acked = fwd.nextseq;
     }
     fwd.window = window;
