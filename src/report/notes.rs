@@ -503,7 +503,7 @@ struct Why {
     prev_window: u32,
     window: u16,
     ack: Option<u32>,
-    /// The highest seq the peer was seen to send.
+    /// Where the peer's bytes seen in order end (Wireshark's "max seq to be acked").
     max_seen: Option<u32>,
     /// Duplicate ACK number and the frame it repeats.
     dup: Option<(u32, u64)>,
@@ -547,7 +547,7 @@ fn why_en(out: &mut String, name: &str, w: &Why) -> std::fmt::Result {
         "ack-unseen-segment" => match (w.ack, w.max_seen) {
             (Some(a), Some(m)) => write!(
                 out,
-                "ACK {a} is beyond the highest seq the peer was seen to send ({m})"
+                "ACK {a} is beyond the peer's bytes seen in order (up to {m})"
             ),
             _ => Ok(()),
         },
@@ -630,7 +630,7 @@ fn why_zh(out: &mut String, name: &str, w: &Why) -> std::fmt::Result {
             s.wrapping_sub(x)
         ),
         "ack-unseen-segment" => match (w.ack, w.max_seen) {
-            (Some(a), Some(m)) => write!(out, "ACK {a} 超过了抓到的对方最高 seq ({m})"),
+            (Some(a), Some(m)) => write!(out, "ACK {a} 超过了按顺序抓到的对方字节 (到 {m} 为止)"),
             _ => Ok(()),
         },
         "dup-ack" => match (w.dup, w.ack) {

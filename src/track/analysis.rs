@@ -107,8 +107,8 @@ pub struct Evidence {
     pub prev_window: u32,
     /// The out-of-order limit: the initial RTT, or 3 ms.
     pub threshold: Duration,
-    /// The highest sequence number the receiver was seen to send (in the receiver's space),
-    /// for an ACK of unseen bytes.
+    /// Where the receiver's bytes seen in order end (in the receiver's space; Wireshark's
+    /// "max seq to be acked"), for an ACK of unseen bytes.
     pub peer_max_seen: u32,
 }
 
