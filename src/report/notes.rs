@@ -201,12 +201,11 @@ fn handshake_words(out: &mut String, h: HandshakeNote, seg: &TcpSegment<'_>, zh:
             }
             let n = seg.len.unwrap_or(0);
             if n > 0 {
-                let with = if zh {
-                    ", 携带数据 "
+                let _ = if zh {
+                    write!(out, ", 携带数据 {n} 字节")
                 } else {
-                    ", with data "
+                    write!(out, ", with data {n} bytes")
                 };
-                let _ = write!(out, "{with}{n} bytes");
             }
         }
         HandshakeNote::Refused => {
