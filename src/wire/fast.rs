@@ -38,13 +38,13 @@ pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option
     dst.copy_from_slice(&eth[0..6]);
     src.copy_from_slice(&eth[6..12]);
     let ethertype = be16(eth, 12)?;
-    let net = &data[ETHERNET_LEN..];
+    let net = data.get(ETHERNET_LEN..)?;
     let (hdr, datagram) = match ethertype {
         ETHERTYPE_IPV4 => ipv4(net)?,
         ETHERTYPE_IPV6 => ipv6(net)?,
         _ => return None,
     };
-    let payload = &datagram[usize::from(hdr.header_len)..];
+    let payload = datagram.get(usize::from(hdr.header_len)..)?;
     let (proto, transport) = match IpProtocol::from(hdr.protocol) {
         IpProtocol::Tcp => (Proto::Tcp, Transport::Tcp(tcp_segment(&hdr, payload, cx)?)),
         IpProtocol::Udp => (Proto::Udp, Transport::Udp(udp_datagram(&hdr, payload, cx)?)),
@@ -153,7 +153,7 @@ fn tcp_segment<'a>(hdr: &IpHeader, b: &'a [u8], cx: Cx) -> Option<TcpSegment<'a>
         }),
         options,
         len: Some((b.len() - hlen) as u32),
-        payload: &b[hlen..],
+        payload: b.get(hlen..)?,
         header_complete: true,
         checksum: cx.verdict(hdr.src, hdr.dst, IpProtocol::Tcp.number(), b),
     })
