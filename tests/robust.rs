@@ -97,7 +97,8 @@ fn batched(bytes: &[u8], limits: Limits) -> Vec<u8> {
     let mut hand_over = |batch: Decodes, rec: &mut Recorded, json: &mut JsonPrinter<_>| {
         assert!(pipe.record(batch, rec, true).is_none(), "kept for printing");
         rec.replay(json).expect("write to memory");
-        rec.clear().for_each(drop);
+        // As `read` does: printed records give their buffers back to the tracker.
+        pipe.reclaim(rec).for_each(drop);
     };
     while let Ok(Some(frame)) = reader.next_frame() {
         decoder.frame(&frame, &mut batch);

@@ -413,12 +413,6 @@ impl Recorded {
         self.items.is_empty()
     }
 
-    /// Empties the record; the decoded batches it held are handed back for reuse.
-    pub fn clear(&mut self) -> impl Iterator<Item = Decodes> + '_ {
-        self.items.clear();
-        self.decodes.drain(..)
-    }
-
     /// Hands every event to `sink`, in order. Returns whether the summary was among them.
     pub fn replay(&self, sink: &mut dyn Sink) -> io::Result<bool> {
         let mut summary = false;

@@ -286,6 +286,36 @@ impl Cx {
             Checksums::Known(c) => c,
         }
     }
+
+    /// A TCP segment's verdict: only a segment captured whole, in one piece, can be checked
+    /// (also one shorter than its own header, as tshark checks it).
+    fn tcp_checksum(self, hdr: &IpHeader, payload: Span<'_>) -> checksum::Checksum {
+        if hdr.fragment.more || payload.bytes.len() != payload.reported {
+            return checksum::Checksum::Unverified;
+        }
+        self.verdict(hdr.src, hdr.dst, IpProtocol::Tcp.number(), payload.bytes)
+    }
+
+    /// A UDP datagram's verdict: over the length field's bytes when all were captured; a
+    /// zero checksum field means the sender computed none.
+    fn udp_checksum(
+        self,
+        hdr: &IpHeader,
+        payload: Span<'_>,
+        dg: &UdpDatagram<'_>,
+    ) -> checksum::Checksum {
+        match payload.bytes.get(..usize::from(dg.length)) {
+            Some(b)
+                if dg.header_complete
+                    && !dg.bogus_length
+                    && !hdr.fragment.more
+                    && b.get(6..8).is_some_and(|c| c != [0, 0]) =>
+            {
+                self.verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b)
+            }
+            _ => checksum::Checksum::Unverified,
+        }
+    }
 }
 
 /// Decodes a frame captured with link type `linktype`, `wirelen` bytes on the wire.
@@ -396,12 +426,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, c
                 d.shortfall(p);
             }
             if let Some(mut seg) = seg {
-                // Only a segment captured whole, in one piece, can be checked (also one
-                // shorter than its own header, as tshark checks it).
-                if !hdr.fragment.more && payload.bytes.len() == payload.reported {
-                    seg.checksum =
-                        cx.verdict(hdr.src, hdr.dst, IpProtocol::Tcp.number(), payload.bytes);
-                }
+                seg.checksum = cx.tcp_checksum(&hdr, payload);
                 d.transport = Transport::Tcp(seg);
             }
         }
@@ -412,17 +437,7 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, c
                 d.shortfall(p);
             }
             if let Some(mut dg) = dg {
-                // Checked over the length field's bytes when all were captured; a zero
-                // field means the sender computed none.
-                let whole = payload.bytes.get(..usize::from(dg.length));
-                if let Some(b) = whole
-                    && dg.header_complete
-                    && !dg.bogus_length
-                    && !hdr.fragment.more
-                    && b.get(6..8).is_some_and(|c| c != [0, 0])
-                {
-                    dg.checksum = cx.verdict(hdr.src, hdr.dst, IpProtocol::Udp.number(), b);
-                }
+                dg.checksum = cx.udp_checksum(&hdr, payload, &dg);
                 d.transport = Transport::Udp(dg);
                 if cx.depth < MAX_NESTING
                     && let Some((tunnel, inner)) = udp::tunnel_payload(&dg)

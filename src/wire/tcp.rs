@@ -218,6 +218,23 @@ fn be32(b: &[u8], r: std::ops::Range<usize>) -> u32 {
 }
 
 /// Parses a TCP segment; `fragmented` when more IP fragments follow (length unknown).
+/// The fixed fields from the sequence number through the window, when the 16 bytes that
+/// reach through the window are there: enough for everything Wireshark shows of a cut
+/// header.
+pub fn fixed_fields(b: &[u8]) -> Option<TcpFixed> {
+    if b.len() < 16 {
+        return None;
+    }
+    let offset_flags = be16(b, field::OFFSET_FLAGS);
+    Some(TcpFixed {
+        seq: SeqNumber(be32(b, field::SEQ)),
+        ack: SeqNumber(be32(b, field::ACK)),
+        header_len: (offset_flags >> 12) as u8 * 4,
+        flags: TcpFlags(offset_flags & 0x0fff),
+        window: be16(b, field::WINDOW),
+    })
+}
+
 pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
     if let Err(s) = span.need("TCP", 4) {
         return (None, Some(s));
@@ -233,18 +250,8 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
         header_complete: false,
         checksum: super::checksum::Checksum::Unverified,
     };
-    if b.len() < 16 {
+    let Some(fixed) = fixed_fields(b) else {
         return (Some(seg), span.need("TCP", 20).err());
-    }
-    // 16 bytes reach through the window: enough for everything Wireshark shows of a cut
-    // header.
-    let offset_flags = be16(b, field::OFFSET_FLAGS);
-    let fixed = TcpFixed {
-        seq: SeqNumber(be32(b, field::SEQ)),
-        ack: SeqNumber(be32(b, field::ACK)),
-        header_len: (offset_flags >> 12) as u8 * 4,
-        flags: TcpFlags(offset_flags & 0x0fff),
-        window: be16(b, field::WINDOW),
     };
     seg.fixed = Some(fixed);
     let hlen = fixed.header_len as usize;
