@@ -28,12 +28,8 @@ pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option
     if LinkType::from(linktype) != LinkType::Ethernet || wirelen as usize != data.len() {
         return None;
     }
-    let eth = data.get(..ETHERNET_LEN)?;
-    let mut dst = [0u8; 6];
-    let mut src = [0u8; 6];
-    dst.copy_from_slice(&eth[0..6]);
-    src.copy_from_slice(&eth[6..12]);
-    let ethertype = be16(eth, 12)?;
+    let ethernet = super::ethernet_fields(data)?;
+    let ethertype = ethernet.2;
     let net = data.get(ETHERNET_LEN..)?;
     let (hdr, datagram) = match ethertype {
         ETHERTYPE_IPV4 => ipv4(net)?,
@@ -48,7 +44,7 @@ pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option
     };
     Some(Decoded {
         proto,
-        ethernet: Some((src, dst, ethertype)),
+        ethernet: Some(ethernet),
         ip: Some(hdr),
         outer: None,
         tunnel: None,

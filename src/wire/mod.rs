@@ -334,6 +334,17 @@ pub fn decode_with(linktype: u16, data: &[u8], wirelen: u32, checks: Checksums) 
     general(linktype, data, wirelen, cx)
 }
 
+/// An Ethernet frame's source, destination and EtherType (the outermost header's), when
+/// its 14 bytes are there.
+fn ethernet_fields(data: &[u8]) -> Option<([u8; 6], [u8; 6], u16)> {
+    let mut dst = [0u8; 6];
+    let mut src = [0u8; 6];
+    dst.copy_from_slice(data.get(0..6)?);
+    src.copy_from_slice(data.get(6..12)?);
+    let t = data.get(12..14)?;
+    Some((src, dst, u16::from_be_bytes([t[0], t[1]])))
+}
+
 /// Every frame the fast path leaves: link, network and transport dispatch.
 fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
     let mut d = Decoded::empty();
@@ -348,15 +359,8 @@ fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
             },
         });
     }
-    if numbers::LinkType::from(linktype) == numbers::LinkType::Ethernet
-        && let (Some(dst), Some(src), Some(t)) = (data.get(0..6), data.get(6..12), data.get(12..14))
-    {
-        let mac = |b: &[u8]| {
-            let mut m = [0u8; 6];
-            m.copy_from_slice(b);
-            m
-        };
-        d.ethernet = Some((mac(src), mac(dst), u16::from_be_bytes([t[0], t[1]])));
+    if numbers::LinkType::from(linktype) == numbers::LinkType::Ethernet {
+        d.ethernet = ethernet_fields(data);
     }
     let frame = Span::new(data, wirelen as usize);
     match link::network_layer(linktype, frame) {
