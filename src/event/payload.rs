@@ -28,6 +28,32 @@ pub fn pieces<'a>(bytes: &'a [u8], limit: usize, mut piece: impl FnMut(Piece<'a>
         piece(Piece::Text(std::str::from_utf8(shown).unwrap_or_default()));
         return cut;
     }
+    // The next most common: valid UTF-8 (text in any language, lines with their ends). It
+    // needs no chunking into characters, and the characters to show as `\xNN` (ASCII
+    // controls, DEL, a backslash, a C1 control `c2 80`-`c2 9f`) are found a word at a time.
+    if let Ok(text) = std::str::from_utf8(shown) {
+        let mut rest = text;
+        loop {
+            let at = first_special(rest.as_bytes());
+            let Some((before, after)) = rest.split_at_checked(at) else {
+                break;
+            };
+            if !before.is_empty() {
+                piece(Piece::Text(before));
+            }
+            let special = after.as_bytes();
+            let Some(&b) = special.first() else {
+                break;
+            };
+            // Each special character is ASCII or a two-byte C1 control: its whole encoding.
+            let width = if b == 0xc2 { 2 } else { 1 };
+            for &b in special.iter().take(width) {
+                piece(Piece::Hex(b));
+            }
+            rest = after.get(width..).unwrap_or_default();
+        }
+        return cut;
+    }
     for chunk in shown.utf8_chunks() {
         let mut rest = chunk.valid();
         // Control characters are ASCII's (below 0x20, and 0x7f) and the C1 controls
@@ -109,6 +135,39 @@ pub fn is_plain(bytes: &[u8]) -> bool {
         .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
 }
 
+/// Where the first character of UTF-8 `bytes` that shows as `\xNN` starts (an ASCII control,
+/// DEL, a backslash, a C1 control `c2 80`-`c2 9f`), or the length: whole words without any
+/// of those bytes (nor a `c2`) are skipped at once.
+fn first_special(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH != 0;
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(word);
+        let x = u64::from_le_bytes(x);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if control
+            || zero_byte(x ^ (ONES * 0x7f))
+            || zero_byte(x ^ (ONES * u64::from(b'\\')))
+            || zero_byte(x ^ (ONES * 0xc2))
+        {
+            break;
+        }
+        at += 8;
+    }
+    let special = |i: usize, b: u8| {
+        b < 0x20
+            || b == 0x7f
+            || b == b'\\'
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|&n| n < 0xa0))
+    };
+    (at..bytes.len())
+        .find(|&i| special(i, bytes[i]))
+        .unwrap_or(bytes.len())
+}
+
 fn utf8_len(first: u8) -> usize {
     match first {
         0xc0..=0xdf => 2,
@@ -144,29 +203,31 @@ mod tests {
         assert_eq!(esc(b"\x1b[0m", 256), ("\\x1b[0m".into(), false));
     }
 
+    /// Each character as it shows, one by one: the reference the walks are held to.
+    fn by_char(b: &[u8]) -> String {
+        let mut out = String::new();
+        for chunk in b.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() || c == '\\' {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        push_hex(&mut out, b);
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            for &b in chunk.invalid() {
+                push_hex(&mut out, b);
+            }
+        }
+        out
+    }
+
     /// The run-at-a-time walk says what a character-by-character walk says, for every byte
     /// value around printable runs and multi-byte characters.
     #[test]
     fn test_payload_escaping_matches_a_character_walk() {
-        fn by_char(b: &[u8]) -> String {
-            let mut out = String::new();
-            for chunk in b.utf8_chunks() {
-                for c in chunk.valid().chars() {
-                    if c.is_control() || c == '\\' {
-                        let mut buf = [0u8; 4];
-                        for b in c.encode_utf8(&mut buf).bytes() {
-                            push_hex(&mut out, b);
-                        }
-                    } else {
-                        out.push(c);
-                    }
-                }
-                for &b in chunk.invalid() {
-                    push_hex(&mut out, b);
-                }
-            }
-            out
-        }
         for x in 0..=255u8 {
             let mut b = b"GET /".to_vec();
             b.push(x);
@@ -174,6 +235,46 @@ mod tests {
             b.push(x);
             assert_eq!(esc(&b, 256).0, by_char(&b), "byte {x:#x}");
         }
+    }
+
+    /// Valid UTF-8 that is not plain (the word-at-a-time walk) says what the character walk
+    /// says, for every ASCII byte and C1 control at every place in a word and in the tail,
+    /// beside a backslash and characters of two, three and four bytes.
+    #[test]
+    fn test_utf8_escaping_matches_a_character_walk() {
+        let mut specials: Vec<Vec<u8>> = (0..0x80u8).map(|x| vec![x]).collect();
+        specials.extend(
+            (0x7f..=0xa1u32)
+                .filter_map(char::from_u32)
+                .map(|c| c.to_string().into_bytes()),
+        );
+        specials.extend(["é", "γ", "测", "😀", "\u{85}", "\u{a0}"].map(|c| c.as_bytes().to_vec()));
+        for x in &specials {
+            for len in [1, 2, 7, 8, 9, 15, 16, 17, 23] {
+                for at in 0..len {
+                    let mut b = vec![b'a'; len];
+                    b.splice(at..at + 1, x.iter().copied());
+                    assert_eq!(esc(&b, 256).0, by_char(&b), "{x:02x?} at {at} of {len}");
+                    b.insert((at + 3) % len, b'\\');
+                    b.insert(len / 2, b'\n');
+                    b.splice(0..0, "é".bytes());
+                    assert_eq!(esc(&b, 256).0, by_char(&b), "{x:02x?} at {at} of {len}");
+                }
+            }
+        }
+        for x in 0..0x80u8 {
+            for len in [1, 2, 7, 8, 9, 15, 16, 17, 23] {
+                for at in 0..len {
+                    let mut b = vec![b'a'; len];
+                    b[at] = x;
+                    b[len - 1 - at] = b'\n';
+                    assert_eq!(esc(&b, 256).0, by_char(&b), "{x:#x} at {at} of {len}");
+                    b[(at + 3) % len] = b'\\';
+                    assert_eq!(esc(&b, 256).0, by_char(&b), "{x:#x} at {at} of {len}");
+                }
+            }
+        }
+        assert_eq!(esc(b"a\r\n", 2), ("a\\x0d".into(), true));
     }
 
     /// The word-at-a-time test agrees with the byte-by-byte one for every byte value at every
