@@ -302,6 +302,24 @@ impl Decoder {
     pub fn frame(&mut self, frame: &Frame<'_>, out: &mut Decodes) {
         let m = &frame.meta;
         let data = out.keep(frame.data);
+        // The common frame: its facts straight from its headers (no fragment to reassemble).
+        let common =
+            wire::decode_common(m.linktype, &out.bytes[data.clone()], m.wirelen).map(|c| {
+                (
+                    DetachedFacts::of_common(&c, &out.bytes),
+                    c.transport.checksum(),
+                )
+            });
+        if let Some((facts, checksum)) = common {
+            out.frames.push(DecodedFrame {
+                meta: *m,
+                data,
+                whole: None,
+                facts,
+                checksum,
+            });
+            return;
+        }
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], m.wirelen);
         let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
             None => (

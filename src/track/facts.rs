@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use crate::wire::tcp::{TcpFixed, TcpSegment};
-use crate::wire::{Decoded, Transport};
+use crate::wire::{Common, Decoded, Transport};
 
 /// An address and port.
 pub type End = (IpAddr, u16);
@@ -90,7 +90,32 @@ impl<'p> Facts<'p> {
     /// The facts of `d`, with the transport's payload as `payload` makes it (itself, or
     /// nothing when the facts are detached from the bytes).
     fn mapped<'a>(d: &Decoded<'a>, payload: &mut impl FnMut(&'a [u8]) -> &'p [u8]) -> Self {
-        let l4 = match &d.transport {
+        Facts {
+            malformed: d.malformed.is_some(),
+            ip: d.ip.map(|h| (h.src, h.dst)),
+            outer_udp: match (d.outer, d.outer_udp_ports) {
+                (Some(o), Some((sp, dp))) => Some(((o.src, sp), (o.dst, dp))),
+                _ => None,
+            },
+            l4: L4::of(&d.transport, payload),
+        }
+    }
+
+    /// The facts of a common frame (`wire::decode_common`): what `mapped` makes of its
+    /// decode, which has no tunnel and nothing malformed.
+    fn mapped_common<'a>(c: &Common<'a>, payload: &mut impl FnMut(&'a [u8]) -> &'p [u8]) -> Self {
+        Facts {
+            malformed: false,
+            ip: Some((c.ip.src, c.ip.dst)),
+            outer_udp: None,
+            l4: L4::of(&c.transport, payload),
+        }
+    }
+}
+
+impl<'p> L4<'p> {
+    fn of<'a>(t: &Transport<'a>, payload: &mut impl FnMut(&'a [u8]) -> &'p [u8]) -> Self {
+        match t {
             Transport::Tcp(seg) => TcpFacts::of(seg, payload).map_or(L4::None, L4::Tcp),
             Transport::Udp(dg) if !dg.bogus_length => L4::Udp(UdpFacts {
                 sport: dg.sport,
@@ -106,15 +131,6 @@ impl<'p> Facts<'p> {
                 _ => L4::None,
             },
             _ => L4::None,
-        };
-        Facts {
-            malformed: d.malformed.is_some(),
-            ip: d.ip.map(|h| (h.src, h.dst)),
-            outer_udp: match (d.outer, d.outer_udp_ports) {
-                (Some(o), Some((sp, dp))) => Some(((o.src, sp), (o.dst, dp))),
-                _ => None,
-            },
-            l4,
         }
     }
 }
@@ -133,16 +149,26 @@ impl DetachedFacts {
     /// elsewhere becomes empty).
     pub fn of(d: &Decoded<'_>, buf: &[u8]) -> DetachedFacts {
         let mut at = (0, 0);
-        let facts = Facts::mapped(d, &mut |p: &[u8]| {
-            // Pointer arithmetic only to find the offset; the payload is taken again by
-            // index.
-            let offset = (p.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-            if offset <= buf.len() && p.len() <= buf.len() - offset {
-                at = (offset, p.len());
-            }
-            &[]
-        });
+        let facts = Facts::mapped(d, &mut |p| Self::find(p, buf, &mut at));
         DetachedFacts { facts, payload: at }
+    }
+
+    /// `of` for a common frame (`wire::decode_common`), without its whole decode.
+    pub fn of_common(c: &Common<'_>, buf: &[u8]) -> DetachedFacts {
+        let mut at = (0, 0);
+        let facts = Facts::mapped_common(c, &mut |p| Self::find(p, buf, &mut at));
+        DetachedFacts { facts, payload: at }
+    }
+
+    /// Notes where payload `p` is in `buf` and gives back an empty one (detached facts hold
+    /// no reference).
+    fn find(p: &[u8], buf: &[u8], at: &mut (usize, usize)) -> &'static [u8] {
+        // Pointer arithmetic only to find the offset; the payload is taken again by index.
+        let offset = (p.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        if offset <= buf.len() && p.len() <= buf.len() - offset {
+            *at = (offset, p.len());
+        }
+        &[]
     }
 
     /// The facts again, over `buf` (the buffer they were detached from).
@@ -189,5 +215,28 @@ mod tests {
             panic!("not TCP")
         };
         assert_eq!(t.payload, b"");
+    }
+
+    /// A common frame's facts made from its headers are the facts of its whole decode.
+    #[test]
+    fn test_common_frame_facts_are_the_decodes() {
+        let tcp = crate::wire::tcp::tests::ipv4_tcp_frame(b"hello");
+        let mut bad = tcp.clone();
+        if let Some(b) = bad.last_mut() {
+            *b ^= 1;
+        }
+        for frame in [tcp, bad] {
+            let mut buf = vec![0u8; 3];
+            buf.extend_from_slice(&frame);
+            let bytes = &buf[3..];
+            let c = crate::wire::decode_common(1, bytes, frame.len() as u32).expect("common");
+            let d = crate::wire::decode(1, bytes, frame.len() as u32);
+            let (a, b) = (
+                DetachedFacts::of_common(&c, &buf),
+                DetachedFacts::of(&d, &buf),
+            );
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            assert_eq!(c.transport.checksum(), d.checksum());
+        }
     }
 }

@@ -22,8 +22,19 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-/// The frame's decode, if it is of the common kind; `None` sends it to the general decoder.
-pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option<Decoded<'_>> {
+/// A common frame as far as the tracker reads it: the IP header and the transport, without
+/// the rest of a `Decoded` (the tracker's facts are made from these directly, so the reader
+/// does not assemble and copy a whole decode per frame).
+pub struct Common<'a> {
+    /// Ethernet source, destination and EtherType.
+    pub ethernet: ([u8; 6], [u8; 6], u16),
+    pub ip: IpHeader,
+    pub transport: Transport<'a>,
+}
+
+/// The frame's IP header and transport, if it is of the common kind; `None` sends it to the
+/// general decoder.
+pub fn common(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option<Common<'_>> {
     // A frame longer than the wire (malformed) or cut by the snaplen is not common.
     if LinkType::from(linktype) != LinkType::Ethernet || wirelen as usize != data.len() {
         return None;
@@ -31,21 +42,39 @@ pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option
     let ethernet = super::ethernet_fields(data)?;
     let ethertype = ethernet.2;
     let net = data.get(ETHERNET_LEN..)?;
-    let (hdr, datagram) = match ethertype {
+    let (ip, datagram) = match ethertype {
         ETHERTYPE_IPV4 => ipv4(net)?,
         ETHERTYPE_IPV6 => ipv6(net)?,
         _ => return None,
     };
-    let payload = datagram.get(usize::from(hdr.header_len)..)?;
-    let (proto, transport) = match IpProtocol::from(hdr.protocol) {
-        IpProtocol::Tcp => (Proto::Tcp, Transport::Tcp(tcp_segment(&hdr, payload, cx)?)),
-        IpProtocol::Udp => (Proto::Udp, Transport::Udp(udp_datagram(&hdr, payload, cx)?)),
+    let payload = datagram.get(usize::from(ip.header_len)..)?;
+    let transport = match IpProtocol::from(ip.protocol) {
+        IpProtocol::Tcp => Transport::Tcp(tcp_segment(&ip, payload, cx)?),
+        IpProtocol::Udp => Transport::Udp(udp_datagram(&ip, payload, cx)?),
         _ => return None,
+    };
+    Some(Common {
+        ethernet,
+        ip,
+        transport,
+    })
+}
+
+/// The frame's decode, if it is of the common kind; `None` sends it to the general decoder.
+pub(super) fn decode(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Option<Decoded<'_>> {
+    let Common {
+        ethernet,
+        ip,
+        transport,
+    } = common(linktype, data, wirelen, cx)?;
+    let proto = match transport {
+        Transport::Tcp(_) => Proto::Tcp,
+        _ => Proto::Udp,
     };
     Some(Decoded {
         proto,
         ethernet: Some(ethernet),
-        ip: Some(hdr),
+        ip: Some(ip),
         outer: None,
         tunnel: None,
         outer_udp_ports: None,
@@ -178,6 +207,14 @@ mod tests {
             format!("{general:?}"),
             "linktype {linktype}, wirelen {wirelen}, {data:02x?}"
         );
+        // What the tracker's facts are made of (`DetachedFacts::of_common`): the same IP
+        // header and transport, and nothing that the facts of a whole decode would add.
+        let c = common(linktype, data, wirelen, cx).expect("decode took it");
+        assert_eq!(
+            format!("{:?}", (Some(c.ip), c.transport)),
+            format!("{:?}", (general.ip, general.transport)),
+        );
+        assert!(general.malformed.is_none() && general.outer.is_none());
         true
     }
 

@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use numbers::{EtherType, IpProtocol, Tunnel};
 
 pub use arp::ArpPacket;
+pub use fast::Common;
 pub use icmp::{IcmpMessage, Quoted};
 pub use ip::{Fragment, IpHeader};
 pub use tcp::{TcpFlags, TcpOptions, TcpSegment};
@@ -188,6 +189,17 @@ pub enum Transport<'a> {
     None,
 }
 
+impl Transport<'_> {
+    /// The checksum verdict of a TCP segment or UDP datagram.
+    pub fn checksum(&self) -> checksum::Checksum {
+        match self {
+            Transport::Tcp(seg) => seg.checksum,
+            Transport::Udp(dg) => dg.checksum,
+            _ => checksum::Checksum::Unverified,
+        }
+    }
+}
+
 /// Everything decoded from one frame.
 #[derive(Debug, Clone, Copy)]
 pub struct Decoded<'a> {
@@ -231,11 +243,7 @@ impl<'a> Decoded<'a> {
 
     /// The transport's checksum verdict (`Unverified` for one without a checksum).
     pub fn checksum(&self) -> checksum::Checksum {
-        match &self.transport {
-            Transport::Tcp(seg) => seg.checksum,
-            Transport::Udp(dg) => dg.checksum,
-            _ => checksum::Checksum::Unverified,
-        }
+        self.transport.checksum()
     }
 
     fn shortfall(&mut self, s: Shortfall) {
@@ -321,6 +329,22 @@ impl Cx {
 /// Decodes a frame captured with link type `linktype`, `wirelen` bytes on the wire.
 pub fn decode(linktype: u16, data: &[u8], wirelen: u32) -> Decoded<'_> {
     decode_with(linktype, data, wirelen, Checksums::Verify)
+}
+
+/// The IP header and transport of a common frame (untagged Ethernet II, IPv4 or IPv6 without
+/// options, extensions or fragmentation, TCP or UDP, captured whole), checksums verified;
+/// `None` for any other frame, which `decode` takes the long way. For a frame it takes,
+/// these are exactly `decode`'s `ip` and `transport`, and nothing else of the decode is set.
+pub fn decode_common(linktype: u16, data: &[u8], wirelen: u32) -> Option<fast::Common<'_>> {
+    fast::common(
+        linktype,
+        data,
+        wirelen,
+        Cx {
+            depth: 0,
+            checks: Checksums::Verify,
+        },
+    )
 }
 
 /// `decode`, with the checksum verdict computed or given. A given verdict is the final
