@@ -306,7 +306,10 @@ impl Decoder {
         // Taken by reference where it was made: moving it (some 200 bytes just written)
         // cost more than making the facts.
         let common = match &wire::decode_common(m.linktype, &out.bytes[data.clone()], m.wirelen) {
-            Some(c) => Some((DetachedFacts::of_common(c, &out.bytes), c.transport.checksum())),
+            Some(c) => Some((
+                DetachedFacts::of_common(c, &out.bytes),
+                c.transport.checksum(),
+            )),
             None => None,
         };
         if let Some((facts, checksum)) = common {
