@@ -31,3 +31,17 @@ open('classic-ipv4-bigendian.pcap', 'wb').write(bytes(out))
 # A pcapng cut inside a block.
 ng = open('dumpcap-ipv6.pcapng', 'rb').read()
 open('damaged-cut.pcapng', 'wb').write(ng[:len(ng) - 37])
+
+# What follows an MPLS label stack, by the payload's first nibble: mpls-pw-nocw.pcap's first
+# frame sixteen times, its first payload byte's high nibble 0 to 15 (tshark 4.0 decodes 0 as
+# an Ethernet pseudowire, 4 and 6 as IP, 1 as an associated channel, the rest as data).
+pw = open('mpls-pw-nocw.pcap', 'rb').read()
+rec_len = 16 + struct.unpack_from('<I', pw, 24 + 8)[0]
+rec = pw[24:24 + rec_len]
+out = bytearray(pw[:24])
+for nibble in range(16):
+    r = bytearray(rec)
+    # Ethernet (14) and one MPLS label (4) precede the payload, after the record header.
+    r[16 + 18] = (nibble << 4) | (r[16 + 18] & 0x0f)
+    out += r
+open('mpls-nibbles.pcap', 'wb').write(bytes(out))
