@@ -45,3 +45,29 @@ for nibble in range(16):
     r[16 + 18] = (nibble << 4) | (r[16 + 18] & 0x0f)
     out += r
 open('mpls-nibbles.pcap', 'wb').write(bytes(out))
+
+# GRE headers tshark 4.0 reads by their flag bits alone: gre-ipv4.pcap's first frame with its
+# GRE header (key 42) rewritten: an unknown version 5, version 1 without a key, the routing
+# bit with a checksum/offset word and an empty source route list, and the acknowledgement
+# bit under protocol type IPv4 (which carries no acknowledgement number).
+gre = open('gre-ipv4.pcap', 'rb').read()
+cap = struct.unpack_from('<I', gre, 24 + 8)[0]
+rec_hdr, frame = gre[24:40], gre[40:40 + cap]
+eth_ip, inner = frame[:34], frame[34 + 8:]
+out = bytearray(gre[:24])
+for hdr in [
+    struct.pack('>HHI', 0x2005, 0x0800, 42),
+    struct.pack('>HH', 0x0001, 0x0800),
+    struct.pack('>HHHHIHBB', 0x6000, 0x0800, 0, 0, 42, 0, 0, 0),
+    struct.pack('>HHI', 0x2080, 0x0800, 42),
+]:
+    ip = bytearray(eth_ip[14:])
+    struct.pack_into('>H', ip, 2, 20 + len(hdr) + len(inner))
+    struct.pack_into('>H', ip, 10, 0)
+    total = sum(struct.unpack('>10H', bytes(ip)))
+    total = (total & 0xffff) + (total >> 16)
+    struct.pack_into('>H', ip, 10, ~((total & 0xffff) + (total >> 16)) & 0xffff)
+    f = eth_ip[:14] + bytes(ip) + hdr + inner
+    sec, frac = struct.unpack_from('<II', rec_hdr, 0)
+    out += struct.pack('<IIII', sec, frac, len(f), len(f)) + f
+open('gre-flags.pcap', 'wb').write(bytes(out))

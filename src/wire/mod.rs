@@ -503,9 +503,12 @@ fn decode_transport<'a>(d: &mut Decoded<'a>, hdr: IpHeader, payload: Span<'a>, c
 }
 
 /// Replaces the outer UDP transport with what the tunnel carries, when it carries something.
-/// GRE (RFC 2784/2890; version 1 is PPTP's enhanced GRE, RFC 2637): the optional checksum,
-/// key, sequence (and acknowledgement) fields, then IPv4, IPv6, an Ethernet frame (0x6558,
-/// gretap), ERSPAN type II (an 8-byte header, then Ethernet) or PPP (enhanced GRE).
+/// GRE (RFC 2784/2890, RFC 1701's routing, PPTP's enhanced GRE of RFC 2637): the optional
+/// checksum (with the offset), key, sequence and acknowledgement fields and source route
+/// entries, then IPv4, IPv6, an Ethernet frame (0x6558, gretap), ERSPAN type II (an 8-byte
+/// header, then Ethernet) or PPP (enhanced GRE). As tshark 4.0 reads it (`dissect_gre`): the
+/// version field decides nothing; the flag bits say which fields are there, the
+/// acknowledgement number only under PPP and 3GPP2 protocol types.
 fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, cx: Cx) {
     d.proto = Proto::Other;
     if let Err(s) = span.need("GRE", 4) {
@@ -514,25 +517,45 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, cx: Cx) {
     }
     let flags = u16::from_be_bytes([span.bytes[0], span.bytes[1]]);
     let protocol = u16::from_be_bytes([span.bytes[2], span.bytes[3]]);
-    let version = flags & 7;
     let (checksum, routing, key, seq) = (
         flags & 0x8000 != 0,
         flags & 0x4000 != 0,
         flags & 0x2000 != 0,
         flags & 0x1000 != 0,
     );
-    let ack = version == 1 && flags & 0x0080 != 0;
-    if routing || version > 1 {
-        // RFC 1701 source routing, or an unknown version: not followed.
-        return;
-    }
-    let len = 4
-        + 4 * usize::from(checksum)
-        + 4 * usize::from(key || version == 1)
+    // PPP (PPTP), 3GPP2 and CDMA2000 A10 carry an acknowledgement number when the bit says.
+    let ack = flags & 0x0080 != 0 && matches!(protocol, 0x880b | 0x88d2 | 0x8881);
+    let mut len = 4
+        + 4 * usize::from(checksum || routing)
+        + 4 * usize::from(key)
         + 4 * usize::from(seq)
         + 4 * usize::from(ack);
+    if routing {
+        // Source route entries (address family, offset, length, information) up to the
+        // one of family 0 and length 0.
+        loop {
+            let sre = span.after(len);
+            if let Err(s) = sre.need("GRE routing", 4) {
+                d.shortfall(s);
+                return;
+            }
+            let (family, sre_len) = (
+                u16::from_be_bytes([sre.bytes[0], sre.bytes[1]]),
+                sre.bytes[3],
+            );
+            len += 4;
+            if family == 0 && sre_len == 0 {
+                break;
+            }
+            len += usize::from(sre_len);
+        }
+    }
     if let Err(s) = span.need("GRE", len) {
         d.shortfall(s);
+        return;
+    }
+    // Without a sequence number there may be no payload at all.
+    if !seq && span.reported <= len {
         return;
     }
     let inner = span.after(len);
