@@ -71,3 +71,35 @@ for hdr in [
     sec, frac = struct.unpack_from('<II', rec_hdr, 0)
     out += struct.pack('<IIII', sec, frac, len(f), len(f)) + f
 open('gre-flags.pcap', 'wb').write(bytes(out))
+
+# TCP options at lengths their kinds do not have: classic-ipv4.pcap's first data segment with
+# its twelve option bytes replaced, each variant on its own source port (its own stream).
+# tshark 4.0 warns of most (and then shows no value) but its dissection throws on a SACK
+# that is not whole blocks and on MPTCP options too short for their subtype (malformed, no
+# analysis), and shows SACK-permitted at any length.
+c4 = open('classic-ipv4.pcap', 'rb').read()
+off, seg = 24, None
+while off + 16 <= len(c4):
+    incl = struct.unpack_from('<I', c4, off + 8)[0]
+    f = c4[off + 16:off + 16 + incl]
+    if f[23] == 6 and f[46] >> 4 == 8 and len(f) > 66:
+        seg = f
+        break
+    off += 16 + incl
+variants = [
+    [5, 8, 0, 0, 0, 1, 0, 0], [5, 10, 0, 0, 0, 1, 0, 0, 0, 2], [5, 6, 0, 0, 0, 1], [5, 4, 0, 0],
+    [5, 3, 0], [5, 2], [5, 12] + [0] * 10, [2, 3, 5], [2, 5, 5, 0, 0], [3, 2], [3, 4, 7, 0],
+    [4, 3, 0], [8, 8, 0, 0, 0, 1, 0, 0], [8, 12, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0], [34, 2], [34, 3, 9],
+    [30, 2], [19, 4, 0, 0], [99, 2], [2, 4, 5, 180, 3, 3, 7, 4, 2], [28, 4, 0, 1],
+    [27, 8, 0, 0, 0, 0, 0, 0], [29, 4, 0, 0], [253, 4, 0, 0], [254, 4, 0, 0],
+]
+for subtype in range(9):
+    for length in (3, 4, 5, 6, 8, 10, 12):
+        variants.append([30, length, subtype << 4] + [0] * (length - 3))
+out = bytearray(c4[:24])
+for n, v in enumerate(variants):
+    f = bytearray(seg)
+    f[54:66] = bytes(v + [1] * (12 - len(v)))
+    struct.pack_into('>H', f, 34, 40000 + n)
+    out += struct.pack('<IIII', 1700000000 + n, 0, len(f), len(f)) + f
+open('tcp-option-lengths.pcap', 'wb').write(bytes(out))

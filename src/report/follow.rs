@@ -199,15 +199,15 @@ impl Sink for Follow {
         };
         let src = (ip.src, seg.sport);
         let dst = (ip.dst, seg.dport);
-        self.ends.get_or_insert((src, dst));
         // Wireshark's follow tap sees a segment only once its whole header (options
-        // included) was dissected.
+        // included) was dissected, and the stream's ends are those of the first it sees.
         let (Some(f), Some(len)) = (seg.fixed, seg.len) else {
             return Ok(());
         };
-        if f.bogus_offset() || !seg.header_complete {
+        if f.bogus_offset() || !seg.header_complete || seg.options.threw {
             return Ok(());
         }
+        self.ends.get_or_insert((src, dst));
         self.follow.segment(Segment {
             frame: ev.frame.number,
             src,

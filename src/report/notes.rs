@@ -442,6 +442,8 @@ fn field_zh(field: &str) -> &str {
         "length" => "长度",
         "data offset" => "数据偏移",
         "option length at option offset" => "选项长度 (位于选项偏移)",
+        "option shorter than its fields, kind" => "选项短于其字段, 类型",
+        "SACK option length" => "选择性确认选项长度",
         "captured length" => "抓包长度",
         "payload length" => "负载长度",
         "extension header length" => "扩展头长度",

@@ -348,8 +348,12 @@ pub fn analyze(
             // Fast retransmission: ≥2 duplicate ACKs asked for exactly this, within 20 ms.
             // Wireshark subtracts times in unsigned 64-bit arithmetic: a frame stamped
             // earlier than the one it is compared with (merged captures) wraps to "long ago".
+            // A muted count (-1) passes the test: tshark keeps the count unsigned, so the
+            // mute reads as 2^32 - 1 here (observed: a retransmission right after its peer's
+            // report was muted is a fast one).
             let t = (now - rev.lastack_time) as u64;
-            if rev.dupack_num >= 2 && rev.lastack == seq && t < 20_000_000 {
+            let dup_acks = rev.dupack_num as u32;
+            if dup_acks >= 2 && rev.lastack == seq && t < 20_000_000 {
                 verdict.set(Flags::FAST_RETRANSMISSION);
                 break 'retrans;
             }

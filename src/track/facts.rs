@@ -46,6 +46,9 @@ pub struct TcpFacts<'a> {
     /// The captured part of the payload.
     pub payload: &'a [u8],
     pub header_complete: bool,
+    /// tshark shows the segment's analysis: its header was whole and no option's
+    /// dissection threw (the analysis is added after the options).
+    pub analysis_shown: bool,
     /// The checksum was checked and is wrong (Zeek's `C`).
     pub bad_checksum: bool,
 }
@@ -65,6 +68,7 @@ impl<'p> TcpFacts<'p> {
             len: seg.len,
             payload: payload(seg.payload),
             header_complete: seg.header_complete,
+            analysis_shown: seg.header_complete && !seg.options.threw,
             bad_checksum: seg.checksum == crate::wire::checksum::Checksum::Bad,
         })
     }

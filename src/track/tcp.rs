@@ -678,7 +678,7 @@ impl TcpConv {
             self.zero_windows += 1;
         }
         // tshark prints the analysis only after the whole header was dissected.
-        if seg.header_complete && !f.bogus_offset() {
+        if seg.analysis_shown && !f.bogus_offset() {
             info.analysis = v;
             self.irtt_visible |= verdict.exists;
         } else {
@@ -1079,6 +1079,7 @@ mod tests {
             len: Some(len),
             payload,
             header_complete: true,
+            analysis_shown: true,
             bad_checksum: false,
         }
     }

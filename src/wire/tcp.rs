@@ -94,6 +94,14 @@ pub struct TcpOptions {
     pub unknown_count: u8,
     /// An option whose length byte contradicts the header (offset within the options).
     pub bad_at: Option<u8>,
+    /// An option whose own fields run past its length, where tshark's dissection throws
+    /// (a SACK with a partial block, an MPTCP option too short for its subtype): the frame is
+    /// malformed, the options after it are not read and the analysis is not shown.
+    pub threw: bool,
+    pub threw_kind: u8,
+    /// The length of a SACK with bytes after its whole blocks (tshark: "suboption would go
+    /// past end of option", malformed, but the dissection goes on).
+    pub sack_leftover: Option<u8>,
 }
 
 impl TcpOptions {
@@ -146,6 +154,27 @@ impl PartialOrd for SeqNumber {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         let d = self.0.wrapping_sub(other.0) as i32;
         Some(d.cmp(&0))
+    }
+
+    // The four comparisons are Wireshark's macros (`LT_SEQ`, `LE_SEQ`, `GT_SEQ`, `GE_SEQ` in
+    // packet-tcp.h), which differ from the order above only for numbers exactly 2³¹ apart:
+    // `GT_SEQ(a, b)` and `GE_SEQ(a, b)` subtract the other way round, so there `a < b` and
+    // `a > b` both hold (a damaged ACK field 2³¹ from the expected one is "beyond" it).
+
+    fn lt(&self, other: &Self) -> bool {
+        (self.0.wrapping_sub(other.0) as i32) < 0
+    }
+
+    fn le(&self, other: &Self) -> bool {
+        (self.0.wrapping_sub(other.0) as i32) <= 0
+    }
+
+    fn gt(&self, other: &Self) -> bool {
+        (other.0.wrapping_sub(self.0) as i32) < 0
+    }
+
+    fn ge(&self, other: &Self) -> bool {
+        (other.0.wrapping_sub(self.0) as i32) <= 0
     }
 }
 
@@ -301,10 +330,43 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
             value: at as u32,
         }));
     }
+    if problem.is_none()
+        && let Some(len) = seg.options.sack_leftover
+    {
+        problem = Some(malformed(Problem::BadField {
+            field: "SACK option length",
+            value: u32::from(len),
+        }));
+    }
+    if problem.is_none() && seg.options.threw {
+        problem = Some(malformed(Problem::BadField {
+            field: "option shorter than its fields, kind",
+            value: u32::from(seg.options.threw_kind),
+        }));
+    }
     (Some(seg), problem)
 }
 
-/// Walks the option list. Stops at EOL or at the first option whose length is impossible.
+/// Whether tshark 4.0's dissection of option `kind` with value `v` (the bytes after kind and
+/// length) throws, as measured over every length of each: a SACK without one whole block
+/// (8 bytes; bytes after whole blocks only draw a warning), and an MPTCP option without its
+/// subtype, or too short for it (MP_CAPABLE, DSS, ADD_ADDR and MP_TCPRST need a byte after
+/// it, MP_FASTCLOSE and MP_FAIL ten bytes).
+fn option_throws(kind: u8, v: &[u8]) -> bool {
+    match kind {
+        5 => v.len() < 8,
+        30 => match v.first().map(|b| b >> 4) {
+            None => true,
+            Some(0 | 2 | 3 | 8) => v.len() < 2,
+            Some(6 | 7) => v.len() < 10,
+            Some(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// Walks the option list. Stops at EOL, at the first option whose length is impossible and
+/// at the first whose dissection throws in tshark.
 pub fn parse_options(opts: &[u8]) -> TcpOptions {
     let mut o = TcpOptions::default();
     let mut i = 0usize;
@@ -328,11 +390,20 @@ pub fn parse_options(opts: &[u8]) -> TcpOptions {
             break;
         }
         let v = &opts[i + 2..i + len];
+        if option_throws(kind, v) {
+            o.threw = true;
+            o.threw_kind = kind;
+            break;
+        }
         match (kind, len) {
             (2, 4) => o.mss = Some(u16::from_be_bytes([v[0], v[1]])),
             (3, 3) => o.wscale = Some(v[0]),
-            (4, 2) => o.sack_perm = true,
-            (5, _) if (len - 2).is_multiple_of(8) => {
+            // Any length: tshark shows the option (and warns of the length).
+            (4, _) => o.sack_perm = true,
+            (5, _) => {
+                if !v.len().is_multiple_of(8) {
+                    o.sack_leftover = Some(len as u8);
+                }
                 for blk in v.chunks_exact(8) {
                     if (o.sack_count as usize) < o.sack.len() {
                         o.sack[o.sack_count as usize] = (
