@@ -68,7 +68,7 @@ impl<'p> TcpFacts<'p> {
             len: seg.len,
             payload: payload(seg.payload),
             header_complete: seg.header_complete,
-            analysis_shown: seg.header_complete && !seg.options.threw,
+            analysis_shown: seg.header_complete && seg.options.threw.is_none(),
             bad_checksum: seg.checksum == crate::wire::checksum::Checksum::Bad,
         })
     }

@@ -94,11 +94,10 @@ pub struct TcpOptions {
     pub unknown_count: u8,
     /// An option whose length byte contradicts the header (offset within the options).
     pub bad_at: Option<u8>,
-    /// An option whose own fields run past its length, where tshark's dissection throws
-    /// (a SACK with a partial block, an MPTCP option too short for its subtype): the frame is
-    /// malformed, the options after it are not read and the analysis is not shown.
-    pub threw: bool,
-    pub threw_kind: u8,
+    /// The kind of an option whose own fields run past its length, where tshark's dissection
+    /// throws (a SACK without a whole block, an MPTCP option too short for its subtype): the
+    /// frame is malformed, the options after it are not read and the analysis is not shown.
+    pub threw: Option<u8>,
     /// The length of a SACK with bytes after its whole blocks (tshark: "suboption would go
     /// past end of option", malformed, but the dissection goes on).
     pub sack_leftover: Option<u8>,
@@ -338,10 +337,12 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
             value: u32::from(len),
         }));
     }
-    if problem.is_none() && seg.options.threw {
+    if problem.is_none()
+        && let Some(kind) = seg.options.threw
+    {
         problem = Some(malformed(Problem::BadField {
             field: "option shorter than its fields, kind",
-            value: u32::from(seg.options.threw_kind),
+            value: u32::from(kind),
         }));
     }
     (Some(seg), problem)
@@ -391,8 +392,7 @@ pub fn parse_options(opts: &[u8]) -> TcpOptions {
         }
         let v = &opts[i + 2..i + len];
         if option_throws(kind, v) {
-            o.threw = true;
-            o.threw_kind = kind;
+            o.threw = Some(kind);
             break;
         }
         match (kind, len) {
@@ -527,6 +527,39 @@ pub(crate) mod tests {
         assert!(o.ts.is_none());
         let o = parse_options(&[2, 0]);
         assert_eq!(o.bad_at, Some(0));
+    }
+
+    /// Options tshark 4.0 throws on, warns of, or takes at a wrong length (the fixture
+    /// tcp-option-lengths.pcap holds each against tshark).
+    #[test]
+    fn test_option_lengths_as_tshark_takes_them() {
+        // A SACK without one whole block throws, and the walk stops there.
+        for len in [2u8, 3, 4, 6, 8] {
+            let mut v = vec![5, len];
+            v.resize(usize::from(len), 0);
+            v.extend_from_slice(&[2, 4, 5, 0xb4]);
+            let o = parse_options(&v);
+            assert_eq!(o.threw, Some(5), "SACK length {len}");
+            assert!(o.mss.is_none() && o.sack_leftover.is_none());
+        }
+        // Bytes after a whole block: the block counts, the rest is malformed, the walk goes on.
+        let o = parse_options(&[5, 12, 0, 0, 0, 1, 0, 0, 0, 2, 9, 9, 2, 4, 5, 0xb4]);
+        assert_eq!((o.threw, o.sack_leftover), (None, Some(12)));
+        assert_eq!(o.sack_blocks(), &[(1, 2)]);
+        assert_eq!(o.mss, Some(1460));
+        // SACK-permitted at any length; MPTCP throws without its subtype, or too short for it.
+        assert!(parse_options(&[4, 3, 0]).sack_perm);
+        assert_eq!(parse_options(&[30, 2]).threw, Some(30));
+        assert_eq!(parse_options(&[30, 3, 0x00]).threw, Some(30));
+        assert_eq!(parse_options(&[30, 3, 0x10]).threw, None);
+        assert_eq!(
+            parse_options(&[30, 10, 0x60, 0, 0, 0, 0, 0, 0, 0]).threw,
+            Some(30)
+        );
+        assert_eq!(
+            parse_options(&[30, 12, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0]).threw,
+            None
+        );
     }
 
     #[test]
