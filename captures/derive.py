@@ -103,3 +103,20 @@ for n, v in enumerate(variants):
     struct.pack_into('>H', f, 34, 40000 + n)
     out += struct.pack('<IIII', 1700000000 + n, 0, len(f), len(f)) + f
 open('tcp-option-lengths.pcap', 'wb').write(bytes(out))
+
+# PPPoE session lengths: pppoe-vlan.pcap's fourth frame with its PPPoE length field as it
+# is, 100 too long, 4 short (which tshark 4.0 lets pass) and 8000. tshark marks the two
+# that disagree with the frame malformed ("Possible bad payload length") and decodes on.
+pv = open('pppoe-vlan.pcap', 'rb').read()
+off = 24
+for _ in range(3):
+    off += 16 + struct.unpack_from('<I', pv, off + 8)[0]
+incl = struct.unpack_from('<I', pv, off + 8)[0]
+rec_hdr, frame = pv[off:off + 16], pv[off + 16:off + 16 + incl]
+length = struct.unpack_from('>H', frame, 22)[0]
+out = bytearray(pv[:24])
+for value in [length, length + 100, length - 4, 8000]:
+    f = bytearray(frame)
+    struct.pack_into('>H', f, 22, value)
+    out += rec_hdr + f
+open('pppoe-lengths.pcap', 'wb').write(bytes(out))

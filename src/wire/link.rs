@@ -50,9 +50,19 @@ pub fn network_layer(
     linktype: u16,
     frame: Span<'_>,
 ) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    network_layer_with(linktype, frame, &mut None)
+}
+
+/// `network_layer`, noting in `warn` damage that does not stop the decode (a PPPoE length
+/// that disagrees with the frame).
+pub fn network_layer_with<'a>(
+    linktype: u16,
+    frame: Span<'a>,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
     let kind = LinkType::from(linktype);
     match kind {
-        LinkType::Ethernet => ethernet(frame),
+        LinkType::Ethernet => ethernet(frame, warn),
         LinkType::Raw => Ok(by_version(frame).map(|n| (n, frame))),
         LinkType::Ipv4 => Ok(Some((Network::Ipv4, frame))),
         LinkType::Ipv6 => Ok(Some((Network::Ipv6, frame))),
@@ -103,8 +113,11 @@ pub fn network_layer(
 
 /// Ethernet II with any number of 802.1Q / 802.1ad / QinQ tags, and what Ethernet carries
 /// on provider and access networks: MPLS label stacks, PPPoE sessions, 802.1ah (PBB).
-pub fn ethernet(frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
-    ethernet_at(frame, 0)
+pub fn ethernet<'a>(
+    frame: Span<'a>,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
+    ethernet_at(frame, 0, warn)
 }
 
 /// The largest 802.3 length field; larger values are EtherTypes.
@@ -114,7 +127,11 @@ const IEEE_802_3_MAX_LEN: u16 = 1500;
 /// without end.
 const MAX_ETHERNET_DEPTH: u8 = 4;
 
-fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+fn ethernet_at<'a>(
+    frame: Span<'a>,
+    depth: u8,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
     frame.need("Ethernet", 14)?;
     let Some(eth) = EthernetPacket::new(frame.bytes) else {
         return Ok(None);
@@ -126,7 +143,11 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
         // customer's frame with its FCS (4 bytes at the end, not part of the payload).
         frame.need("FabricPath", 16)?;
         let inner = frame.after(16);
-        return ethernet_at(inner.limit(inner.reported.saturating_sub(4)), depth + 1);
+        return ethernet_at(
+            inner.limit(inner.reported.saturating_sub(4)),
+            depth + 1,
+            warn,
+        );
     }
     let mut at = 14;
     while EtherType::from(t) == EtherType::Vlan {
@@ -153,12 +174,12 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
         return Ok(None);
     }
     match EtherType::from(t) {
-        EtherType::Mpls => mpls(rest, depth),
-        EtherType::PppoeSession => pppoe(rest),
+        EtherType::Mpls => mpls(rest, depth, warn),
+        EtherType::PppoeSession => pppoe(rest, warn),
         EtherType::Pbb if depth < MAX_ETHERNET_DEPTH => {
             // The I-tag (priority, flags, service ID), then the customer's own frame.
             rest.need("802.1ah I-tag", 4)?;
-            ethernet_at(rest.after(4), depth + 1)
+            ethernet_at(rest.after(4), depth + 1, warn)
         }
         _ => Ok(ethertype(t).map(|n| (n, rest))),
     }
@@ -168,7 +189,11 @@ fn ethernet_at(frame: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>
 /// the first nibble says, as tshark 4.0 decides it (`dissect_mpls`): 4 IPv4, 6 IPv6, 0 an
 /// Ethernet pseudowire (see `pw_ethernet`), 1 a pseudowire associated channel and anything
 /// else data (neither decoded).
-fn mpls(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+fn mpls<'a>(
+    span: Span<'a>,
+    depth: u8,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
     let mut at = 0;
     loop {
         let label = span.after(at);
@@ -182,7 +207,7 @@ fn mpls(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortf
     match payload.bytes.first().map(|b| b >> 4) {
         Some(4) => Ok(Some((Network::Ipv4, payload))),
         Some(6) => Ok(Some((Network::Ipv6, payload))),
-        Some(0) if depth < MAX_ETHERNET_DEPTH => pw_ethernet(payload, depth),
+        Some(0) if depth < MAX_ETHERNET_DEPTH => pw_ethernet(payload, depth, warn),
         _ => Ok(None),
     }
 }
@@ -190,7 +215,11 @@ fn mpls(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortf
 /// An Ethernet pseudowire (first nibble 0), with or without a control word, as Wireshark
 /// guesses (`dissect_pw_eth_heuristic`): a frame whose two MAC addresses both belong to
 /// vendors it knows is plain Ethernet; otherwise it starts with a 4-byte control word.
-fn pw_ethernet(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+fn pw_ethernet<'a>(
+    span: Span<'a>,
+    depth: u8,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
     let b = span.bytes;
     let plain = span.reported >= 14
         && b.len() >= 9
@@ -198,17 +227,39 @@ fn pw_ethernet(span: Span<'_>, depth: u8) -> Result<Option<(Network, Span<'_>)>,
         && oui::known([b[6], b[7], b[8]]);
     if !plain {
         span.need("PW control word", 4)?;
-        return ethernet_at(span.after(4), depth + 1);
+        return ethernet_at(span.after(4), depth + 1, warn);
     }
-    ethernet_at(span, depth + 1)
+    ethernet_at(span, depth + 1, warn)
 }
 
 /// A PPPoE session (RFC 2516): version/type, code, session ID, length, then PPP's protocol
-/// field: 0x0021 IPv4, 0x0057 IPv6. The length bounds the payload, as Wireshark's does.
-fn pppoe(span: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+/// field: 0x0021 IPv4, 0x0057 IPv6. The length bounds the payload, as Wireshark's does; a
+/// length that disagrees with the frame is malformed, as tshark 4.0 finds it
+/// (`dissect_pppoes`: only in a session frame over 46 bytes, not under LCP or IPCP, and a
+/// length 4 short of the payload passes), and the decode goes on.
+fn pppoe<'a>(
+    span: Span<'a>,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
     span.need("PPPoE", 8)?;
     let len = usize::from(u16::from_be_bytes([span.bytes[4], span.bytes[5]]));
-    let net = match u16::from_be_bytes([span.bytes[6], span.bytes[7]]) {
+    let protocol = u16::from_be_bytes([span.bytes[6], span.bytes[7]]);
+    let actual = span.reported.saturating_sub(6);
+    if span.reported > 46
+        && protocol != 0xc021
+        && protocol != 0x8021
+        && len != actual
+        && len + 4 != actual
+    {
+        warn.get_or_insert(Shortfall::Malformed(DecodeError {
+            layer: "PPPoE",
+            problem: Problem::BadField {
+                field: "payload length",
+                value: len as u32,
+            },
+        }));
+    }
+    let net = match protocol {
         0x0021 => Network::Ipv4,
         0x0057 => Network::Ipv6,
         _ => return Ok(None),
@@ -270,6 +321,37 @@ mod tests {
         f.extend_from_slice(&ethertype.to_be_bytes());
         f.extend_from_slice(rest);
         f
+    }
+
+    /// A PPPoE length that disagrees with the frame is noted, not fatal, as tshark 4.0 has it.
+    #[test]
+    fn test_pppoe_length_disagreeing_with_the_frame() {
+        // PPPoE header, PPP protocol, then `payload` bytes of PPP payload.
+        let frame = |len: u16, protocol: u16, payload: usize| {
+            let mut p = vec![0x11, 0, 0x12, 0x34];
+            p.extend_from_slice(&len.to_be_bytes());
+            p.extend_from_slice(&protocol.to_be_bytes());
+            p.push(0x45);
+            p.resize(8 + payload, 0);
+            eth(0x8864, &p)
+        };
+        let warned = |f: &[u8]| {
+            let mut warn = None;
+            let net = network_layer_with(1, Span::new(f, f.len()), &mut warn);
+            assert!(matches!(net, Ok(Some((Network::Ipv4, _)))));
+            warn.is_some()
+        };
+        // The length counts the PPP protocol field and the payload: 2 + 60.
+        assert!(!warned(&frame(62, 0x0021, 60)));
+        assert!(warned(&frame(162, 0x0021, 60)));
+        assert!(warned(&frame(30, 0x0021, 60)));
+        // Four short passes; so does a small frame (46 bytes or less), and LCP and IPCP.
+        assert!(!warned(&frame(58, 0x0021, 60)));
+        assert!(!warned(&frame(162, 0x0021, 30)));
+        let lcp = frame(162, 0xc021, 60);
+        let mut warn = None;
+        assert!(network_layer_with(1, Span::new(&lcp, lcp.len()), &mut warn).is_ok());
+        assert!(warn.is_none());
     }
 
     #[test]

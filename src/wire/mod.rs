@@ -387,10 +387,14 @@ fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
         d.ethernet = ethernet_fields(data);
     }
     let frame = Span::new(data, wirelen as usize);
-    match link::network_layer(linktype, frame) {
+    let mut warn = None;
+    match link::network_layer_with(linktype, frame, &mut warn) {
         Ok(Some((net, span))) => decode_network(&mut d, net, span, cx),
         Ok(None) => {}
         Err(s) => d.shortfall(s),
+    }
+    if let Some(w) = warn {
+        d.shortfall(w);
     }
     d
 }
@@ -635,12 +639,16 @@ fn erspan3<'a>(d: &mut Decoded<'a>, inner: Span<'a>, cx: Cx) {
 fn decapsulate<'a>(d: &mut Decoded<'a>, tunnel: Tunnel, inner: Span<'a>, cx: Cx) {
     let mut inner_d = Decoded::empty();
     // Teredo carries IPv6 itself; the others an Ethernet frame.
+    let mut warn = None;
     let found = match tunnel {
         Tunnel::Teredo => Ok(Some((link::Network::Ipv6, inner))),
         Tunnel::Vxlan | Tunnel::Geneve | Tunnel::Gre | Tunnel::Erspan | Tunnel::IpInIp => {
-            link::ethernet(inner)
+            link::ethernet(inner, &mut warn)
         }
     };
+    if let Some(w) = warn {
+        d.shortfall(w);
+    }
     match found {
         Ok(Some((net, span))) => decode_network(&mut inner_d, net, span, cx.deeper()),
         Ok(None) => return,
