@@ -28,62 +28,46 @@ pub fn pieces<'a>(bytes: &'a [u8], limit: usize, mut piece: impl FnMut(Piece<'a>
         piece(Piece::Text(std::str::from_utf8(shown).unwrap_or_default()));
         return cut;
     }
-    // The next most common: valid UTF-8 (text in any language, lines with their ends). It
-    // needs no chunking into characters, and the characters to show as `\xNN` (ASCII
-    // controls, DEL, a backslash, a C1 control `c2 80`-`c2 9f`) are found a word at a time.
+    // The next most common: valid UTF-8 (text in any language, lines with their ends),
+    // which needs no chunking into characters; anything else is chunked, and each valid
+    // chunk is walked the same way.
     if let Ok(text) = std::str::from_utf8(shown) {
-        let mut rest = text;
-        loop {
-            let at = first_special(rest.as_bytes());
-            let Some((before, after)) = rest.split_at_checked(at) else {
-                break;
-            };
-            if !before.is_empty() {
-                piece(Piece::Text(before));
-            }
-            let special = after.as_bytes();
-            let Some(&b) = special.first() else {
-                break;
-            };
-            // Each special character is ASCII or a two-byte C1 control: its whole encoding.
-            let width = if b == 0xc2 { 2 } else { 1 };
-            for &b in special.iter().take(width) {
-                piece(Piece::Hex(b));
-            }
-            rest = after.get(width..).unwrap_or_default();
-        }
+        valid_pieces(text, &mut piece);
         return cut;
     }
     for chunk in shown.utf8_chunks() {
-        let mut rest = chunk.valid();
-        // Control characters are ASCII's (below 0x20, and 0x7f) and the C1 controls
-        // (U+0080-U+009F, UTF-8 `c2 80` to `c2 9f`); each of their bytes shows as `\xNN`, as
-        // does a backslash. Everything between them goes as one piece.
-        while let Some(at) = rest.bytes().enumerate().position(|(i, b)| {
-            b < 0x20
-                || b == 0x7f
-                || b == b'\\'
-                || (b == 0xc2 && rest.as_bytes().get(i + 1).is_some_and(|&n| n < 0xa0))
-        }) {
-            let (text, special) = rest.split_at(at);
-            if !text.is_empty() {
-                piece(Piece::Text(text));
-            }
-            // Each special character is ASCII or a two-byte C1 control: its whole encoding.
-            let width = if special.as_bytes()[0] == 0xc2 { 2 } else { 1 };
-            for &b in &special.as_bytes()[..width] {
-                piece(Piece::Hex(b));
-            }
-            rest = &special[width..];
-        }
-        if !rest.is_empty() {
-            piece(Piece::Text(rest));
-        }
+        valid_pieces(chunk.valid(), &mut piece);
         for &b in chunk.invalid() {
             piece(Piece::Hex(b));
         }
     }
     cut
+}
+
+/// Valid text as pieces: the characters shown as `\xNN` (ASCII controls, DEL, a backslash,
+/// a C1 control `c2 80`-`c2 9f`), found a word at a time, byte by byte; everything between
+/// them as one piece.
+fn valid_pieces<'a>(text: &'a str, piece: &mut impl FnMut(Piece<'a>)) {
+    let mut rest = text;
+    loop {
+        let at = first_special(rest.as_bytes());
+        let Some((before, after)) = rest.split_at_checked(at) else {
+            return;
+        };
+        if !before.is_empty() {
+            piece(Piece::Text(before));
+        }
+        let special = after.as_bytes();
+        let Some(&b) = special.first() else {
+            return;
+        };
+        // Each special character is ASCII or a two-byte C1 control: its whole encoding.
+        let width = if b == 0xc2 { 2 } else { 1 };
+        for &b in special.iter().take(width) {
+            piece(Piece::Hex(b));
+        }
+        rest = after.get(width..).unwrap_or_default();
+    }
 }
 
 /// How many bytes of `bytes` are shown under `limit`, and whether that is fewer than all.

@@ -204,7 +204,7 @@ impl Sink for Follow {
         let (Some(f), Some(len)) = (seg.fixed, seg.len) else {
             return Ok(());
         };
-        if f.bogus_offset() || !seg.header_complete || seg.options.threw.is_some() {
+        if f.bogus_offset() || !seg.dissected_whole() {
             return Ok(());
         }
         self.ends.get_or_insert((src, dst));

@@ -68,7 +68,7 @@ impl<'p> TcpFacts<'p> {
             len: seg.len,
             payload: payload(seg.payload),
             header_complete: seg.header_complete,
-            analysis_shown: seg.header_complete && seg.options.threw.is_none(),
+            analysis_shown: seg.dissected_whole(),
             bad_checksum: seg.checksum == crate::wire::checksum::Checksum::Bad,
         })
     }

@@ -160,7 +160,7 @@ fn tcp_segment<'a>(hdr: &IpHeader, b: &'a [u8], cx: Cx) -> Option<TcpSegment<'a>
         return None;
     }
     let options = tcp::parse_options(b.get(20..hlen)?);
-    if options.bad_at.is_some() || options.threw.is_some() || options.sack_leftover.is_some() {
+    if options.problem().is_some() {
         return None;
     }
     let span = Span::new(b, b.len());

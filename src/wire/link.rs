@@ -46,16 +46,9 @@ fn by_version(span: Span<'_>) -> Option<Network> {
 }
 
 /// Finds the network layer; `Ok(None)` for frames that carry something we do not decode.
-pub fn network_layer(
-    linktype: u16,
-    frame: Span<'_>,
-) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
-    network_layer_with(linktype, frame, &mut None)
-}
-
-/// `network_layer`, noting in `warn` damage that does not stop the decode (a PPPoE length
-/// that disagrees with the frame).
-pub fn network_layer_with<'a>(
+/// Damage that does not stop the decode (a PPPoE length that disagrees with the frame) is
+/// noted in `warn`.
+pub fn network_layer<'a>(
     linktype: u16,
     frame: Span<'a>,
     warn: &mut Option<Shortfall>,
@@ -271,6 +264,14 @@ fn pppoe<'a>(
 mod tests {
     use super::*;
 
+    /// `network_layer` where the tests do not look at the damage it notes.
+    fn network_layer(
+        linktype: u16,
+        frame: Span<'_>,
+    ) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+        super::network_layer(linktype, frame, &mut None)
+    }
+
     #[test]
     fn test_null_both_byte_orders_and_families() {
         for (hdr, want) in [
@@ -337,7 +338,7 @@ mod tests {
         };
         let warned = |f: &[u8]| {
             let mut warn = None;
-            let net = network_layer_with(1, Span::new(f, f.len()), &mut warn);
+            let net = super::network_layer(1, Span::new(f, f.len()), &mut warn);
             assert!(matches!(net, Ok(Some((Network::Ipv4, _)))));
             warn.is_some()
         };
@@ -350,7 +351,7 @@ mod tests {
         assert!(!warned(&frame(162, 0x0021, 30)));
         let lcp = frame(162, 0xc021, 60);
         let mut warn = None;
-        assert!(network_layer_with(1, Span::new(&lcp, lcp.len()), &mut warn).is_ok());
+        assert!(super::network_layer(1, Span::new(&lcp, lcp.len()), &mut warn).is_ok());
         assert!(warn.is_none());
     }
 

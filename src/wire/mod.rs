@@ -388,7 +388,7 @@ fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
     }
     let frame = Span::new(data, wirelen as usize);
     let mut warn = None;
-    match link::network_layer_with(linktype, frame, &mut warn) {
+    match link::network_layer(linktype, frame, &mut warn) {
         Ok(Some((net, span))) => decode_network(&mut d, net, span, cx),
         Ok(None) => {}
         Err(s) => d.shortfall(s),
@@ -527,8 +527,13 @@ fn gre<'a>(d: &mut Decoded<'a>, span: Span<'a>, cx: Cx) {
         flags & 0x2000 != 0,
         flags & 0x1000 != 0,
     );
-    // PPP (PPTP), 3GPP2 and CDMA2000 A10 carry an acknowledgement number when the bit says.
-    let ack = flags & 0x0080 != 0 && matches!(protocol, 0x880b | 0x88d2 | 0x8881);
+    // PPP (PPTP), 3GPP2 and CDMA2000 A10 UBS carry an acknowledgement number when the bit
+    // says (Wireshark's `is_ppp`).
+    const ETHERTYPE_3GPP2: u16 = 0x88d2;
+    const ETHERTYPE_CDMA2000_A10_UBS: u16 = 0x8881;
+    let ack = flags & 0x0080 != 0
+        && (matches!(EtherType::from(protocol), EtherType::Ppp)
+            || matches!(protocol, ETHERTYPE_3GPP2 | ETHERTYPE_CDMA2000_A10_UBS));
     let mut len = 4
         + 4 * usize::from(checksum || routing)
         + 4 * usize::from(key)

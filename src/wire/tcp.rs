@@ -104,6 +104,25 @@ pub struct TcpOptions {
 }
 
 impl TcpOptions {
+    /// What is wrong with the options as tshark finds it (all three forms are malformed):
+    /// a length byte that contradicts the header, bytes after a SACK's whole blocks, an
+    /// option whose dissection throws.
+    pub fn problem(&self) -> Option<Problem> {
+        let (field, value) = if let Some(at) = self.bad_at {
+            ("option length at option offset", at)
+        } else if let Some(len) = self.sack_leftover {
+            ("SACK option length", len)
+        } else if let Some(kind) = self.threw {
+            ("option shorter than its fields, kind", kind)
+        } else {
+            return None;
+        };
+        Some(Problem::BadField {
+            field,
+            value: u32::from(value),
+        })
+    }
+
     pub fn sack_blocks(&self) -> &[(u32, u32)] {
         &self.sack[..self.sack_count as usize]
     }
@@ -210,6 +229,14 @@ pub struct TcpSegment<'a> {
     pub header_complete: bool,
     /// Set by the caller, which knows the IP pseudo-header.
     pub checksum: super::checksum::Checksum,
+}
+
+impl TcpSegment<'_> {
+    /// tshark dissected the whole header, options included: only then does it show the
+    /// segment's analysis and hand its payload to Follow.
+    pub fn dissected_whole(&self) -> bool {
+        self.header_complete && self.options.threw.is_none()
+    }
 }
 
 fn malformed(problem: Problem) -> Shortfall {
@@ -322,28 +349,9 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
         seg.header_complete = hlen <= span.reported;
     }
     if problem.is_none()
-        && let Some(at) = seg.options.bad_at
+        && let Some(p) = seg.options.problem()
     {
-        problem = Some(malformed(Problem::BadField {
-            field: "option length at option offset",
-            value: at as u32,
-        }));
-    }
-    if problem.is_none()
-        && let Some(len) = seg.options.sack_leftover
-    {
-        problem = Some(malformed(Problem::BadField {
-            field: "SACK option length",
-            value: u32::from(len),
-        }));
-    }
-    if problem.is_none()
-        && let Some(kind) = seg.options.threw
-    {
-        problem = Some(malformed(Problem::BadField {
-            field: "option shorter than its fields, kind",
-            value: u32::from(kind),
-        }));
+        problem = Some(malformed(p));
     }
     (Some(seg), problem)
 }
