@@ -120,3 +120,49 @@ for value in [length, length + 100, length - 4, 8000]:
     struct.pack_into('>H', f, 22, value)
     out += rec_hdr + f
 open('pppoe-lengths.pcap', 'wb').write(bytes(out))
+
+
+def records(capture):
+    """(record header, frame) of each record of a little-endian pcap."""
+    data = open(capture, 'rb').read()
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from('<I', data, off + 8)[0]
+        yield data[off:off + 16], data[off + 16:off + 16 + incl]
+        off += 16 + incl
+
+
+def relink(capture, out_name, linktype, wrap):
+    """The capture's Ethernet frames with their Ethernet header replaced by `wrap(n, ip,
+    ethertype)`, written with `linktype` (the original length grows or shrinks alike)."""
+    hdr = bytearray(open(capture, 'rb').read(24))
+    struct.pack_into('<I', hdr, 20, linktype)
+    out = bytearray(hdr)
+    for n, (rec, frame) in enumerate(records(capture)):
+        sec, frac, incl, orig = struct.unpack('<IIII', rec)
+        f = wrap(n, frame[14:], frame[12:14])
+        out += struct.pack('<IIII', sec, frac, len(f), orig - incl + len(f)) + f
+    open(out_name, 'wb').write(bytes(out))
+
+
+# Link types other capture tools write, each made from the classic demo's frames:
+# PPP (LINKTYPE_PPP) with the header variants tshark 4.0 accepts in turn: HDLC address and
+# control with a 2-byte protocol, no address and control, a compressed 1-byte protocol, and
+# address and control with a compressed protocol.
+ppp_heads = [b'\xff\x03\x00\x21', b'\x00\x21', b'\x21', b'\xff\x03\x21']
+relink('classic-ipv4.pcap', 'ppp.pcap', 9, lambda n, ip, et: ppp_heads[n % 4] + ip)
+# Cisco HDLC (LINKTYPE_C_HDLC) carrying the IPv6 demo: unicast address, control 0, EtherType.
+relink('classic-ipv6.pcap', 'cisco-hdlc.pcap', 104, lambda n, ip, et: b'\x0f\x00' + et + ip)
+# Apple's PKTAP as macOS tcpdump writes it: a 108-byte little-endian header (length, record
+# type 1 = packet, DLT_EN10MB, interface lo0, protocol family, process name), then the
+# Ethernet frame.
+def pktap(n, ip, et):
+    h = struct.pack('<III', 108, 1, 1) + b'lo0'.ljust(24, b'\0')
+    h += struct.pack('<IIIIi', 0, 2, 14, 0, 4242) + b'python3'.ljust(20, b'\0')
+    h = h.ljust(108, b'\0')
+    return h + b'\0' * 12 + et + ip
+relink('classic-ipv4.pcap', 'pktap.pcap', 258, pktap)
+# IPv6 packets behind EtherType 0x0800: Wireshark's IPv4 dissector hands a packet whose
+# version is 6 to IPv6 (synack had called it a bad IPv4 version).
+relink('classic-ipv6.pcap', 'ipv6-as-ipv4.pcap', 1,
+       lambda n, ip, et: b'\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00' + ip)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-records the real-traffic fixtures in this folder. Needs root, tcpdump, dumpcap, tshark,
-# python3, curl and socat. All traffic stays on the loopback of a private network namespace.
+# python3, curl, socat and nft. All traffic stays on the loopback of a private network namespace.
 set -euo pipefail
 cd "$(dirname "$0")"
 NS=synack-rec-$$
@@ -45,6 +45,25 @@ classic 127.0.0.1 tcpdump --immediate-mode -Z root -i lo -s 60 -U -w snaplen-60.
 classic ::1 dumpcap -q -i lo -w dumpcap-ipv6.pcapng
 classic 127.0.0.1 dumpcap -q -i lo -i any -w dumpcap-two-interfaces.pcapng
 classic 127.0.0.1 tshark -q -i lo -w tshark-lo.pcapng
+
+# The classic demo over 127.0.0.1 and ::1 logged by netfilter (nft `log group 5`, each
+# message sent at once) and captured from the NFLOG group by `tcpdump -i nflog:5`, which
+# writes LINKTYPE_NFLOG. NFLOG delivers late: the capture waits before it stops.
+run nft add table inet synack
+run nft add chain inet synack out '{ type filter hook output priority 0; }'
+for r in 'tcp dport 12345' 'tcp sport 12345' 'udp dport 8081'; do
+  run nft add rule inet synack out "$r log group 5 queue-threshold 1"
+done
+servers 127.0.0.1
+ip netns exec "$NS" python3 classic/tcp_server.py ::1 >/dev/null & S3=$!
+start_cap tcpdump -Z root -i nflog:5 -U -w nflog.pcap
+clients 127.0.0.1
+run python3 classic/tcp_client.py ::1 12345 hello 'how are you' '你好' >/dev/null
+sleep 2.5
+stop_cap
+stop_servers
+kill "$S3"; wait "$S3" 2>/dev/null || true
+run nft delete table inet synack
 
 # A refused connection: nothing listens on 12346.
 start_cap tcpdump --immediate-mode -Z root -i lo -U -w refused.pcap

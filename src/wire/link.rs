@@ -100,8 +100,147 @@ pub fn network_layer<'a>(
             let proto = u16::from_be_bytes([frame.bytes[0], frame.bytes[1]]);
             Ok(ethertype(proto).map(|n| (n, frame.after(20))))
         }
+        LinkType::Ppp => ppp(frame, warn),
+        LinkType::CiscoHdlc => {
+            // Address, control, then an EtherType: only IP is decoded behind it (tshark 4.0
+            // leaves ARP and VLAN tags here as data).
+            frame.need("Cisco HDLC", 4)?;
+            let protocol = u16::from_be_bytes([frame.bytes[2], frame.bytes[3]]);
+            let rest = frame.after(4);
+            match EtherType::from(protocol) {
+                EtherType::Ipv4 => Ok(Some((Network::Ipv4, rest))),
+                EtherType::Ipv6 => Ok(Some((Network::Ipv6, rest))),
+                EtherType::Mpls => mpls(rest, 0, warn),
+                _ => Ok(None),
+            }
+        }
+        LinkType::Nflog => nflog(frame),
+        LinkType::Pktap => pktap(frame, warn),
         LinkType::Unknown(_) => Ok(None),
     }
+}
+
+/// PPP (LINKTYPE_PPP and PPP_HDLC) as tshark 4.0 reads it: a first byte 0xff is the HDLC
+/// address, and a control byte follows (its value is not checked); then the protocol field,
+/// one byte when its low bit is set (RFC 1661's protocol field compression), else two.
+fn ppp<'a>(
+    frame: Span<'a>,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
+    frame.need("PPP", 1)?;
+    let at = if frame.bytes[0] == 0xff { 2 } else { 0 };
+    let field = frame.after(at);
+    field.need("PPP", 1)?;
+    let (protocol, len) = if field.bytes[0] & 1 == 1 {
+        (u16::from(field.bytes[0]), 1)
+    } else {
+        field.need("PPP", 2)?;
+        (u16::from_be_bytes([field.bytes[0], field.bytes[1]]), 2)
+    };
+    let payload = field.after(len);
+    match protocol {
+        PPP_IPV4 => Ok(Some((Network::Ipv4, payload))),
+        PPP_IPV6 => Ok(Some((Network::Ipv6, payload))),
+        PPP_MPLS_UNICAST | PPP_MPLS_MULTICAST => mpls(payload, 0, warn),
+        _ => Ok(None),
+    }
+}
+
+/// PPP protocol numbers (RFC 1661's registry) that carry what synack decodes.
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+const PPP_MPLS_UNICAST: u16 = 0x0281;
+const PPP_MPLS_MULTICAST: u16 = 0x0283;
+
+/// NFLOG attribute types (linux/netfilter/nfnetlink_log.h) that say what the packet is.
+const NFULA_PACKET_HDR: u16 = 1;
+const NFULA_PAYLOAD: u16 = 9;
+/// Netfilter's protocol families in the NFLOG header.
+const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
+
+/// Linux NFLOG, as tshark 4.0 reads it (`dissect_nflog`): a 4-byte header (family, version,
+/// resource id), then attributes, each a length (4 or more, counting its own 4 bytes), a
+/// type (both in the capturing host's byte order: little-endian, as Wireshark assumes on
+/// the machines it runs on) and a value padded to 4 bytes. A length under 4 ends the walk
+/// and nothing is decoded; an attribute past the end of the frame is damage, and nothing
+/// is decoded either, since the payload is dissected only after the walk. The last payload
+/// attribute is the packet: of the EtherType in the packet header attribute when there is
+/// one, else of the header's family.
+fn nflog(frame: Span<'_>) -> Result<Option<(Network, Span<'_>)>, Shortfall> {
+    frame.need("NFLOG", 4)?;
+    let family = frame.bytes[0];
+    let mut hw_protocol = 0u16;
+    let mut payload = None;
+    let mut at = 4;
+    while frame.reported.saturating_sub(at) >= 4 {
+        let tlv = frame.after(at);
+        tlv.need("NFLOG", 4)?;
+        let len = usize::from(u16::from_le_bytes([tlv.bytes[0], tlv.bytes[1]]));
+        if len < 4 {
+            return Ok(None);
+        }
+        let kind = u16::from_le_bytes([tlv.bytes[2], tlv.bytes[3]]) & 0x7fff;
+        tlv.need("NFLOG", len)?;
+        let value = tlv.after(4).limit(len - 4);
+        if kind == NFULA_PACKET_HDR && len == 8 {
+            hw_protocol = u16::from_be_bytes([value.bytes[0], value.bytes[1]]);
+        }
+        if kind == NFULA_PAYLOAD {
+            payload = Some(value);
+        }
+        at += (len + 3) & !3;
+    }
+    let Some(payload) = payload else {
+        return Ok(None);
+    };
+    let net = if hw_protocol != 0 {
+        ethertype(hw_protocol)
+    } else {
+        match family {
+            NFPROTO_IPV4 => Some(Network::Ipv4),
+            NFPROTO_IPV6 => Some(Network::Ipv6),
+            _ => None,
+        }
+    };
+    Ok(net.map(|n| (n, payload)))
+}
+
+/// Apple's PKTAP header starts with its own length: shorter than this is damage.
+const PKTAP_MIN_HEADER: usize = 108;
+/// PKTAP record type of a header followed by a packet.
+const PKTAP_PACKET: u32 = 1;
+
+/// Apple's PKTAP (`dissect_pktap`): a little-endian header length (at least 108), record
+/// type and the link type of the frame that follows the header, decoded as that link type.
+fn pktap<'a>(
+    frame: Span<'a>,
+    warn: &mut Option<Shortfall>,
+) -> Result<Option<(Network, Span<'a>)>, Shortfall> {
+    frame.need("PKTAP", 4)?;
+    let le32 = |at: usize| {
+        let b = &frame.bytes[at..at + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    };
+    let header = le32(0) as usize;
+    if header < PKTAP_MIN_HEADER {
+        return Err(Shortfall::Malformed(DecodeError {
+            layer: "PKTAP",
+            problem: Problem::BadField {
+                field: "header length",
+                value: header as u32,
+            },
+        }));
+    }
+    frame.need("PKTAP", header)?;
+    let record = le32(4);
+    // A link type beyond 16 bits is none synack knows.
+    let dlt = u16::try_from(le32(8)).unwrap_or(u16::MAX);
+    // A PKTAP frame inside PKTAP is not followed: a crafted frame cannot nest without end.
+    if record != PKTAP_PACKET || LinkType::from(dlt) == LinkType::Pktap {
+        return Ok(None);
+    }
+    network_layer(dlt, frame.after(header), warn)
 }
 
 /// Ethernet II with any number of 802.1Q / 802.1ad / QinQ tags, and what Ethernet carries
@@ -466,5 +605,148 @@ mod tests {
             let other = [nibble << 4, 0x1b, 0x21, 0, 0, 1];
             assert_eq!(net(&pw(other, intel, false)), None, "nibble {nibble}");
         }
+    }
+
+    fn net(linktype: u16, f: &[u8]) -> Result<Option<(Network, usize)>, Shortfall> {
+        network_layer(linktype, Span::new(f, f.len())).map(|o| o.map(|(n, s)| (n, s.bytes.len())))
+    }
+
+    fn malformed<T>(r: Result<T, Shortfall>) -> bool {
+        matches!(r, Err(Shortfall::Malformed(_)))
+    }
+
+    #[test]
+    fn test_ppp_headers_as_tshark_reads_them() {
+        let ip = [0x45u8, 0, 0, 20];
+        for (head, want) in [
+            (&[0xff, 0x03, 0x00, 0x21][..], Some(Network::Ipv4)),
+            // The control byte is not checked.
+            (&[0xff, 0x05, 0x00, 0x21], Some(Network::Ipv4)),
+            (&[0x00, 0x21], Some(Network::Ipv4)),
+            (&[0x21], Some(Network::Ipv4)),
+            (&[0xff, 0x03, 0x57], Some(Network::Ipv6)),
+            // No 0xff: no address and control, so 0xfe 0x03 is no protocol of ours.
+            (&[0xfe, 0x03, 0x00, 0x21], None),
+            (&[0xff, 0x03, 0xc0, 0x21], None),
+        ] {
+            let mut f = head.to_vec();
+            f.extend_from_slice(&ip);
+            for lt in [9, 50] {
+                let got = net(lt, &f).expect("test data");
+                assert_eq!(got, want.map(|n| (n, ip.len())), "{head:x?}");
+            }
+        }
+        for cut in [
+            &[][..],
+            &[0xff],
+            &[0xff, 0x03],
+            &[0xff, 0x03, 0x00],
+            &[0x00],
+        ] {
+            assert!(malformed(net(9, cut)), "{cut:x?}");
+        }
+    }
+
+    #[test]
+    fn test_cisco_hdlc_decodes_ip_only() {
+        assert_eq!(
+            net(104, &[0x0f, 0, 0x86, 0xdd, 0x60]).expect("test data"),
+            Some((Network::Ipv6, 1))
+        );
+        assert_eq!(
+            net(104, &[0x0f, 0, 0x08, 0x06, 0]).expect("test data"),
+            None
+        );
+        assert!(malformed(net(104, &[0x0f, 0, 0x08])));
+    }
+
+    /// An NFLOG attribute: little-endian length and type, the value padded to 4 bytes.
+    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut v = ((4 + value.len()) as u16).to_le_bytes().to_vec();
+        v.extend_from_slice(&kind.to_le_bytes());
+        v.extend_from_slice(value);
+        v.resize(v.len().next_multiple_of(4), 0);
+        v
+    }
+
+    #[test]
+    fn test_nflog_attributes() {
+        let ip = [0x45u8, 0, 0, 20, 1, 2];
+        let frame = |family: u8, tlvs: &[Vec<u8>]| {
+            let mut f = vec![family, 0, 0, 5];
+            tlvs.iter().for_each(|t| f.extend_from_slice(t));
+            f
+        };
+        let hw = |et: u16| tlv(NFULA_PACKET_HDR, &[(et >> 8) as u8, et as u8, 3, 0]);
+        let payload = tlv(NFULA_PAYLOAD, &ip);
+        // The family decides when there is no packet header attribute...
+        assert_eq!(
+            net(239, &frame(2, std::slice::from_ref(&payload))).expect("v4"),
+            Some((Network::Ipv4, 6))
+        );
+        assert_eq!(
+            net(239, &frame(10, std::slice::from_ref(&payload))).expect("v6"),
+            Some((Network::Ipv6, 6))
+        );
+        assert_eq!(
+            net(239, &frame(7, std::slice::from_ref(&payload))).expect("bridge"),
+            None
+        );
+        // ...and the packet header's EtherType when there is one.
+        let f = frame(10, &[hw(0x0800), payload.clone()]);
+        assert_eq!(net(239, &f).expect("hw"), Some((Network::Ipv4, 6)));
+        // The last payload attribute is the packet.
+        let f = frame(2, &[tlv(NFULA_PAYLOAD, &[0x60]), payload.clone()]);
+        assert_eq!(net(239, &f).expect("last"), Some((Network::Ipv4, 6)));
+        // A length under 4 ends the walk with nothing decoded, and no damage.
+        let mut f = frame(2, std::slice::from_ref(&payload));
+        f.extend_from_slice(&[2, 0, 1, 0]);
+        assert_eq!(net(239, &f).expect("short length"), None);
+        // An attribute past the frame's end is damage, even after the payload.
+        let mut f = frame(2, std::slice::from_ref(&payload));
+        f.extend_from_slice(&[100, 0, 1, 0, 0, 0, 0, 0]);
+        assert!(malformed(net(239, &f)));
+        // Fewer than 4 bytes left are not an attribute.
+        let mut f = frame(2, &[payload]);
+        f.extend_from_slice(&[1, 0]);
+        assert_eq!(net(239, &f).expect("tail"), Some((Network::Ipv4, 6)));
+        assert!(malformed(net(239, &[2, 0, 0])));
+    }
+
+    #[test]
+    fn test_pktap_header() {
+        let pktap = |len: u32, record: u32, dlt: u32, inner: &[u8]| {
+            let mut f = [len, record, dlt]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>();
+            f.resize(len.max(12) as usize, 0);
+            f.extend_from_slice(inner);
+            f
+        };
+        let ip = [0x45u8, 0, 0, 20];
+        assert_eq!(
+            net(258, &pktap(108, 1, 12, &ip)).expect("raw"),
+            Some((Network::Ipv4, 4))
+        );
+        assert_eq!(
+            net(258, &pktap(120, 1, 101, &ip)).expect("raw"),
+            Some((Network::Ipv4, 4))
+        );
+        let mut eth = vec![0u8; 12];
+        eth.extend_from_slice(&[0x86, 0xdd, 0x60]);
+        assert_eq!(
+            net(258, &pktap(108, 1, 1, &eth)).expect("eth"),
+            Some((Network::Ipv6, 1))
+        );
+        // Not a packet record, or PKTAP again: nothing decoded.
+        assert_eq!(net(258, &pktap(108, 2, 12, &ip)).expect("record"), None);
+        assert_eq!(net(258, &pktap(108, 1, 258, &ip)).expect("nested"), None);
+        // A header shorter than 108 bytes, or longer than the frame, is damage.
+        assert!(malformed(net(258, &pktap(60, 1, 12, &ip))));
+        let mut long = pktap(108, 1, 12, &ip);
+        long[0] = 200;
+        assert!(malformed(net(258, &long)));
+        assert!(malformed(net(258, &[108, 0])));
     }
 }

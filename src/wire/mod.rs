@@ -402,7 +402,11 @@ fn general(linktype: u16, data: &[u8], wirelen: u32, cx: Cx) -> Decoded<'_> {
 fn decode_network<'a>(d: &mut Decoded<'a>, net: link::Network, span: Span<'a>, cx: Cx) {
     match net {
         link::Network::Ipv4 | link::Network::Ipv6 => {
-            let parsed = if net == link::Network::Ipv4 {
+            // Wireshark's IPv4 dissector hands a packet whose version is 6 to IPv6
+            // (`dissect_ip`), wherever IPv4 was announced: an EtherType, a link header, an
+            // IP-in-IP protocol number. IPv6's does not return the favour.
+            let v6_as_v4 = span.bytes.first().is_some_and(|b| b >> 4 == 6);
+            let parsed = if net == link::Network::Ipv4 && !v6_as_v4 {
                 ip::parse_v4(span)
             } else {
                 ip::parse_v6(span)
@@ -760,7 +764,9 @@ mod tests {
 
     #[test]
     fn test_empty_frame_every_linktype() {
-        for lt in [0u16, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9999] {
+        for lt in [
+            0u16, 1, 9, 12, 14, 50, 101, 104, 108, 113, 228, 229, 239, 258, 276, 9999,
+        ] {
             let d = decode(lt, &[], 0);
             assert_eq!(d.proto, Proto::Other);
         }
@@ -775,5 +781,24 @@ mod tests {
             // And the same prefix as if it were the whole frame: damage, never a panic.
             let _ = decode(1, &frame[..n], n as u32);
         }
+    }
+
+    #[test]
+    fn test_ipv6_where_ipv4_was_announced_is_ipv6() {
+        // Wireshark's IPv4 dissector passes version 6 on to IPv6; IPv6's does not pass
+        // version 4 back.
+        let v4 = crate::wire::tcp::tests::ipv4_tcp_frame(b"hello");
+        let mut v6 = v4[..12].to_vec();
+        v6.extend_from_slice(&[0x08, 0x00, 0x60, 0, 0, 0, 0, 8, 17, 64]);
+        v6.extend_from_slice(&[0; 32]);
+        v6.extend_from_slice(&[0, 1, 0, 2, 0, 8, 0, 0]);
+        let d = decode(1, &v6, v6.len() as u32);
+        assert_eq!((d.proto, d.ip.map(|h| h.version)), (Proto::Udp, Some(6)));
+        assert!(d.malformed.is_none());
+        let mut swapped = v4.clone();
+        swapped[12..14].copy_from_slice(&[0x86, 0xdd]);
+        let d = decode(1, &swapped, swapped.len() as u32);
+        assert_eq!(d.proto, Proto::Other);
+        assert!(d.malformed.is_some());
     }
 }

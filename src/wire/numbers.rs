@@ -19,6 +19,14 @@ pub enum LinkType {
     Ipv6,
     /// 276: Linux cooked v2.
     LinuxSll2,
+    /// 9 and 50 (PPP in HDLC-like framing): Wireshark reads both alike.
+    Ppp,
+    /// 104: Cisco HDLC.
+    CiscoHdlc,
+    /// 239: Linux netfilter NFLOG (`tcpdump -i nflog:N`).
+    Nflog,
+    /// 258: Apple's PKTAP (macOS `tcpdump -i pktap`), a header and another link type's frame.
+    Pktap,
     Unknown(u16),
 }
 
@@ -33,6 +41,10 @@ impl From<u16> for LinkType {
             228 => LinkType::Ipv4,
             229 => LinkType::Ipv6,
             276 => LinkType::LinuxSll2,
+            9 | 50 => LinkType::Ppp,
+            104 => LinkType::CiscoHdlc,
+            239 => LinkType::Nflog,
+            258 => LinkType::Pktap,
             n => LinkType::Unknown(n),
         }
     }
@@ -49,6 +61,10 @@ impl LinkType {
             LinkType::Ipv4 => "raw IPv4",
             LinkType::Ipv6 => "raw IPv6",
             LinkType::LinuxSll2 => "Linux cooked v2 (SLL2)",
+            LinkType::Ppp => "PPP",
+            LinkType::CiscoHdlc => "Cisco HDLC",
+            LinkType::Nflog => "Linux NFLOG",
+            LinkType::Pktap => "Apple PKTAP",
             LinkType::Unknown(_) => "unknown",
         }
     }
@@ -56,12 +72,13 @@ impl LinkType {
     /// The names of every link type synack reads, for messages (derived from `From<u16>`,
     /// so the list cannot fall behind it).
     pub fn supported_names() -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = (0..=u16::MAX)
-            .map(LinkType::from)
-            .filter(|l| l.supported())
-            .map(LinkType::name)
-            .collect();
-        names.dedup();
+        let mut names: Vec<&'static str> = Vec::new();
+        for l in (0..=u16::MAX).map(LinkType::from).filter(|l| l.supported()) {
+            // Some types have several numbers, not always next to each other (PPP: 9, 50).
+            if !names.contains(&l.name()) {
+                names.push(l.name());
+            }
+        }
         names
     }
 
@@ -201,7 +218,8 @@ mod tests {
         assert_eq!(LinkType::from(12), LinkType::Raw);
         assert_eq!(LinkType::from(147), LinkType::Unknown(147));
         assert!(!LinkType::from(147).supported());
-        assert_eq!(LinkType::supported_names().len(), 8);
+        assert_eq!(LinkType::supported_names().len(), 12);
+        assert_eq!(LinkType::from(50), LinkType::Ppp);
         assert_eq!(EtherType::from(0x9100), EtherType::Vlan);
         assert_eq!(EtherType::from(0x88cc), EtherType::Unknown(0x88cc));
         assert_eq!(EtherType::from(0x22eb), EtherType::Erspan3);
