@@ -166,3 +166,29 @@ relink('classic-ipv4.pcap', 'pktap.pcap', 258, pktap)
 # version is 6 to IPv6 (synack had called it a bad IPv4 version).
 relink('classic-ipv6.pcap', 'ipv6-as-ipv4.pcap', 1,
        lambda n, ip, et: b'\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00' + ip)
+
+# Interface time offsets (pcapng if_tsoffset: seconds added to every timestamp, which tshark
+# 4.0 applies): dumpcap-two-interfaces.pcapng with the first interface an hour ahead (after
+# a 4-byte offset option, which wiretap ignores, and before a second one, which it ignores
+# too) and the second interface a day behind, so that the two copies of each packet are a
+# day and an hour apart.
+ng = open('dumpcap-two-interfaces.pcapng', 'rb').read()
+out = bytearray()
+off = 0
+interface = 0
+while off + 8 <= len(ng):
+    btype, blen = struct.unpack_from('<II', ng, off)
+    block = ng[off:off + blen]
+    if btype == 1:
+        if interface == 0:
+            extra = (struct.pack('<HHi', 14, 4, 12345) + struct.pack('<HHq', 14, 8, 3600)
+                     + struct.pack('<HHq', 14, 8, 5))
+        else:
+            extra = struct.pack('<HHq', 14, 8, -86400)
+        interface += 1
+        body = block[8:16] + extra + block[16:-4]
+        blen = 12 + len(body)
+        block = struct.pack('<II', 1, blen) + body + struct.pack('<I', blen)
+    out += block
+    off += struct.unpack_from('<I', ng, off + 4)[0]
+open('pcapng-tsoffset.pcapng', 'wb').write(bytes(out))

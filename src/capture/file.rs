@@ -294,6 +294,8 @@ struct Interface {
     snaplen: u32,
     /// Timestamp units per second (if_tsresol), Wireshark's default 10^6.
     units_per_sec: u64,
+    /// Seconds added to every timestamp (if_tsoffset): wiretap applies it.
+    ts_offset: i64,
 }
 
 /// A streaming reader for one savefile.
@@ -869,7 +871,7 @@ impl<'a> FileReader<'a> {
                 let secs = t / u;
                 let nsecs = ((t % u) as u128 * 1_000_000_000 / u as u128) as i32;
                 Timestamp {
-                    secs: secs as i64,
+                    secs: (secs as i64).wrapping_add(iface.ts_offset),
                     nsecs,
                 }
             }
@@ -906,6 +908,7 @@ impl<'a> FileReader<'a> {
         let linktype = u16_at(&self.buf, 0, be);
         let snaplen = u32_at(&self.buf, 4, be);
         let mut units_per_sec = 1_000_000u64;
+        let mut ts_offset = None;
         let mut pos = 8;
         // Options: code, length, value padded to 32 bits; opt_endofopt ends the list.
         while pos + 4 <= self.buf.len() {
@@ -927,12 +930,24 @@ impl<'a> FileReader<'a> {
                     return Err(self.bad(at, Damage::TimeResolution { code: r }));
                 }
             }
+            // if_tsoffset: signed seconds, of 8 bytes exactly; wiretap keeps the first and
+            // ignores one of another length.
+            if code == 14 && len == 8 && ts_offset.is_none() {
+                let b = &self.buf[val..val + 8];
+                let v = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                ts_offset = Some(if be {
+                    i64::from_be_bytes(v)
+                } else {
+                    i64::from_le_bytes(v)
+                });
+            }
             pos = val + len.div_ceil(4) * 4;
         }
         self.interfaces.push(Interface {
             linktype,
             snaplen,
             units_per_sec,
+            ts_offset: ts_offset.unwrap_or(0),
         });
         Ok(())
     }
@@ -1139,5 +1154,53 @@ mod tests {
         );
         assert_eq!(fr.data, &[0x45, 0, 0]);
         assert!(r.next_frame().expect("test data").is_none());
+    }
+
+    #[test]
+    fn test_pcapng_if_tsoffset_as_wiretap_applies_it() {
+        // (options of the interface, seconds the timestamp moves)
+        let opt = |len: u16, v: &[u8]| {
+            let mut o = 14u16.to_le_bytes().to_vec();
+            o.extend_from_slice(&len.to_le_bytes());
+            o.extend_from_slice(v);
+            o
+        };
+        let ahead = opt(8, &3600i64.to_le_bytes());
+        let behind = opt(8, &(-86_400i64).to_le_bytes());
+        let short = opt(4, &99i32.to_le_bytes());
+        for (options, moved) in [
+            (ahead.clone(), 3600),
+            (behind.clone(), -86_400),
+            // A length other than 8 is ignored; of two, the first counts.
+            ([short.clone(), ahead.clone()].concat(), 3600),
+            ([behind, ahead].concat(), -86_400),
+            (short, 0),
+        ] {
+            let mut f = Vec::new();
+            let mut shb = PCAPNG_BOM.to_le_bytes().to_vec();
+            shb.extend_from_slice(&[1, 0, 0, 0]);
+            shb.extend_from_slice(&(-1i64).to_le_bytes());
+            f.extend(block(PCAPNG_SHB, &shb));
+            let mut idb = vec![101, 0, 0, 0, 0, 0, 0, 0];
+            idb.extend_from_slice(&options);
+            f.extend(block(1, &idb));
+            let mut epb = Vec::new();
+            let ts: u64 = 1_700_000_000_000_001;
+            for x in [0u32, (ts >> 32) as u32, ts as u32, 1, 1] {
+                epb.extend_from_slice(&x.to_le_bytes());
+            }
+            epb.push(0x45);
+            f.extend(block(6, &epb));
+            let mut r = FileReader::new(&f[..]).expect("test data");
+            let fr = r.next_frame().expect("test data").expect("test data");
+            assert_eq!(
+                fr.meta.ts,
+                Timestamp {
+                    secs: 1_700_000_000 + moved,
+                    nsecs: 1_000
+                },
+                "{options:?}"
+            );
+        }
     }
 }
