@@ -192,3 +192,20 @@ while off + 8 <= len(ng):
     out += block
     off += struct.unpack_from('<I', ng, off + 4)[0]
 open('pcapng-tsoffset.pcapng', 'wb').write(bytes(out))
+
+# Compressed captures, which tshark 4.0 reads through (gzip, zstd, LZ4, known by their magic
+# numbers): http-and-udp-echo.pcap as two gzip members one after another (as `cat` of two
+# gzipped pieces leaves them), dumpcap-ipv6.pcapng through the `zstd` tool (with its content
+# checksum) and tshark-lo.pcapng through `lz4`; and classic-ipv4.pcap gzipped and cut at two
+# thirds (frames before the cut are read, then the damage is named).
+import gzip
+import subprocess
+whole = open('http-and-udp-echo.pcap', 'rb').read()
+half = len(whole) // 2
+open('http-and-udp-echo.pcap.gz', 'wb').write(
+    gzip.compress(whole[:half], mtime=0) + gzip.compress(whole[half:], mtime=0))
+subprocess.run(['zstd', '-q', '-f', '-19', 'dumpcap-ipv6.pcapng', '-o', 'dumpcap-ipv6.pcapng.zst'],
+               check=True)
+subprocess.run(['lz4', '-q', '-f', 'tshark-lo.pcapng', 'tshark-lo.pcapng.lz4'], check=True)
+gz = gzip.compress(open('classic-ipv4.pcap', 'rb').read(), mtime=0)
+open('damaged-cut.pcap.gz', 'wb').write(gz[:len(gz) * 2 // 3])

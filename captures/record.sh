@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Re-records the real-traffic fixtures in this folder. Needs root, tcpdump, dumpcap, tshark,
-# python3, curl, socat and nft. All traffic stays on the loopback of a private network namespace.
+# python3, curl, socat, nft, zstd and lz4 (derive.py compresses three captures). All traffic
+# stays on the loopback of a private network namespace.
 set -euo pipefail
 cd "$(dirname "$0")"
 NS=synack-rec-$$

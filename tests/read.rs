@@ -231,6 +231,9 @@ fn damaged_files_report_good_frames_then_name_the_damage() {
         ("damaged-cut.pcap", 4, 5, Some(373)),
         ("damaged-absurd-length.pcap", 3, 4, None),
         ("damaged-cut.pcapng", 15, 16, None),
+        // A gzipped capture cut short: the frames decompressed before the cut, then the
+        // damage at the frame it stopped (tshark reads the same seven).
+        ("damaged-cut.pcap.gz", 7, 8, Some(667)),
     ] {
         let o = read_json(&capture(name));
         assert_eq!(o.status.code(), Some(2), "{name}");
@@ -242,6 +245,24 @@ fn damaged_files_report_good_frames_then_name_the_damage() {
         if let Some(off) = offset {
             assert!(e.contains(&format!("byte offset {off}")), "{name}: {e}");
         }
+        if name.ends_with(".gz") {
+            assert!(e.contains("gzip data cut short"), "{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn compressed_captures_read_as_their_originals() {
+    for (compressed, original) in [
+        ("http-and-udp-echo.pcap.gz", "http-and-udp-echo.pcap"),
+        ("dumpcap-ipv6.pcapng.zst", "dumpcap-ipv6.pcapng"),
+        ("tshark-lo.pcapng.lz4", "tshark-lo.pcapng"),
+    ] {
+        let a = read_json(&capture(compressed));
+        let b = read_json(&capture(original));
+        assert_eq!(a.status.code(), Some(0), "{compressed}: {}", stderr(&a));
+        assert!(!lines(&a, "packet").is_empty(), "{compressed}");
+        assert_eq!(a.stdout, b.stdout, "{compressed}");
     }
 }
 
@@ -364,7 +385,7 @@ fn every_capture_reads_without_panic_and_with_a_summary() {
         let p = e.expect("entry").path();
         if !matches!(
             p.extension().and_then(|x| x.to_str()),
-            Some("pcap" | "pcapng")
+            Some("pcap" | "pcapng" | "gz" | "zst" | "lz4")
         ) {
             continue;
         }

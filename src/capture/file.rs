@@ -9,6 +9,7 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
+use super::compressed::Compression;
 use super::{Frame, FrameMeta};
 use crate::time::Timestamp;
 
@@ -158,6 +159,11 @@ pub enum Damage {
     TimeResolution {
         code: u8,
     },
+    /// A compressed file's stream cannot be decompressed from here on (cut short or
+    /// damaged): what the decompressor said.
+    Decompression {
+        problem: String,
+    },
 }
 
 /// wiretap's complaints about a pcapng option list.
@@ -231,6 +237,7 @@ impl fmt::Display for Damage {
             Damage::TimeResolution { code } => {
                 write!(f, "interface has an impossible time resolution {code:#04x}")
             }
+            Damage::Decompression { problem } => write!(f, "{problem}"),
         }
     }
 }
@@ -348,6 +355,15 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
+/// A stream that failed: every read gives its error again.
+struct Failed(io::ErrorKind, String);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(self.0, self.1.clone()))
+    }
+}
+
 /// Wireshark keeps the original length in a signed 32-bit field: larger claims print as
 /// 2147483647.
 fn cap_wirelen(len: u32) -> u32 {
@@ -385,6 +401,16 @@ impl<'a> FileReader<'a> {
         let n = read_full(&mut input, &mut head)?;
         if n < 4 {
             return Err(FileError::BadHeader(Damage::FileTooShort { len: n }));
+        }
+        // A compressed file is read through its decompressed stream (once: wiretap does not
+        // look inside a compressed file for another compression either).
+        if let Some(c) = Compression::of(head) {
+            let stream = c.reader(Cursor::new(head).chain(input));
+            input = BufReader::with_capacity(1 << 20, stream);
+            let n = read_full(&mut input, &mut head)?;
+            if n < 4 {
+                return Err(FileError::BadHeader(Damage::FileTooShort { len: n }));
+            }
         }
         let le = u32::from_le_bytes(head);
         let be = u32::from_be_bytes(head);
@@ -474,7 +500,12 @@ impl<'a> FileReader<'a> {
     ) -> Result<Variant, FileError> {
         let probe_len = (VARIANT_PROBE_RECORDS * (28 + MAX_RECORD as usize)) as u64;
         let mut prefix = Vec::new();
-        (&mut self.input).take(probe_len).read_to_end(&mut prefix)?;
+        // A compressed stream can fail inside the probe: the records before the failure
+        // are still read (as tshark reads them), and the failure comes where it happened.
+        let failed = (&mut self.input)
+            .take(probe_len)
+            .read_to_end(&mut prefix)
+            .err();
         let mut best = (u32::MAX, candidates[0]);
         for &v in candidates {
             let figure = self.figure_of_merit(&prefix, v, nanos);
@@ -487,7 +518,10 @@ impl<'a> FileReader<'a> {
             }
         }
         let rest = std::mem::replace(&mut self.input, BufReader::new(Box::new(io::empty())));
-        let chained: Box<dyn Read + Send + 'a> = Box::new(Cursor::new(prefix).chain(rest));
+        let chained: Box<dyn Read + Send + 'a> = match failed {
+            None => Box::new(Cursor::new(prefix).chain(rest)),
+            Some(e) => Box::new(Cursor::new(prefix).chain(Failed(e.kind(), e.to_string()))),
+        };
         self.input = BufReader::with_capacity(1 << 20, chained);
         Ok(best.1)
     }
@@ -567,9 +601,22 @@ impl<'a> FileReader<'a> {
     /// Reads the next frame; `Ok(None)` at a clean end of file.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FileError> {
         self.input.consume(std::mem::take(&mut self.lent));
+        // A read that fails inside a file (a compressed stream cut short or damaged) is
+        // damage at the next frame, named like the rest.
+        let (frame, offset) = (self.frames + 1, self.offset);
+        let located = |e: FileError| match e {
+            FileError::Io(io) if io.kind() != io::ErrorKind::Interrupted => FileError::BadRecord {
+                frame,
+                offset,
+                what: Damage::Decompression {
+                    problem: io.to_string(),
+                },
+            },
+            other => other,
+        };
         match self.format {
-            Format::Pcap { nanos, variant } => self.next_pcap(nanos, variant),
-            Format::PcapNg => self.next_pcapng(),
+            Format::Pcap { nanos, variant } => self.next_pcap(nanos, variant).map_err(located),
+            Format::PcapNg => self.next_pcapng().map_err(located),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Everything that produces frames: savefiles (read the way Wireshark reads them), live
 //! libpcap capture with BPF filters and drop statistics, and writing savefiles.
 
+pub mod compressed;
 pub mod file;
 pub mod filter;
 pub mod live;

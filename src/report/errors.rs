@@ -71,6 +71,7 @@ fn damage_zh(d: &Damage) -> String {
             format!("记录声称抓到 {caplen} 字节, 但所在块只容纳 {room} 字节")
         }
         Damage::TimeResolution { code } => format!("接口的时间精度 {code:#04x} 不可能"),
+        Damage::Decompression { problem } => format!("压缩数据无法解压: {problem}"),
     }
 }
 

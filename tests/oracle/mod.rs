@@ -603,7 +603,8 @@ pub fn captures(dir: &Path) -> Vec<PathBuf> {
     v.retain(|p| {
         matches!(
             p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng" | "cap")
+            // Compressed captures too: tshark reads them through, and so must synack.
+            Some("pcap" | "pcapng" | "cap" | "gz" | "zst" | "lz4")
         )
     });
     v.sort();
