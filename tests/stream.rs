@@ -200,6 +200,33 @@ fn progress_line_only_on_a_terminal() {
         text.lines().last().is_some_and(|l| l.contains("frames")),
         "{text}"
     );
+    // Compressed (stored by gzip, so still above the threshold): bytes decompressed, no bar
+    // against a file size that says nothing of them.
+    let gz = tmp.path().join("w.pcap.gz");
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import gzip,sys; open(sys.argv[2],'wb').write(gzip.compress(open(sys.argv[1],'rb').read(), compresslevel=0))",
+            path,
+            gz.to_str().expect("path"),
+        ])
+        .output()
+        .expect("python3");
+    assert!(ok.status.success());
+    let cmd = format!(
+        "{} read --conns {} > {}",
+        env!("CARGO_BIN_EXE_synack"),
+        gz.display(),
+        out.display()
+    );
+    let o = Command::new("script")
+        .args(["-qefc", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("decompressed"), "{tty:?}");
+    assert_eq!(std::fs::read_to_string(&out).expect("output"), text);
 }
 
 #[test]

@@ -226,7 +226,7 @@ fn read_file(
             LinkType::supported_names().join(", ")
         );
     }
-    let progress = progress_bar(path);
+    let progress = progress_bar(path, reader.compression().is_some());
     let mut decoder = Decoder::new();
     let mut filters = Filters::new(job.filter);
     let mut shown = 0u64;
@@ -275,7 +275,9 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 /// A progress line on stderr while a large file is read, only when stderr is a terminal
 /// (nothing is made, so nothing costs, otherwise).
-fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
+/// A compressed file's size says nothing of how far the decompressed stream has come: it
+/// gets a count of the bytes read, without a bar.
+fn progress_bar(path: &Path, compressed: bool) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !io::stderr().is_terminal() || path.as_os_str() == "-" {
         return None;
@@ -285,12 +287,15 @@ fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
+        (!compressed).then_some(len),
         indicatif::ProgressDrawTarget::stderr_with_hz(4),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} reading {msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
-    ) {
+    let template = if compressed {
+        "{spinner} reading {msg} {bytes} decompressed ({bytes_per_sec})"
+    } else {
+        "{spinner} reading {msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar.set_message(path.display().to_string());

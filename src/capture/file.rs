@@ -321,6 +321,7 @@ pub struct FileReader<'a> {
     lent: usize,
     offset: u64,
     frames: u64,
+    compression: Option<Compression>,
 }
 
 fn u32_at(b: &[u8], at: usize, be: bool) -> u32 {
@@ -404,7 +405,8 @@ impl<'a> FileReader<'a> {
         }
         // A compressed file is read through its decompressed stream (once: wiretap does not
         // look inside a compressed file for another compression either).
-        if let Some(c) = Compression::of(head) {
+        let compression = Compression::of(head);
+        if let Some(c) = compression {
             let stream = c.reader(Cursor::new(head).chain(input));
             input = BufReader::with_capacity(1 << 20, stream);
             let n = read_full(&mut input, &mut head)?;
@@ -426,6 +428,7 @@ impl<'a> FileReader<'a> {
             lent: 0,
             offset: 4,
             frames: 0,
+            compression,
         };
         if le == PCAPNG_SHB {
             reader.read_shb_rest()?;
@@ -582,6 +585,12 @@ impl<'a> FileReader<'a> {
     }
 
     /// Bytes of the file read so far (for progress).
+    /// The compression the file is read through, if any (offsets are then positions in
+    /// the decompressed stream).
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
     pub fn offset(&self) -> u64 {
         self.offset
     }
