@@ -159,6 +159,10 @@ pub enum Damage {
     TimeResolution {
         code: u8,
     },
+    /// A pcap header's link type beyond 16 bits.
+    LinkTypeField {
+        value: u32,
+    },
     /// A compressed file's stream cannot be decompressed from here on (cut short or
     /// damaged): what the decompressor said.
     Decompression {
@@ -238,6 +242,12 @@ impl fmt::Display for Damage {
                 write!(f, "interface has an impossible time resolution {code:#04x}")
             }
             Damage::Decompression { problem } => write!(f, "{problem}"),
+            Damage::LinkTypeField { value } => {
+                write!(
+                    f,
+                    "the header's link type {value} is no link type that exists"
+                )
+            }
         }
     }
 }
@@ -455,8 +465,14 @@ impl<'a> FileReader<'a> {
         reader.big_endian = big_endian;
         let minor = u16_at(&rest, 2, big_endian);
         reader.snaplen = u32_at(&rest, 12, big_endian);
-        // The link type is the low 16 bits; the upper bits carry FCS information.
-        let mut network = u32_at(&rest, 16, big_endian) & 0xffff;
+        // The link type is the low 26 bits (wiretap's LT_LINKTYPE); the upper six carry FCS
+        // information. A link type beyond 16 bits is none that exists: wiretap refuses it.
+        let mut network = u32_at(&rest, 16, big_endian) & 0x03ff_ffff;
+        if network > 0xffff {
+            return Err(FileError::BadHeader(Damage::LinkTypeField {
+                value: network,
+            }));
+        }
         // AIX's tcpdump writes version 2.2 with interface types for link types and ns stamps.
         let aix_link = match network {
             6 => Some(1),
@@ -1042,6 +1058,30 @@ mod tests {
         assert_eq!(fr.meta.caplen, 70_000);
         assert_eq!(fr.data.len(), 70_000);
         assert_eq!(fr.meta.ts.nsecs, 2000);
+    }
+
+    #[test]
+    fn test_pcap_link_type_is_26_bits_as_wiretap_reads_it() {
+        // The FCS bits above 26 are not the link type; bits 16 to 25 make one that does
+        // not exist, and wiretap refuses the file.
+        for (field, ok) in [
+            (0x2400_0001u32, true),
+            (0xf000_0001, true),
+            (0x0001_0001, false),
+        ] {
+            let mut f = pcap_header(PCAP_MAGIC_US, field);
+            record(&mut f, 1, 2, &[0x45], 1);
+            match FileReader::new(&f[..]) {
+                Ok(r) => assert!(ok && r.linktype() == Some(1), "{field:#x}"),
+                Err(e) => assert!(
+                    !ok && matches!(
+                        e,
+                        FileError::BadHeader(Damage::LinkTypeField { value: 0x1_0001 })
+                    ),
+                    "{field:#x}: {e}"
+                ),
+            }
+        }
     }
 
     #[test]

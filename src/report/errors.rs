@@ -72,6 +72,7 @@ fn damage_zh(d: &Damage) -> String {
         }
         Damage::TimeResolution { code } => format!("接口的时间精度 {code:#04x} 不可能"),
         Damage::Decompression { problem } => format!("压缩数据无法解压: {problem}"),
+        Damage::LinkTypeField { value } => format!("文件头的链路类型 {value} 不存在"),
     }
 }
 
