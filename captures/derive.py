@@ -209,3 +209,18 @@ subprocess.run(['zstd', '-q', '-f', '-19', 'dumpcap-ipv6.pcapng', '-o', 'dumpcap
 subprocess.run(['lz4', '-q', '-f', 'tshark-lo.pcapng', 'tshark-lo.pcapng.lz4'], check=True)
 gz = gzip.compress(open('classic-ipv4.pcap', 'rb').read(), mtime=0)
 open('damaged-cut.pcap.gz', 'wb').write(gz[:len(gz) * 2 // 3])
+
+# Ethernet frames that end in their frame check sequence, as a NIC that keeps it delivers
+# them: classic-ipv4.pcap's frames with their CRC-32 appended and the pcap header's FCS bits
+# set (F, and two 16-bit words), which wiretap reads and Wireshark's Ethernet dissector
+# leaves out of the packet.
+import zlib
+src = open('classic-ipv4.pcap', 'rb').read()
+hdr = bytearray(src[:24])
+struct.pack_into('<I', hdr, 20, 1 | 0x04000000 | (2 << 28))
+out = bytearray(hdr)
+for rec, frame in records('classic-ipv4.pcap'):
+    sec, frac, incl, orig = struct.unpack('<IIII', rec)
+    f = frame + struct.pack('<I', zlib.crc32(frame))
+    out += struct.pack('<IIII', sec, frac, len(f), orig + 4) + f
+open('ethernet-fcs.pcap', 'wb').write(bytes(out))

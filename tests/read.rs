@@ -290,11 +290,45 @@ fn unsupported_link_type_exits_2() {
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&65535u32.to_le_bytes());
     b.extend_from_slice(&189u32.to_le_bytes());
-    std::fs::write(&f, b).expect("write");
+    std::fs::write(&f, &b).expect("write");
     let o = synack(&["read", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("unsupported link type 189"),
+        "{}",
+        stderr(&o)
+    );
+    // With records: Wireshark reads USB captures, so their frames are listed first, as
+    // tshark lists them (time and lengths), then the file is refused.
+    for (secs, len) in [(1u32, 3u32), (2, 5)] {
+        for v in [secs, 0, len, len] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend(std::iter::repeat_n(0u8, len as usize));
+    }
+    std::fs::write(&f, &b).expect("write");
+    let o = read_json(&f);
+    assert_eq!(o.status.code(), Some(2));
+    let packets = lines(&o, "packet");
+    assert_eq!(packets.len(), 2);
+    assert_eq!(
+        (packets[1]["proto"].as_str(), packets[1]["caplen"].as_u64()),
+        (Some("other"), Some(5))
+    );
+    assert!(
+        stderr(&o).contains("listed without their protocols"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+    // A link type Wireshark does not know either: refused before any frame.
+    b[20..24].copy_from_slice(&999u32.to_le_bytes());
+    std::fs::write(&f, &b).expect("write");
+    let o = read_json(&f);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(lines(&o, "packet").is_empty());
+    assert!(
+        stderr(&o).contains("unsupported link type 999;"),
         "{}",
         stderr(&o)
     );

@@ -216,15 +216,26 @@ fn read_file(
             synack::report::errors::file_error(&other, job.lang)
         ),
     })?;
+    // A pcap file of a link type synack does not decode: refused when tshark refuses it too;
+    // when Wireshark reads it, its frames are listed as tshark lists them (time and lengths,
+    // no protocols), and the file is refused after them.
+    let mut undecoded = None;
     if let Some(lt) = reader.linktype()
         && matches!(reader.format(), FileFormat::Pcap { .. })
         && !LinkType::from(lt).supported()
     {
-        bail!(
-            "{}: unsupported link type {lt}; synack reads {}",
+        let refusal = format!(
+            "{}: unsupported link type {lt}{}; synack reads {}",
             path.display(),
+            LinkType::wiretap_name(lt)
+                .map(|n| format!(" ({n}): its frames are listed without their protocols"))
+                .unwrap_or_default(),
             LinkType::supported_names().join(", ")
         );
+        if LinkType::wiretap_name(lt).is_none() {
+            bail!(refusal);
+        }
+        undecoded = Some(refusal);
     }
     let progress = progress_bar(path, reader.compression().is_some());
     let mut decoder = Decoder::new();
@@ -267,7 +278,10 @@ fn read_file(
     if downstream.hand(batch) {
         downstream.finish();
     }
-    Ok(failure)
+    match (failure, undecoded) {
+        (None, Some(refusal)) => bail!(refusal),
+        (failure, _) => Ok(failure),
+    }
 }
 
 /// Files smaller than this are read before a progress line would be worth drawing.

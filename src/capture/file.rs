@@ -332,6 +332,8 @@ pub struct FileReader<'a> {
     offset: u64,
     frames: u64,
     compression: Option<Compression>,
+    /// pcap: FCS bytes at the end of every Ethernet frame (the header's FCS bits).
+    fcs_len: u8,
 }
 
 fn u32_at(b: &[u8], at: usize, be: bool) -> u32 {
@@ -439,6 +441,7 @@ impl<'a> FileReader<'a> {
             offset: 4,
             frames: 0,
             compression,
+            fcs_len: 0,
         };
         if le == PCAPNG_SHB {
             reader.read_shb_rest()?;
@@ -467,11 +470,17 @@ impl<'a> FileReader<'a> {
         reader.snaplen = u32_at(&rest, 12, big_endian);
         // The link type is the low 26 bits (wiretap's LT_LINKTYPE); the upper six carry FCS
         // information. A link type beyond 16 bits is none that exists: wiretap refuses it.
-        let mut network = u32_at(&rest, 16, big_endian) & 0x03ff_ffff;
+        let field = u32_at(&rest, 16, big_endian);
+        let mut network = field & 0x03ff_ffff;
         if network > 0xffff {
             return Err(FileError::BadHeader(Damage::LinkTypeField {
                 value: network,
             }));
+        }
+        // The F bit says the frames end in an FCS of the top four bits' count of 16-bit
+        // words; wiretap hands Ethernet frames that length to strip.
+        if field & 0x0400_0000 != 0 && network == 1 {
+            reader.fcs_len = ((field >> 28) * 2) as u8;
         }
         // AIX's tcpdump writes version 2.2 with interface types for link types and ns stamps.
         let aix_link = match network {
@@ -705,6 +714,7 @@ impl<'a> FileReader<'a> {
                 caplen,
                 wirelen,
                 linktype: self.linktype,
+                fcs_len: self.fcs_len,
             },
             data: if lend {
                 self.lent = caplen as usize;
@@ -957,6 +967,7 @@ impl<'a> FileReader<'a> {
                 caplen,
                 wirelen,
                 linktype: iface.linktype,
+                fcs_len: 0,
             },
             data: &self.buf[data_at..data_at + caplen as usize],
             file_offset: at,

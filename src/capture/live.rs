@@ -243,6 +243,7 @@ impl Live {
                         caplen: h.caplen,
                         wirelen: h.len,
                         linktype: self.linktype,
+                        fcs_len: 0,
                     },
                     data: p.data,
                     file_offset: 0,

@@ -171,7 +171,8 @@ impl Pipeline {
         then: impl FnOnce(&Decoded<'_>, PacketInfo) -> R,
     ) -> R {
         let m = &frame.meta;
-        let first = wire::decode(m.linktype, frame.data, m.wirelen);
+        let (packet, len) = m.packet(frame.data);
+        let first = wire::decode(m.linktype, packet, len);
         let whole = self.reassembler.feed(m.number, &first);
         let reassembled;
         let decoded = match &whole {
@@ -301,11 +302,13 @@ impl Decoder {
     /// tracker needs.
     pub fn frame(&mut self, frame: &Frame<'_>, out: &mut Decodes) {
         let m = &frame.meta;
-        let data = out.keep(frame.data);
+        // The frame's bytes without an FCS: all that is decoded, here and when printed.
+        let (packet, len) = m.packet(frame.data);
+        let data = out.keep(packet);
         // The common frame: its facts straight from its headers (no fragment to reassemble).
         // Taken by reference where it was made: moving it (some 200 bytes just written)
         // cost more than making the facts.
-        let common = match &wire::decode_common(m.linktype, &out.bytes[data.clone()], m.wirelen) {
+        let common = match &wire::decode_common(m.linktype, &out.bytes[data.clone()], len) {
             Some(c) => Some((
                 DetachedFacts::of_common(c, &out.bytes),
                 c.transport.checksum(),
@@ -322,7 +325,7 @@ impl Decoder {
             });
             return;
         }
-        let first = wire::decode(m.linktype, &out.bytes[data.clone()], m.wirelen);
+        let first = wire::decode(m.linktype, &out.bytes[data.clone()], len);
         let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
             None => (
                 DetachedFacts::of(&first, &out.bytes),
@@ -332,7 +335,7 @@ impl Decoder {
             Some(datagram) => {
                 // The datagram joins the batch's bytes, and the facts point into them (the
                 // frame is decoded again from the reader's bytes for its headers: rare).
-                let first = wire::decode(m.linktype, frame.data, m.wirelen);
+                let first = wire::decode(m.linktype, packet, len);
                 let whole = out.keep(&datagram);
                 let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
                 let facts = DetachedFacts::of(&d, &out.bytes);
@@ -451,7 +454,9 @@ impl Recorded {
                     let meta = &f.meta;
                     let checks = Checksums::Known(f.checksum);
                     let data = &bytes[f.data.clone()];
-                    let first = wire::decode_with(meta.linktype, data, meta.wirelen, checks);
+                    // `data` is the frame without an FCS (`Decoder::frame` kept only that).
+                    let len = meta.packet(data).1;
+                    let first = wire::decode_with(meta.linktype, data, len, checks);
                     let reassembled;
                     let decoded = match &f.whole {
                         Some(w) => {

@@ -583,6 +583,11 @@ fn tcp_options<W: Write>(w: &mut W, opt: &TcpOptions) -> io::Result<()> {
         w.write_all(b",")?;
         num(w, e)?;
         w.write_all(b"]")?;
+    } else if let Some(v) = opt.ts_val_cut {
+        // The frame ends inside the option after its TSval: the one value there is.
+        member(w, b"\"ts\":[", &mut sep)?;
+        num(w, v)?;
+        w.write_all(b"]")?;
     }
     let mut sep = if sep.is_empty() { "" } else { "," };
     if opt.sack_count > 0 {

@@ -473,6 +473,8 @@ fn layers(l: &mut String, f: &FrameMeta, d: &Decoded<'_>) {
             }
             if let Some((v, e)) = o.ts {
                 let _ = write!(l, ", timestamps {v}/{e}");
+            } else if let Some(v) = o.ts_val_cut {
+                let _ = write!(l, ", timestamps {v}/(cut off)");
             }
             l.push('\n');
             let _ = writeln!(l, "{IND}application: {} bytes", seg.len.unwrap_or(0));

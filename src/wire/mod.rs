@@ -17,6 +17,7 @@ pub mod numbers;
 pub mod oui;
 pub mod tcp;
 pub mod udp;
+pub mod wiretap_linktypes;
 
 use std::fmt;
 use std::net::IpAddr;

@@ -86,6 +86,16 @@ impl LinkType {
     pub fn supported(self) -> bool {
         !matches!(self, LinkType::Unknown(_))
     }
+
+    /// Wireshark's name for pcap link type `n`, if its wiretap reads files of that type
+    /// (tshark refuses the others outright, and lists the frames of these).
+    pub fn wiretap_name(n: u16) -> Option<&'static str> {
+        let table = &super::wiretap_linktypes::WIRETAP_LINKTYPES;
+        table
+            .binary_search_by_key(&n, |&(lt, _)| lt)
+            .ok()
+            .map(|i| table[i].1)
+    }
 }
 
 /// EtherTypes (IEEE 802 numbers) synack looks behind.
@@ -220,6 +230,17 @@ mod tests {
         assert!(!LinkType::from(147).supported());
         assert_eq!(LinkType::supported_names().len(), 12);
         assert_eq!(LinkType::from(50), LinkType::Ppp);
+        // The table is sorted (binary search), and knows every type synack decodes.
+        let table = &crate::wire::wiretap_linktypes::WIRETAP_LINKTYPES;
+        assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
+        for n in (0..=1023u16).filter(|&n| LinkType::from(n).supported()) {
+            assert!(LinkType::wiretap_name(n).is_some(), "{n}");
+        }
+        assert_eq!(
+            LinkType::wiretap_name(189).map(|s| s.is_empty()),
+            Some(false)
+        );
+        assert_eq!(LinkType::wiretap_name(999), None);
         assert_eq!(EtherType::from(0x9100), EtherType::Vlan);
         assert_eq!(EtherType::from(0x88cc), EtherType::Unknown(0x88cc));
         assert_eq!(EtherType::from(0x22eb), EtherType::Erspan3);

@@ -85,6 +85,9 @@ pub struct TcpOptions {
     pub wscale: Option<u8>,
     pub sack_perm: bool,
     pub ts: Option<(u32, u32)>,
+    /// The TSval of a timestamp option the frame ends inside, after its TSval: tshark shows
+    /// that value alone before its dissection runs out of bytes.
+    pub ts_val_cut: Option<u32>,
     pub sack: [(u32, u32); 4],
     pub sack_count: u8,
     /// TCP Fast Open: cookie length (0 = cookie request).
@@ -134,6 +137,7 @@ impl TcpOptions {
             && self.wscale.is_none()
             && !self.sack_perm
             && self.ts.is_none()
+            && self.ts_val_cut.is_none()
             && self.sack_count == 0
             && self.tfo.is_none()
             && self.unknown_count == 0
@@ -329,7 +333,10 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
         // A segment shorter than its own header: Wireshark still reads the options that
         // are there, then reports the short segment.
         let end = hlen.min(b.len()).min(span.reported);
-        seg.options = parse_options(&b[field::OPTIONS..end.max(field::OPTIONS)]);
+        seg.options = parse_options_in(
+            &b[field::OPTIONS..end.max(field::OPTIONS)],
+            hlen - field::OPTIONS,
+        );
         return (
             Some(seg),
             Some(malformed(Problem::BadLength {
@@ -340,7 +347,7 @@ pub fn parse(span: Span<'_>, fragmented: bool) -> Parsed<TcpSegment<'_>> {
         );
     }
     let opt_end = hlen.min(b.len());
-    seg.options = parse_options(&b[field::OPTIONS..opt_end]);
+    seg.options = parse_options_in(&b[field::OPTIONS..opt_end], hlen - field::OPTIONS);
     let mut problem = None;
     if let Err(s) = span.need("TCP", hlen) {
         problem = Some(s);
@@ -377,6 +384,14 @@ fn option_throws(kind: u8, v: &[u8]) -> bool {
 /// Walks the option list. Stops at EOL, at the first option whose length is impossible and
 /// at the first whose dissection throws in tshark.
 pub fn parse_options(opts: &[u8]) -> TcpOptions {
+    parse_options_in(opts, opts.len())
+}
+
+/// `parse_options` of a header whose data offset gives `region` bytes of options, of which
+/// the frame holds `opts`. An option that fits the region but not the frame is read as far
+/// as tshark reads it before it runs out of bytes (a timestamp's TSval), and ends the walk;
+/// only a length past the region is an impossible one.
+pub fn parse_options_in(opts: &[u8], region: usize) -> TcpOptions {
     let mut o = TcpOptions::default();
     let mut i = 0usize;
     while i < opts.len() {
@@ -390,12 +405,25 @@ pub fn parse_options(opts: &[u8]) -> TcpOptions {
             _ => {}
         }
         let Some(&len) = opts.get(i + 1) else {
-            o.bad_at = Some(i as u8);
+            if i + 1 >= region {
+                o.bad_at = Some(i as u8);
+            }
             break;
         };
         let len = len as usize;
-        if len < 2 || i + len > opts.len() {
+        if len < 2 || i + len > region {
             o.bad_at = Some(i as u8);
+            break;
+        }
+        if i + len > opts.len() {
+            if kind == 8 && len == 10 && i + 6 <= opts.len() {
+                o.ts_val_cut = Some(u32::from_be_bytes([
+                    opts[i + 2],
+                    opts[i + 3],
+                    opts[i + 4],
+                    opts[i + 5],
+                ]));
+            }
             break;
         }
         let v = &opts[i + 2..i + len];
@@ -496,6 +524,23 @@ pub(crate) mod tests {
         let s = s.expect("test data");
         assert_eq!(s.len, Some(5));
         assert!(matches!(e, Some(Shortfall::Short(_))));
+    }
+
+    #[test]
+    fn test_option_cut_by_the_frame_end_is_read_as_far_as_tshark_reads_it() {
+        // NOP, NOP, timestamps (10 bytes) in a 12-byte option region.
+        let opts = [1u8, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9];
+        assert_eq!(parse_options_in(&opts, 12).ts, Some((7, 9)));
+        // The frame ends after the TSval: that value alone, and no impossible length.
+        let o = parse_options_in(&opts[..8], 12);
+        assert_eq!((o.ts, o.ts_val_cut, o.bad_at), (None, Some(7), None));
+        assert!(!o.is_empty());
+        // ...or inside it: nothing.
+        let o = parse_options_in(&opts[..7], 12);
+        assert_eq!((o.ts, o.ts_val_cut, o.bad_at), (None, None, None));
+        // A length past the region (the data offset) is impossible, whatever the frame holds.
+        let o = parse_options_in(&opts, 10);
+        assert_eq!((o.ts_val_cut, o.bad_at), (None, Some(2)));
     }
 
     #[test]
