@@ -812,6 +812,11 @@ impl<'a> FileReader<'a> {
                 },
             ));
         }
+        // Its trailing copy of the length must agree, as for every block.
+        let trailer = u32_at(&self.buf, rest - 4, be);
+        if trailer != total {
+            return Err(self.bad(at, Damage::TrailerMismatch { total, trailer }));
+        }
         self.big_endian = be;
         self.interfaces.clear();
         self.offset = at + total as u64;
