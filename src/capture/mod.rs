@@ -28,12 +28,17 @@ pub struct FrameMeta {
 impl FrameMeta {
     /// The bytes to decode of a frame and the length they stand for: the frame without its
     /// FCS, as Wireshark's Ethernet dissector leaves it out of the payload (the frame's
-    /// lengths stay what the file says). A frame shorter than its FCS is all FCS.
+    /// lengths stay what the file says). A frame shorter than its FCS is all FCS; a record
+    /// that claims more captured bytes than the wire had keeps them all, so that the decode
+    /// still finds it damaged.
     pub fn packet<'d>(&self, data: &'d [u8]) -> (&'d [u8], u32) {
         if self.fcs_len == 0 {
             return (data, self.wirelen);
         }
         let wirelen = self.wirelen.saturating_sub(u32::from(self.fcs_len));
+        if data.len() > self.wirelen as usize {
+            return (data, wirelen);
+        }
         (&data[..data.len().min(wirelen as usize)], wirelen)
     }
 }
@@ -68,5 +73,8 @@ mod tests {
         // A frame shorter than its FCS.
         m.wirelen = 2;
         assert_eq!(m.packet(&data[..2]), (&data[..0], 0));
+        // More captured than the wire had: all of it, to be found damaged.
+        m.wirelen = 6;
+        assert_eq!(m.packet(&data), (&data[..], 2));
     }
 }

@@ -512,11 +512,10 @@ impl TcpConv {
         // The calculated window (`tcp.window_size`): the sender's agreed shift, never on a
         // SYN, none while the shift is unknown (Wireshark's default window-scaling guess is
         // "not known"), and none on a segment shorter than its header (tshark keeps the raw
-        // value there).
+        // value there); a header the snaplen cut is scaled (the window field is read before
+        // the options run out).
         let shift = match self.flows[side].win_scale {
-            Some(s) if s >= 0 && !flags.syn() && seg.len.is_some() && seg.header_complete => {
-                s as u32
-            }
+            Some(s) if s >= 0 && !flags.syn() && seg.len.is_some() => s as u32,
             _ => 0,
         };
         info.window = Some(u32::from(f.window) << shift);
