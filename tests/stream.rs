@@ -183,17 +183,7 @@ fn progress_line_only_on_a_terminal() {
     // A terminal (util-linux `script` gives the command a pty): the progress line, cleared
     // at the end; the output itself goes to a file.
     let out = tmp.path().join("out.txt");
-    let cmd = format!(
-        "{} read --conns {path} > {}",
-        env!("CARGO_BIN_EXE_synack"),
-        out.display()
-    );
-    let o = Command::new("script")
-        .args(["-qefc", &cmd, "/dev/null"])
-        .output()
-        .expect("script (util-linux)");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let tty = String::from_utf8_lossy(&o.stdout);
+    let tty = read_conns_on_a_terminal(Path::new(path), &out);
     assert!(tty.contains("reading"), "{tty:?}");
     let text = std::fs::read_to_string(&out).expect("output");
     assert!(
@@ -213,10 +203,18 @@ fn progress_line_only_on_a_terminal() {
         .output()
         .expect("python3");
     assert!(ok.status.success());
+    let tty = read_conns_on_a_terminal(&gz, &out);
+    assert!(tty.contains("decompressed"), "{tty:?}");
+    assert_eq!(std::fs::read_to_string(&out).expect("output"), text);
+}
+
+/// `synack read --conns FILE > out` under a pty (util-linux `script`): what the terminal
+/// showed.
+fn read_conns_on_a_terminal(file: &Path, out: &Path) -> String {
     let cmd = format!(
         "{} read --conns {} > {}",
         env!("CARGO_BIN_EXE_synack"),
-        gz.display(),
+        file.display(),
         out.display()
     );
     let o = Command::new("script")
@@ -224,9 +222,7 @@ fn progress_line_only_on_a_terminal() {
         .output()
         .expect("script (util-linux)");
     assert!(o.status.success(), "{}", stderr(&o));
-    let tty = String::from_utf8_lossy(&o.stdout);
-    assert!(tty.contains("decompressed"), "{tty:?}");
-    assert_eq!(std::fs::read_to_string(&out).expect("output"), text);
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]
