@@ -288,9 +288,8 @@ fn read_file(
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 /// A progress line on stderr while a large file is read, only when stderr is a terminal
-/// (nothing is made, so nothing costs, otherwise).
-/// A compressed file's size says nothing of how far the decompressed stream has come: it
-/// gets a count of the bytes read, without a bar.
+/// (nothing is made, so nothing costs, otherwise). A compressed file's size says nothing of
+/// how far the decompressed stream has come: it gets a count of the bytes read, no bar.
 fn progress_bar(path: &Path, compressed: bool) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !io::stderr().is_terminal() || path.as_os_str() == "-" {

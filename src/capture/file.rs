@@ -1,6 +1,7 @@
 //! Savefile reading the way Wireshark's wiretap reads it: pcap (µs/ns, both byte orders,
-//! Kuznetsov's modified format) and pcapng (SHB/IDB/EPB/SPB/OPB, per-interface link types and
-//! `if_tsresol`), streaming through one reused buffer.
+//! Kuznetsov's modified format, the header's FCS bits) and pcapng (SHB/IDB/EPB/SPB/OPB,
+//! per-interface link types, `if_tsresol` and `if_tsoffset`), compressed or not (see
+//! `compressed`), streaming through one reused buffer.
 //!
 //! libpcap's own reader is not used for files because it differs from Wireshark where users
 //! notice: it cuts every record longer than the header's snaplen, rejects caplen > 262144 for
