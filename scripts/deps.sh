@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what synack needs on a Debian machine, only what is missing:
-#   libpcap-dev (build and live capture); with --test also tshark (the oracle), tcpdump, and
+#   libpcap-dev (build and live capture); with --test also tshark (the oracle), tcpdump, nft
+#   (a watch test captures through netfilter's NFLOG), and
 #   DuckDB for Python in a virtual environment (target/duckdb-venv) for the query test, and
 #   Chromium, whose headless mode renders the --html page in a test.
 set -euo pipefail
 need=(libpcap-dev)
-if [ "${1:-}" = "--test" ]; then need+=(tshark tcpdump iproute2); fi
+if [ "${1:-}" = "--test" ]; then need+=(tshark tcpdump iproute2 nftables); fi
 if [ "${1:-}" = "--test" ]; then need+=(python3-venv chromium); fi
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

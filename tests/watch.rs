@@ -339,3 +339,98 @@ fn duration_and_until_idle_stop_by_themselves() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert_eq!(lines(&o, "packet").len(), 2);
 }
+
+#[test]
+fn watch_captures_nflog_with_the_stamps_it_saves() {
+    // A private namespace whose netfilter logs the demo's TCP to NFLOG group 9 (nft), and
+    // `synack watch -i nflog:9` in it: libpcap's netfilter reader differs from its Ethernet
+    // one (an empty non-blocking read is an error; stamps are microseconds).
+    let ns = format!("synack-nflog-{}", std::process::id());
+    let run = |args: &[&str]| {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+    let ok = Command::new("ip").args(["netns", "add", &ns]).status();
+    assert!(ok.is_ok_and(|s| s.success()), "ip netns add (root)");
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _gone = Gone(ns.clone());
+    run(&["ip", "link", "set", "lo", "up"]);
+    run(&["nft", "add", "table", "inet", "t"]);
+    run(&[
+        "nft",
+        "add",
+        "chain",
+        "inet",
+        "t",
+        "out",
+        "{ type filter hook output priority 0; }",
+    ]);
+    for r in ["tcp dport 12346", "tcp sport 12346"] {
+        run(&[
+            "nft",
+            "add",
+            "rule",
+            "inet",
+            "t",
+            "out",
+            &format!("{r} log group 9 queue-threshold 1"),
+        ]);
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let saved = dir.path().join("nflog.pcap");
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            env!("CARGO_BIN_EXE_synack"),
+            "watch",
+            "-i",
+            "nflog:9",
+        ])
+        .args([
+            "-c",
+            "3",
+            "--format",
+            "json",
+            "-w",
+            saved.to_str().expect("path"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn synack watch");
+    let mut r = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    r.read_line(&mut line).expect("read stderr");
+    assert!(line.contains("listening on nflog:9"), "{line}");
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = r.read_to_string(&mut rest);
+    });
+    // A handshake to a listener in the namespace: SYN, SYN+ACK, ACK.
+    run(&[
+        "python3",
+        "-c",
+        "import socket; l=socket.socket(); l.bind(('127.0.0.1',12346)); l.listen(1); \
+         c=socket.create_connection(('127.0.0.1',12346)); a,_=l.accept(); c.close(); a.close()",
+    ]);
+    let o = wait(child);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let live = lines(&o, "packet");
+    assert_eq!(live.len(), 3, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(live.iter().all(|p| p["proto"] == "tcp"), "{live:?}");
+    // The stamps shown live are the stamps saved.
+    let file = lines(&read_json(&saved), "packet");
+    let ts = |v: &[serde_json::Value]| v.iter().map(|p| p["ts"].to_string()).collect::<Vec<_>>();
+    assert_eq!(ts(&live), ts(&file));
+}

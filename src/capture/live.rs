@@ -164,6 +164,10 @@ pub struct Live {
     pub linktype: u16,
     savefile: Option<Savefile>,
     frames: u64,
+    /// The stamps are in nanoseconds. libpcap's own Linux capture honours the request for
+    /// them; its netfilter module (NFLOG, NFQUEUE) ignores it and stamps microseconds, and
+    /// the pcap crate does not say which was granted.
+    nanos: bool,
 }
 
 impl Live {
@@ -197,12 +201,14 @@ impl Live {
             let _ = cap.set_datalink(pcap::Linktype(276));
         }
         let linktype = cap.get_datalink().0 as u16;
+        let nanos = !(device.starts_with("nflog") || device.starts_with("nfqueue"));
         Ok(Live {
             cap,
             device,
             linktype,
             savefile: None,
             frames: 0,
+            nanos,
         })
     }
 
@@ -238,7 +244,7 @@ impl Live {
                         ts: Timestamp {
                             secs,
                             // Nanosecond precision: libpcap puts nanoseconds in tv_usec.
-                            nsecs: frac as i32,
+                            nsecs: if self.nanos { frac } else { frac * 1000 } as i32,
                         },
                         caplen: h.caplen,
                         wirelen: h.len,
@@ -250,6 +256,10 @@ impl Live {
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                Ok(None)
+            }
+            Err(e) if nothing_waiting(&e) => {
                 std::thread::sleep(std::time::Duration::from_millis(1));
                 Ok(None)
             }
@@ -470,4 +480,16 @@ impl CaptureThread {
             })
         })
     }
+}
+
+/// libpcap's netfilter reader (NFLOG) reports an empty non-blocking read as an error, "Can't
+/// receive packet: " and EAGAIN's text, where the other readers return nothing.
+fn nothing_waiting(e: &pcap::Error) -> bool {
+    let pcap::Error::PcapError(msg) = e else {
+        return false;
+    };
+    let eagain = std::io::Error::from_raw_os_error(nix::errno::Errno::EAGAIN as i32).to_string();
+    // std appends " (os error N)" to the C library's text.
+    let text = eagain.split(" (os error").next().unwrap_or_default();
+    msg.starts_with("Can't receive packet") && !text.is_empty() && msg.ends_with(text)
 }
