@@ -212,7 +212,8 @@ impl Live {
         })
     }
 
-    /// Writes every packet read from now on to a pcap file (nanosecond stamps).
+    /// Writes every packet read from now on to a pcap file, stamped as libpcap stamps them
+    /// (nanoseconds where it can; see `nanos`).
     pub fn write_to(&mut self, path: &Path) -> Result<(), CaptureError> {
         let sf = self
             .cap
