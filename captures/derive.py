@@ -224,3 +224,32 @@ for rec, frame in records('classic-ipv4.pcap'):
     f = frame + struct.pack('<I', zlib.crc32(frame))
     out += struct.pack('<IIII', sec, frac, len(f), orig + 4) + f
 open('ethernet-fcs.pcap', 'wb').write(bytes(out))
+
+# pcapng's ways to say frames end in an FCS: dumpcap-ipv6.pcapng's Ethernet frames with their
+# CRC-32 appended, the interface's if_fcslen at 32 bits, and every other packet's flags
+# (epb_flags: inbound, FCS length 4 octets) saying it again; wiretap strips the FCS, and
+# tshark finds each good.
+ng = open('dumpcap-ipv6.pcapng', 'rb').read()
+out = bytearray()
+off = 0
+n = 0
+while off + 8 <= len(ng):
+    btype, blen = struct.unpack_from('<II', ng, off)
+    block = ng[off:off + blen]
+    if btype == 1:
+        body = block[8:16] + struct.pack('<HHB3x', 13, 1, 32) + block[16:-4]
+        block = struct.pack('<II', 1, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+    elif btype == 6:
+        ifid, th, tl, cl, ol = struct.unpack_from('<IIIII', block, 8)
+        data = block[28:28 + cl]
+        data += struct.pack('<I', zlib.crc32(data))
+        opts = b''
+        if n % 2:
+            opts = struct.pack('<HHI', 2, 4, 1 | (4 << 5)) + struct.pack('<HH', 0, 0)
+        n += 1
+        body = struct.pack('<IIIII', ifid, th, tl, len(data), ol + 4)
+        body += data + b'\0' * (-len(data) % 4) + opts
+        block = struct.pack('<II', 6, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+    out += block
+    off += blen
+open('pcapng-fcs.pcapng', 'wb').write(bytes(out))

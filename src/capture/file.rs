@@ -1,6 +1,7 @@
 //! Savefile reading the way Wireshark's wiretap reads it: pcap (µs/ns, both byte orders,
 //! Kuznetsov's modified format, the header's FCS bits) and pcapng (SHB/IDB/EPB/SPB/OPB,
-//! per-interface link types, `if_tsresol` and `if_tsoffset`), compressed or not (see
+//! per-interface link types, `if_tsresol`, `if_tsoffset`, `if_fcslen` and packet flags),
+//! compressed or not (see
 //! `compressed`), streaming through one reused buffer.
 //!
 //! libpcap's own reader is not used for files because it differs from Wireshark where users
@@ -314,6 +315,8 @@ struct Interface {
     units_per_sec: u64,
     /// Seconds added to every timestamp (if_tsoffset): wiretap applies it.
     ts_offset: i64,
+    /// FCS bytes at the end of each Ethernet frame (if_fcslen), unless a packet says.
+    fcs_len: u8,
 }
 
 /// A streaming reader for one savefile.
@@ -405,6 +408,28 @@ fn check_options(opts: &[u8], be: bool) -> Result<(), OptionProblem> {
     }
     Ok(())
 }
+
+/// The value of the first option `code` in a list `check_options` accepted.
+fn first_option(opts: &[u8], code: u16, be: bool) -> Option<&[u8]> {
+    let mut rest = opts;
+    while rest.len() >= 4 {
+        let (c, len) = (u16_at(rest, 0, be), u16_at(rest, 2, be) as usize);
+        if c == 0 {
+            return None;
+        }
+        let value = rest.get(4..4 + len)?;
+        if c == code {
+            return Some(value);
+        }
+        rest = rest.get(4 + len.div_ceil(4) * 4..)?;
+    }
+    None
+}
+
+/// pcapng's packet flags option (epb_flags, pack_flags) and the FCS length in its bits 5-8.
+const OPT_PACKET_FLAGS: u16 = 2;
+/// pcapng's if_fcslen option of an interface.
+const OPT_IF_FCSLEN: u16 = 13;
 
 impl<'a> FileReader<'a> {
     /// Reads the file header and identifies the format.
@@ -937,9 +962,21 @@ impl<'a> FileReader<'a> {
                 },
             ));
         }
+        let mut fcs_len = iface.fcs_len;
         if data_at > 4 {
             // EPB and OPB carry options after the padded data (SPB has none).
             let opts_at = (data_at + (caplen as usize).div_ceil(4) * 4).min(self.buf.len());
+            // A packet's flags may give its own FCS length, in octets (0: the interface's).
+            if let Some(v) = first_option(&self.buf[opts_at..], OPT_PACKET_FLAGS, self.big_endian)
+                && v.len() == 4
+                && iface.linktype == 1
+            {
+                let flags = u32_at(v, 0, self.big_endian);
+                let own = ((flags >> 5) & 0xf) as u8;
+                if own != 0 {
+                    fcs_len = own;
+                }
+            }
             if let Err(what) = check_options(&self.buf[opts_at..], self.big_endian) {
                 return Err(self.bad(
                     at,
@@ -973,7 +1010,7 @@ impl<'a> FileReader<'a> {
                 caplen,
                 wirelen,
                 linktype: iface.linktype,
-                fcs_len: 0,
+                fcs_len,
             },
             data: &self.buf[data_at..data_at + caplen as usize],
             file_offset: at,
@@ -998,6 +1035,7 @@ impl<'a> FileReader<'a> {
         let snaplen = u32_at(&self.buf, 4, be);
         let mut units_per_sec = 1_000_000u64;
         let mut ts_offset = None;
+        let mut fcs_len = None;
         let mut pos = 8;
         // Options: code, length, value padded to 32 bits; opt_endofopt ends the list.
         while pos + 4 <= self.buf.len() {
@@ -1030,6 +1068,12 @@ impl<'a> FileReader<'a> {
                     i64::from_le_bytes(v)
                 });
             }
+            // if_fcslen: in bits by the specification; wiretap takes a value under 8 for
+            // octets (measured: 4 and 32 both strip 4 bytes, 12 strips one). Ethernet only.
+            if code == OPT_IF_FCSLEN && len >= 1 && fcs_len.is_none() && linktype == 1 {
+                let v = self.buf[val];
+                fcs_len = Some(if v >= 8 { v / 8 } else { v });
+            }
             pos = val + len.div_ceil(4) * 4;
         }
         self.interfaces.push(Interface {
@@ -1037,6 +1081,7 @@ impl<'a> FileReader<'a> {
             snaplen,
             units_per_sec,
             ts_offset: ts_offset.unwrap_or(0),
+            fcs_len: fcs_len.unwrap_or(0),
         });
         Ok(())
     }
@@ -1314,6 +1359,44 @@ mod tests {
                 },
                 "{options:?}"
             );
+        }
+    }
+
+    #[test]
+    fn test_pcapng_fcs_length_from_the_interface_and_the_packet() {
+        // (if_fcslen, the packet's flags FCS length, the FCS wiretap strips)
+        for (if_fcslen, own, want) in [
+            (None, 0u32, 0u8),
+            (Some(32u8), 0, 4),
+            (Some(4), 0, 4),
+            (Some(12), 0, 1),
+            (Some(16), 2, 2),
+            (Some(32), 0, 4),
+            (None, 4, 4),
+        ] {
+            let mut f = Vec::new();
+            let mut shb = PCAPNG_BOM.to_le_bytes().to_vec();
+            shb.extend_from_slice(&[1, 0, 0, 0]);
+            shb.extend_from_slice(&(-1i64).to_le_bytes());
+            f.extend(block(PCAPNG_SHB, &shb));
+            let mut idb = vec![1, 0, 0, 0, 0, 0, 0, 0];
+            if let Some(v) = if_fcslen {
+                idb.extend_from_slice(&[13, 0, 1, 0, v, 0, 0, 0]);
+            }
+            f.extend(block(1, &idb));
+            let mut epb = Vec::new();
+            for x in [0u32, 0, 1, 4, 4] {
+                epb.extend_from_slice(&x.to_le_bytes());
+            }
+            epb.extend_from_slice(&[1, 2, 3, 4]);
+            epb.extend_from_slice(&[2, 0, 4, 0]);
+            epb.extend_from_slice(&(own << 5 | 1).to_le_bytes());
+            epb.extend_from_slice(&[0, 0, 0, 0]);
+            f.extend(block(6, &epb));
+            let mut r = FileReader::new(&f[..]).expect("test data");
+            let fr = r.next_frame().expect("test data").expect("test data");
+            assert_eq!(fr.meta.fcs_len, want, "{if_fcslen:?} {own}");
+            assert_eq!(fr.meta.caplen, 4, "the frame's lengths stay the file's");
         }
     }
 }

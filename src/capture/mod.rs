@@ -20,8 +20,9 @@ pub struct FrameMeta {
     pub wirelen: u32,
     /// LINKTYPE_* value of the interface the frame was captured on.
     pub linktype: u16,
-    /// Bytes of frame check sequence at the end of an Ethernet frame, as a pcap header
-    /// announces them (its FCS bits): not part of the packet, so not decoded.
+    /// Bytes of frame check sequence at the end of an Ethernet frame, as the file announces
+    /// them (a pcap header's FCS bits, pcapng's if_fcslen or the packet's flags): not part
+    /// of the packet, so not decoded.
     pub fcs_len: u8,
 }
 
