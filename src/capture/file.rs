@@ -1,8 +1,7 @@
 //! Savefile reading the way Wireshark's wiretap reads it: pcap (µs/ns, both byte orders,
 //! Kuznetsov's modified format, the header's FCS bits) and pcapng (SHB/IDB/EPB/SPB/OPB,
 //! per-interface link types, `if_tsresol`, `if_tsoffset`, `if_fcslen` and packet flags),
-//! compressed or not (see
-//! `compressed`), streaming through one reused buffer.
+//! compressed or not (see `compressed`), streaming through one reused buffer.
 //!
 //! libpcap's own reader is not used for files because it differs from Wireshark where users
 //! notice: it cuts every record longer than the header's snaplen, rejects caplen > 262144 for
