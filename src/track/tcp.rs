@@ -524,7 +524,7 @@ impl TcpConv {
             info.rel_ack = None;
             return;
         }
-        self.window_scaling(side, flags, seg.wscale);
+        self.window_scaling(side, flags, seg.wscale, seg.analysis_shown);
         // Completeness and iRTT are updated after tshark's bogus-header bail-out, also for a
         // segment shorter than its header (its length then counts as 0).
         self.completeness_and_irtt(ts, flags, seg.len.unwrap_or(0), first);
@@ -592,12 +592,13 @@ impl TcpConv {
     /// appears (at most 14), and a SYN then checks the agreement (`verify_tcp_window_scaling`):
     /// a sender whose shift is still unknown uses none, nor does its peer; a SYN+ACK whose peer
     /// uses none uses none either. A SYN without the option after a shift was agreed changes
-    /// nothing.
-    fn window_scaling(&mut self, side: Side, flags: TcpFlags, wscale: Option<u8>) {
+    /// nothing. A SYN whose header was cut or whose option dissection threw (`whole` false)
+    /// checks nothing: tshark stops before that step, and the shifts stand as they are.
+    fn window_scaling(&mut self, side: Side, flags: TcpFlags, wscale: Option<u8>, whole: bool) {
         if let Some(w) = wscale {
             self.flows[side].win_scale = Some(w.min(14) as i8);
         }
-        if !flags.syn() {
+        if !flags.syn() || !whole {
             return;
         }
         let other = side.other();
