@@ -389,6 +389,16 @@ fn cap_wirelen(len: u32) -> u32 {
 /// wiretap's option walk: every option must fit in what is left of its block, up to
 /// opt_endofopt or the end. Returns the complaint wiretap makes otherwise.
 fn check_options(opts: &[u8], be: bool) -> Result<(), OptionProblem> {
+    walk_options(opts, be, |_, _| {})
+}
+
+/// `check_options` that hands each option's code and value to `each` on the way, so that
+/// a block's options are read in the same walk that checks them.
+fn walk_options(
+    opts: &[u8],
+    be: bool,
+    mut each: impl FnMut(u16, &[u8]),
+) -> Result<(), OptionProblem> {
     let mut rest = opts;
     while !rest.is_empty() {
         if rest.len() < 4 {
@@ -403,32 +413,18 @@ fn check_options(opts: &[u8], be: bool) -> Result<(), OptionProblem> {
         if code == 0 {
             return Ok(());
         }
+        each(code, &rest[4..4 + len]);
         rest = &rest[4 + padded..];
     }
     Ok(())
 }
 
-/// The value of the first option `code` in a list `check_options` accepted.
-fn first_option(opts: &[u8], code: u16, be: bool) -> Option<&[u8]> {
-    let mut rest = opts;
-    while rest.len() >= 4 {
-        let (c, len) = (u16_at(rest, 0, be), u16_at(rest, 2, be) as usize);
-        if c == 0 {
-            return None;
-        }
-        let value = rest.get(4..4 + len)?;
-        if c == code {
-            return Some(value);
-        }
-        rest = rest.get(4 + len.div_ceil(4) * 4..)?;
-    }
-    None
-}
-
 /// pcapng's packet flags option (epb_flags, pack_flags) and the FCS length in its bits 5-8.
 const OPT_PACKET_FLAGS: u16 = 2;
-/// pcapng's if_fcslen option of an interface.
+/// pcapng's interface options synack reads: if_tsresol, if_fcslen, if_tsoffset.
+const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_FCSLEN: u16 = 13;
+const OPT_IF_TSOFFSET: u16 = 14;
 
 impl<'a> FileReader<'a> {
     /// Reads the file header and identifies the format.
@@ -966,17 +962,18 @@ impl<'a> FileReader<'a> {
             // EPB and OPB carry options after the padded data (SPB has none).
             let opts_at = (data_at + (caplen as usize).div_ceil(4) * 4).min(self.buf.len());
             // A packet's flags may give its own FCS length, in octets (0: the interface's).
-            if let Some(v) = first_option(&self.buf[opts_at..], OPT_PACKET_FLAGS, self.big_endian)
-                && v.len() == 4
-                && iface.linktype == 1
-            {
-                let flags = u32_at(v, 0, self.big_endian);
-                let own = ((flags >> 5) & 0xf) as u8;
-                if own != 0 {
-                    fcs_len = own;
+            let be = self.big_endian;
+            let mut flags = None;
+            let walked = walk_options(&self.buf[opts_at..], be, |code, v| {
+                if code == OPT_PACKET_FLAGS && v.len() == 4 && flags.is_none() {
+                    flags = Some(u32_at(v, 0, be));
                 }
+            });
+            let own = flags.map_or(0, |f| ((f >> 5) & 0xf) as u8);
+            if own != 0 && iface.linktype == 1 {
+                fcs_len = own;
             }
-            if let Err(what) = check_options(&self.buf[opts_at..], self.big_endian) {
+            if let Err(what) = walked {
                 return Err(self.bad(
                     at,
                     Damage::BadOptions {
@@ -1021,7 +1018,47 @@ impl<'a> FileReader<'a> {
         if self.buf.len() < 8 {
             return Err(self.short_block(at, "interface description block"));
         }
-        if let Err(what) = check_options(&self.buf[8..], be) {
+        let linktype = u16_at(&self.buf, 0, be);
+        let snaplen = u32_at(&self.buf, 4, be);
+        let mut units_per_sec = 1_000_000u64;
+        let mut bad_resolution = None;
+        let mut ts_offset = None;
+        let mut fcs_len = None;
+        let walked = walk_options(&self.buf[8..], be, |code, v| match code {
+            // if_tsresol: 10^-n, or 2^-n with the top bit; the last one counts, and the first
+            // impossible one is damage.
+            OPT_IF_TSRESOL if !v.is_empty() && bad_resolution.is_none() => {
+                let r = v[0];
+                let exp = (r & 0x7f) as u32;
+                let units = if r & 0x80 == 0 {
+                    10u64.checked_pow(exp).unwrap_or(0)
+                } else {
+                    1u64.checked_shl(exp).unwrap_or(0)
+                };
+                if units == 0 {
+                    bad_resolution = Some(r);
+                } else {
+                    units_per_sec = units;
+                }
+            }
+            // if_tsoffset: signed seconds, of 8 bytes exactly; wiretap keeps the first and
+            // ignores one of another length.
+            OPT_IF_TSOFFSET if v.len() == 8 && ts_offset.is_none() => {
+                let b = [v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]];
+                ts_offset = Some(if be {
+                    i64::from_be_bytes(b)
+                } else {
+                    i64::from_le_bytes(b)
+                });
+            }
+            // if_fcslen: in bits by the specification; wiretap takes a value under 8 for
+            // octets (measured: 4 and 32 both strip 4 bytes, 12 strips one). Ethernet only.
+            OPT_IF_FCSLEN if !v.is_empty() && fcs_len.is_none() && linktype == 1 => {
+                fcs_len = Some(if v[0] >= 8 { v[0] / 8 } else { v[0] });
+            }
+            _ => {}
+        });
+        if let Err(what) = walked {
             return Err(self.bad(
                 at,
                 Damage::BadOptions {
@@ -1030,50 +1067,8 @@ impl<'a> FileReader<'a> {
                 },
             ));
         }
-        let linktype = u16_at(&self.buf, 0, be);
-        let snaplen = u32_at(&self.buf, 4, be);
-        let mut units_per_sec = 1_000_000u64;
-        let mut ts_offset = None;
-        let mut fcs_len = None;
-        let mut pos = 8;
-        // Options: code, length, value padded to 32 bits; opt_endofopt ends the list.
-        while pos + 4 <= self.buf.len() {
-            let code = u16_at(&self.buf, pos, be);
-            let len = u16_at(&self.buf, pos + 2, be) as usize;
-            let val = pos + 4;
-            if code == 0 || val + len > self.buf.len() {
-                break;
-            }
-            if code == 9 && len >= 1 {
-                let r = self.buf[val];
-                let exp = (r & 0x7f) as u32;
-                units_per_sec = if r & 0x80 == 0 {
-                    10u64.checked_pow(exp).unwrap_or(0)
-                } else {
-                    1u64.checked_shl(exp).unwrap_or(0)
-                };
-                if units_per_sec == 0 {
-                    return Err(self.bad(at, Damage::TimeResolution { code: r }));
-                }
-            }
-            // if_tsoffset: signed seconds, of 8 bytes exactly; wiretap keeps the first and
-            // ignores one of another length.
-            if code == 14 && len == 8 && ts_offset.is_none() {
-                let b = &self.buf[val..val + 8];
-                let v = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-                ts_offset = Some(if be {
-                    i64::from_be_bytes(v)
-                } else {
-                    i64::from_le_bytes(v)
-                });
-            }
-            // if_fcslen: in bits by the specification; wiretap takes a value under 8 for
-            // octets (measured: 4 and 32 both strip 4 bytes, 12 strips one). Ethernet only.
-            if code == OPT_IF_FCSLEN && len >= 1 && fcs_len.is_none() && linktype == 1 {
-                let v = self.buf[val];
-                fcs_len = Some(if v >= 8 { v / 8 } else { v });
-            }
-            pos = val + len.div_ceil(4) * 4;
+        if let Some(code) = bad_resolution {
+            return Err(self.bad(at, Damage::TimeResolution { code }));
         }
         self.interfaces.push(Interface {
             linktype,
