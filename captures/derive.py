@@ -132,17 +132,38 @@ def records(capture):
         off += 16 + incl
 
 
-def relink(capture, out_name, linktype, wrap):
-    """The capture's Ethernet frames with their Ethernet header replaced by `wrap(n, ip,
-    ethertype)`, written with `linktype` (the original length grows or shrinks alike)."""
+def rewrite(capture, out_name, link_field, frame_of):
+    """The capture's frames as `frame_of(n, frame)` makes them, written with the header's
+    link type field set to `link_field` (the original length grows or shrinks alike)."""
     hdr = bytearray(open(capture, 'rb').read(24))
-    struct.pack_into('<I', hdr, 20, linktype)
+    struct.pack_into('<I', hdr, 20, link_field)
     out = bytearray(hdr)
     for n, (rec, frame) in enumerate(records(capture)):
         sec, frac, incl, orig = struct.unpack('<IIII', rec)
-        f = wrap(n, frame[14:], frame[12:14])
+        f = frame_of(n, frame)
         out += struct.pack('<IIII', sec, frac, len(f), orig - incl + len(f)) + f
     open(out_name, 'wb').write(bytes(out))
+
+
+def relink(capture, out_name, linktype, wrap):
+    """The capture's Ethernet frames with their Ethernet header replaced by `wrap(n, ip,
+    ethertype)`, written with `linktype`."""
+    rewrite(capture, out_name, linktype, lambda n, frame: wrap(n, frame[14:], frame[12:14]))
+
+
+def ng_blocks(capture):
+    """(block type, whole block) of each block of a little-endian pcapng."""
+    data = open(capture, 'rb').read()
+    off = 0
+    while off + 8 <= len(data):
+        btype, blen = struct.unpack_from('<II', data, off)
+        yield btype, data[off:off + blen]
+        off += blen
+
+
+def ng_block(btype, body):
+    """A little-endian pcapng block of `body` (padded already), with both its lengths."""
+    return struct.pack('<II', btype, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
 
 
 # Link types other capture tools write, each made from the classic demo's frames:
@@ -172,13 +193,9 @@ relink('classic-ipv6.pcap', 'ipv6-as-ipv4.pcap', 1,
 # a 4-byte offset option, which wiretap ignores, and before a second one, which it ignores
 # too) and the second interface a day behind, so that the two copies of each packet are a
 # day and an hour apart.
-ng = open('dumpcap-two-interfaces.pcapng', 'rb').read()
 out = bytearray()
-off = 0
 interface = 0
-while off + 8 <= len(ng):
-    btype, blen = struct.unpack_from('<II', ng, off)
-    block = ng[off:off + blen]
+for btype, block in ng_blocks('dumpcap-two-interfaces.pcapng'):
     if btype == 1:
         if interface == 0:
             extra = (struct.pack('<HHi', 14, 4, 12345) + struct.pack('<HHq', 14, 8, 3600)
@@ -186,11 +203,8 @@ while off + 8 <= len(ng):
         else:
             extra = struct.pack('<HHq', 14, 8, -86400)
         interface += 1
-        body = block[8:16] + extra + block[16:-4]
-        blen = 12 + len(body)
-        block = struct.pack('<II', 1, blen) + body + struct.pack('<I', blen)
+        block = ng_block(1, block[8:16] + extra + block[16:-4])
     out += block
-    off += struct.unpack_from('<I', ng, off + 4)[0]
 open('pcapng-tsoffset.pcapng', 'wb').write(bytes(out))
 
 # Compressed captures, which tshark 4.0 reads through (gzip, zstd, LZ4, known by their magic
@@ -215,30 +229,18 @@ open('damaged-cut.pcap.gz', 'wb').write(gz[:len(gz) * 2 // 3])
 # set (F, and two 16-bit words), which wiretap reads and Wireshark's Ethernet dissector
 # leaves out of the packet.
 import zlib
-src = open('classic-ipv4.pcap', 'rb').read()
-hdr = bytearray(src[:24])
-struct.pack_into('<I', hdr, 20, 1 | 0x04000000 | (2 << 28))
-out = bytearray(hdr)
-for rec, frame in records('classic-ipv4.pcap'):
-    sec, frac, incl, orig = struct.unpack('<IIII', rec)
-    f = frame + struct.pack('<I', zlib.crc32(frame))
-    out += struct.pack('<IIII', sec, frac, len(f), orig + 4) + f
-open('ethernet-fcs.pcap', 'wb').write(bytes(out))
+rewrite('classic-ipv4.pcap', 'ethernet-fcs.pcap', 1 | 0x04000000 | (2 << 28),
+        lambda n, frame: frame + struct.pack('<I', zlib.crc32(frame)))
 
 # pcapng's ways to say frames end in an FCS: dumpcap-ipv6.pcapng's Ethernet frames with their
 # CRC-32 appended, the interface's if_fcslen at 32 bits, and every other packet's flags
 # (epb_flags: inbound, FCS length 4 octets) saying it again; wiretap strips the FCS, and
 # tshark finds each good.
-ng = open('dumpcap-ipv6.pcapng', 'rb').read()
 out = bytearray()
-off = 0
 n = 0
-while off + 8 <= len(ng):
-    btype, blen = struct.unpack_from('<II', ng, off)
-    block = ng[off:off + blen]
+for btype, block in ng_blocks('dumpcap-ipv6.pcapng'):
     if btype == 1:
-        body = block[8:16] + struct.pack('<HHB3x', 13, 1, 32) + block[16:-4]
-        block = struct.pack('<II', 1, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+        block = ng_block(1, block[8:16] + struct.pack('<HHB3x', 13, 1, 32) + block[16:-4])
     elif btype == 6:
         ifid, th, tl, cl, ol = struct.unpack_from('<IIIII', block, 8)
         data = block[28:28 + cl]
@@ -248,8 +250,6 @@ while off + 8 <= len(ng):
             opts = struct.pack('<HHI', 2, 4, 1 | (4 << 5)) + struct.pack('<HH', 0, 0)
         n += 1
         body = struct.pack('<IIIII', ifid, th, tl, len(data), ol + 4)
-        body += data + b'\0' * (-len(data) % 4) + opts
-        block = struct.pack('<II', 6, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+        block = ng_block(6, body + data + b'\0' * (-len(data) % 4) + opts)
     out += block
-    off += blen
 open('pcapng-fcs.pcapng', 'wb').write(bytes(out))
