@@ -9,9 +9,14 @@ use crate::common::{lines, read_json, stderr};
 
 /// Starts `synack watch` and waits until it says it is listening.
 fn start(args: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .arg("watch")
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synack"));
+    cmd.arg("watch").args(args);
+    listening(cmd, "lo")
+}
+
+/// Spawns `cmd` (a `synack watch`) and waits until it says it is listening on `iface`.
+fn listening(mut cmd: Command, iface: &str) -> Child {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -20,7 +25,7 @@ fn start(args: &[&str]) -> Child {
     let mut r = BufReader::new(err);
     let mut line = String::new();
     r.read_line(&mut line).expect("read stderr");
-    assert!(line.contains("listening on lo"), "{line}");
+    assert!(line.contains(&format!("listening on {iface}")), "{line}");
     // Keep draining stderr so the child never blocks on it.
     std::thread::spawn(move || {
         let mut rest = String::new();
@@ -387,36 +392,11 @@ fn watch_captures_nflog_with_the_stamps_it_saves() {
     }
     let dir = tempfile::tempdir().expect("tmp");
     let saved = dir.path().join("nflog.pcap");
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns,
-            env!("CARGO_BIN_EXE_synack"),
-            "watch",
-            "-i",
-            "nflog:9",
-        ])
-        .args([
-            "-c",
-            "3",
-            "--format",
-            "json",
-            "-w",
-            saved.to_str().expect("path"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn synack watch");
-    let mut r = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    r.read_line(&mut line).expect("read stderr");
-    assert!(line.contains("listening on nflog:9"), "{line}");
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = r.read_to_string(&mut rest);
-    });
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_synack"), "watch"])
+        .args(["-i", "nflog:9", "-c", "3", "--format", "json", "-w"])
+        .arg(&saved);
+    let child = listening(cmd, "nflog:9");
     // A handshake to a listener in the namespace: SYN, SYN+ACK, ACK.
     run(&[
         "python3",

@@ -825,13 +825,7 @@ impl<'a> FileReader<'a> {
             return Err(self.bad(at, Damage::PcapngVersion { major }));
         }
         if let Err(what) = check_options(&self.buf[12..rest - 4], be) {
-            return Err(self.bad(
-                at,
-                Damage::BadOptions {
-                    block: "section header",
-                    problem: what,
-                },
-            ));
+            return Err(self.bad_options(at, "section header", what));
         }
         // Its trailing copy of the length must agree, as for every block.
         let trailer = u32_at(&self.buf, rest - 4, be);
@@ -893,13 +887,7 @@ impl<'a> FileReader<'a> {
                         return Err(self.short_block(at, "interface statistics block"));
                     }
                     if let Err(what) = check_options(&self.buf[12..], be) {
-                        return Err(self.bad(
-                            at,
-                            Damage::BadOptions {
-                                block: "interface statistics",
-                                problem: what,
-                            },
-                        ));
+                        return Err(self.bad_options(at, "interface statistics", what));
                     }
                 }
                 // NRB, DSB, custom and unknown blocks carry no frames.
@@ -915,6 +903,11 @@ impl<'a> FileReader<'a> {
             offset: at,
             what,
         }
+    }
+
+    /// A block whose option list wiretap rejects.
+    fn bad_options(&self, at: u64, block: &'static str, problem: OptionProblem) -> FileError {
+        self.bad(at, Damage::BadOptions { block, problem })
     }
 
     fn short_block(&self, at: u64, block: &'static str) -> FileError {
@@ -974,13 +967,7 @@ impl<'a> FileReader<'a> {
                 fcs_len = own;
             }
             if let Err(what) = walked {
-                return Err(self.bad(
-                    at,
-                    Damage::BadOptions {
-                        block: "packet block",
-                        problem: what,
-                    },
-                ));
+                return Err(self.bad_options(at, "packet block", what));
             }
         }
         self.frames += 1;
@@ -1059,13 +1046,7 @@ impl<'a> FileReader<'a> {
             _ => {}
         });
         if let Err(what) = walked {
-            return Err(self.bad(
-                at,
-                Damage::BadOptions {
-                    block: "interface description",
-                    problem: what,
-                },
-            ));
+            return Err(self.bad_options(at, "interface description", what));
         }
         if let Some(code) = bad_resolution {
             return Err(self.bad(at, Damage::TimeResolution { code }));
@@ -1271,15 +1252,31 @@ mod tests {
         v
     }
 
+    /// A little-endian section header block of version 1.0 and unknown length.
+    fn section_header() -> Vec<u8> {
+        let mut shb = PCAPNG_BOM.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        block(PCAPNG_SHB, &shb)
+    }
+
+    /// An enhanced packet block: interface, timestamp, the frame (its own original length),
+    /// padded, then `options`.
+    fn enhanced_packet(ifid: u32, ts: u64, data: &[u8], options: &[u8]) -> Vec<u8> {
+        let len = data.len() as u32;
+        let mut epb = Vec::new();
+        for x in [ifid, (ts >> 32) as u32, ts as u32, len, len] {
+            epb.extend_from_slice(&x.to_le_bytes());
+        }
+        epb.extend_from_slice(data);
+        epb.resize(epb.len().next_multiple_of(4), 0);
+        epb.extend_from_slice(options);
+        block(6, &epb)
+    }
+
     #[test]
     fn test_pcapng_interfaces_with_different_linktypes_and_tsresol() {
-        let mut f = Vec::new();
-        let mut shb = Vec::new();
-        shb.extend_from_slice(&PCAPNG_BOM.to_le_bytes());
-        shb.extend_from_slice(&1u16.to_le_bytes());
-        shb.extend_from_slice(&0u16.to_le_bytes());
-        shb.extend_from_slice(&(-1i64).to_le_bytes());
-        f.extend(block(PCAPNG_SHB, &shb));
+        let mut f = section_header();
         let mut idb0 = vec![1, 0, 0, 0];
         idb0.extend_from_slice(&0u32.to_le_bytes());
         f.extend(block(1, &idb0));
@@ -1287,13 +1284,12 @@ mod tests {
         idb1.extend_from_slice(&0u32.to_le_bytes());
         idb1.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0]); // if_tsresol = 10^-9
         f.extend(block(1, &idb1));
-        let mut epb = Vec::new();
-        let ts: u64 = 1_700_000_000_123_456_789;
-        for x in [1u32, (ts >> 32) as u32, ts as u32, 3, 3] {
-            epb.extend_from_slice(&x.to_le_bytes());
-        }
-        epb.extend_from_slice(&[0x45, 0, 0]);
-        f.extend(block(6, &epb));
+        f.extend(enhanced_packet(
+            1,
+            1_700_000_000_123_456_789,
+            &[0x45, 0, 0],
+            &[],
+        ));
         let mut r = FileReader::new(&f[..]).expect("test data");
         let fr = r.next_frame().expect("test data").expect("test data");
         assert_eq!(fr.meta.linktype, 101);
@@ -1328,21 +1324,11 @@ mod tests {
             ([behind, ahead].concat(), -86_400),
             (short, 0),
         ] {
-            let mut f = Vec::new();
-            let mut shb = PCAPNG_BOM.to_le_bytes().to_vec();
-            shb.extend_from_slice(&[1, 0, 0, 0]);
-            shb.extend_from_slice(&(-1i64).to_le_bytes());
-            f.extend(block(PCAPNG_SHB, &shb));
+            let mut f = section_header();
             let mut idb = vec![101, 0, 0, 0, 0, 0, 0, 0];
             idb.extend_from_slice(&options);
             f.extend(block(1, &idb));
-            let mut epb = Vec::new();
-            let ts: u64 = 1_700_000_000_000_001;
-            for x in [0u32, (ts >> 32) as u32, ts as u32, 1, 1] {
-                epb.extend_from_slice(&x.to_le_bytes());
-            }
-            epb.push(0x45);
-            f.extend(block(6, &epb));
+            f.extend(enhanced_packet(0, 1_700_000_000_000_001, &[0x45], &[]));
             let mut r = FileReader::new(&f[..]).expect("test data");
             let fr = r.next_frame().expect("test data").expect("test data");
             assert_eq!(
@@ -1368,25 +1354,16 @@ mod tests {
             (Some(32), 0, 4),
             (None, 4, 4),
         ] {
-            let mut f = Vec::new();
-            let mut shb = PCAPNG_BOM.to_le_bytes().to_vec();
-            shb.extend_from_slice(&[1, 0, 0, 0]);
-            shb.extend_from_slice(&(-1i64).to_le_bytes());
-            f.extend(block(PCAPNG_SHB, &shb));
+            let mut f = section_header();
             let mut idb = vec![1, 0, 0, 0, 0, 0, 0, 0];
             if let Some(v) = if_fcslen {
                 idb.extend_from_slice(&[13, 0, 1, 0, v, 0, 0, 0]);
             }
             f.extend(block(1, &idb));
-            let mut epb = Vec::new();
-            for x in [0u32, 0, 1, 4, 4] {
-                epb.extend_from_slice(&x.to_le_bytes());
-            }
-            epb.extend_from_slice(&[1, 2, 3, 4]);
-            epb.extend_from_slice(&[2, 0, 4, 0]);
-            epb.extend_from_slice(&(own << 5 | 1).to_le_bytes());
-            epb.extend_from_slice(&[0, 0, 0, 0]);
-            f.extend(block(6, &epb));
+            let mut flags = vec![2, 0, 4, 0];
+            flags.extend_from_slice(&(own << 5 | 1).to_le_bytes());
+            flags.extend_from_slice(&[0, 0, 0, 0]);
+            f.extend(enhanced_packet(0, 1, &[1, 2, 3, 4], &flags));
             let mut r = FileReader::new(&f[..]).expect("test data");
             let fr = r.next_frame().expect("test data").expect("test data");
             assert_eq!(fr.meta.fcs_len, want, "{if_fcslen:?} {own}");
