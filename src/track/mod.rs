@@ -193,7 +193,7 @@ pub struct Tomb {
     pub burial: u32,
     /// TCP: what the analysis and the endpoint states need to go on exactly as Wireshark
     /// does when the connection speaks again (keep-alives after a long silence).
-    pub tcp: Option<Box<tcp::TcpTomb>>,
+    pub tcp: Option<tcp::TcpTomb>,
 }
 
 /// All conversations of a capture, bounded: a conversation is summed up (its `conn` record
@@ -284,7 +284,7 @@ impl Tracker {
 
     /// Tombs kept per place in the table: TCP and UDP each keep four small ones (about 60
     /// bytes: enough for Wireshark's stream numbers and port-reuse flags), and TCP one with
-    /// the analysis state (about 350 bytes) for a connection that speaks again.
+    /// the analysis state (about 400 bytes) for a connection that speaks again.
     fn graveyards(places: usize) -> [Graveyard; 2] {
         [
             Graveyard::new(places.saturating_mul(4), places),

@@ -206,23 +206,58 @@ impl Default for Table {
 /// Tombs of one protocol, bounded twice: all tombs (small: stream, client, bases) and the
 /// ones that still carry TCP analysis state (larger). The oldest go first; an old heavy tomb
 /// first loses its analysis state, then, older still, its place.
+///
+/// Both kinds are kept in burial order in queues that are the storage itself, addressed by
+/// burial sequence number: a burial writes at the back (memory the processor sees coming),
+/// the oldest leaves from the front, and the map from flows holds only sequence numbers. A
+/// flood buries a conversation per packet: a map of tombs beside order queues, with a boxed
+/// TCP tomb, missed the cache about five times per burial (insert, the oldest's lookup and
+/// removal, the heavy tomb's drop and free); this misses twice (insert, the oldest's removal).
 pub struct Graveyard {
-    tombs: FxHashMap<u64, Tomb>,
-    /// Burial order of every tomb, and of the heavy ones; entries whose flow was buried
-    /// again since (another burial number) are stale and skipped.
-    order: VecDeque<(u32, u64)>,
-    heavy_order: VecDeque<(u32, u64)>,
+    /// Sequence number of each buried flow's tomb.
+    index: FxHashMap<u64, u64>,
+    /// Tombs from sequence number `first` on; exhumed ones leave holes, dropped at the front
+    /// and squeezed out when they are as many as the tombs.
+    tombs: VecDeque<Buried>,
+    first: u64,
+    live: usize,
+    /// The TCP analysis states, likewise, from `heavy_first` on.
+    heavies: VecDeque<Heavy>,
+    heavy_first: u64,
     heavy: usize,
     bound: usize,
     heavy_bound: usize,
 }
 
+/// A tomb without its TCP analysis state, which is at sequence number `heavy` of the heavy
+/// queue while it is there.
+struct Buried {
+    digest: u64,
+    stream: u32,
+    client: super::Side,
+    bases: super::BySide<Option<super::SeqNumber>>,
+    burial: u32,
+    heavy: u64,
+    /// Exhumed, or buried again later.
+    hole: bool,
+}
+
+/// A TCP analysis state (`None` once taken: a hole).
+struct Heavy {
+    tcp: Option<super::tcp::TcpTomb>,
+}
+
+const NO_HEAVY: u64 = u64::MAX;
+
 impl Graveyard {
     pub fn new(bound: usize, heavy_bound: usize) -> Self {
         Graveyard {
-            tombs: FxHashMap::default(),
-            order: VecDeque::new(),
-            heavy_order: VecDeque::new(),
+            index: FxHashMap::default(),
+            tombs: VecDeque::new(),
+            first: 0,
+            live: 0,
+            heavies: VecDeque::new(),
+            heavy_first: 0,
             heavy: 0,
             bound: bound.max(1),
             heavy_bound,
@@ -230,11 +265,11 @@ impl Graveyard {
     }
 
     pub fn len(&self) -> usize {
-        self.tombs.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tombs.is_empty()
+        self.live == 0
     }
 
     /// Tombs that still carry TCP analysis state.
@@ -244,54 +279,135 @@ impl Graveyard {
 
     /// Takes the tomb of flow `digest`, if it has one.
     pub fn exhume(&mut self, digest: u64) -> Option<Tomb> {
-        let t = self.tombs.remove(&digest)?;
-        if t.tcp.is_some() {
-            self.heavy -= 1;
-        }
-        Some(t)
+        let seq = self.index.remove(&digest)?;
+        let b = self
+            .tombs
+            .get_mut(usize::try_from(seq - self.first).ok()?)?;
+        b.hole = true;
+        let (stream, client, bases, burial, heavy) =
+            (b.stream, b.client, b.bases, b.burial, b.heavy);
+        self.live -= 1;
+        Some(Tomb {
+            stream,
+            client,
+            bases,
+            burial,
+            tcp: self.take_heavy(heavy),
+        })
+    }
+
+    /// The analysis state at `seq` of the heavy queue, if still there.
+    fn take_heavy(&mut self, seq: u64) -> Option<super::tcp::TcpTomb> {
+        let at = usize::try_from(seq.checked_sub(self.heavy_first)?).ok()?;
+        let tcp = self.heavies.get_mut(at)?.tcp.take()?;
+        self.heavy -= 1;
+        Some(tcp)
     }
 
     /// Buries `tomb` (its `burial` number set by the caller) under `digest`.
     pub fn bury(&mut self, digest: u64, tomb: Tomb) {
-        let burial = tomb.burial;
-        if tomb.tcp.is_some() {
-            self.heavy += 1;
-            self.heavy_order.push_back((burial, digest));
-        }
-        if let Some(old) = self.tombs.insert(digest, tomb)
-            && old.tcp.is_some()
+        let Tomb {
+            stream,
+            client,
+            bases,
+            burial,
+            tcp,
+        } = tomb;
+        let seq = self.first + self.tombs.len() as u64;
+        let heavy = match tcp {
+            Some(tcp) => {
+                self.heavies.push_back(Heavy { tcp: Some(tcp) });
+                self.heavy += 1;
+                self.heavy_first + self.heavies.len() as u64 - 1
+            }
+            None => NO_HEAVY,
+        };
+        self.tombs.push_back(Buried {
+            digest,
+            stream,
+            client,
+            bases,
+            burial,
+            heavy,
+            hole: false,
+        });
+        self.live += 1;
+        // A flow buried again (rare: a tomb is exhumed when its flow comes back) leaves a hole
+        // where it was.
+        if let Some(before) = self.index.insert(digest, seq)
+            && let Some(b) = usize::try_from(before - self.first)
+                .ok()
+                .and_then(|at| self.tombs.get_mut(at))
         {
-            self.heavy -= 1;
+            b.hole = true;
+            let h = b.heavy;
+            self.live -= 1;
+            self.take_heavy(h);
         }
-        self.order.push_back((burial, digest));
+        // The oldest analysis states go first, then the oldest tombs.
         while self.heavy > self.heavy_bound {
-            let Some((b, k)) = self.heavy_order.pop_front() else {
+            let Some(h) = self.heavies.pop_front() else {
                 break;
             };
-            if let Some(t) = self.tombs.get_mut(&k)
-                && t.burial == b
-                && t.tcp.take().is_some()
-            {
+            self.heavy_first += 1;
+            if h.tcp.is_some() {
                 self.heavy -= 1;
             }
         }
-        while self.tombs.len() > self.bound {
-            let Some((b, k)) = self.order.pop_front() else {
+        while self.live > self.bound {
+            let Some(b) = self.tombs.pop_front() else {
                 break;
             };
-            if self.tombs.get(&k).is_some_and(|t| t.burial == b) {
-                self.exhume(k);
+            self.first += 1;
+            if !b.hole {
+                self.index.remove(&b.digest);
+                self.live -= 1;
+                self.take_heavy(b.heavy);
             }
         }
-        // Stale entries are dropped once they outnumber the live ones.
-        let tombs = &self.tombs;
-        let live = |&(b, k): &(u32, u64)| tombs.get(&k).is_some_and(|t| t.burial == b);
-        if self.order.len() > self.bound * 2 {
-            self.order.retain(live);
+        self.tidy();
+    }
+
+    /// Drops holes at the fronts, and squeezes the holes out when they outnumber what is
+    /// kept (the tombs' new sequence numbers go into the index; the analysis states are
+    /// squeezed too, in the same order: a tomb and its state are buried together).
+    fn tidy(&mut self) {
+        while self.tombs.front().is_some_and(|b| b.hole) {
+            self.tombs.pop_front();
+            self.first += 1;
         }
-        if self.heavy_order.len() > self.heavy_bound * 2 + 16 {
-            self.heavy_order
-                .retain(|e| live(e) && tombs.get(&e.1).is_some_and(|t| t.tcp.is_some()));
+        while self.heavies.front().is_some_and(|h| h.tcp.is_none()) {
+            self.heavies.pop_front();
+            self.heavy_first += 1;
+        }
+        if self.tombs.len() <= 2 * self.live + 16 && self.heavies.len() <= 2 * self.heavy + 16 {
+            return;
+        }
+        // Sequence numbers go on from where they were, so none is ever given twice.
+        let next = self.first + self.tombs.len() as u64;
+        let heavy_next = self.heavy_first + self.heavies.len() as u64;
+        let old_heavy_first = self.heavy_first;
+        let mut heavies = std::mem::take(&mut self.heavies);
+        self.heavy_first = heavy_next;
+        self.tombs.retain(|b| !b.hole);
+        self.first = next;
+        for (i, b) in self.tombs.iter_mut().enumerate() {
+            let seq = next + i as u64;
+            if let Some(slot) = self.index.get_mut(&b.digest) {
+                *slot = seq;
+            }
+            let at = b.heavy.checked_sub(old_heavy_first);
+            let tcp = at
+                .and_then(|at| usize::try_from(at).ok())
+                .and_then(|at| heavies.get_mut(at))
+                .and_then(|h| h.tcp.take());
+            b.heavy = match tcp {
+                Some(tcp) => {
+                    self.heavies.push_back(Heavy { tcp: Some(tcp) });
+                    self.heavy_first + self.heavies.len() as u64 - 1
+                }
+                None => NO_HEAVY,
+            };
         }
     }
 }
@@ -337,7 +453,7 @@ mod tests {
         assert_eq!(t.slots().count(), 3);
     }
 
-    fn tomb(stream: u32, burial: u32, heavy: bool) -> Tomb {
+    pub(super) fn tomb(stream: u32, burial: u32, heavy: bool) -> Tomb {
         Tomb {
             stream,
             client: Side::Lo,
@@ -399,5 +515,134 @@ mod tests {
         t.take(s[3]);
         assert_eq!(t.front(List::Udp), None);
         assert!(t.is_empty());
+    }
+}
+
+/// The graveyard as first written (a map of tombs beside burial-order queues, each flow's
+/// tomb one lookup away): simple enough to be the model `Graveyard` must match, burial for
+/// burial, on random sequences.
+#[cfg(test)]
+mod model {
+    use super::*;
+
+    struct Model {
+        tombs: FxHashMap<u64, Tomb>,
+        /// Burial order of every tomb, and of the heavy ones; entries whose flow was buried
+        /// again since (another burial number) are stale and skipped.
+        order: VecDeque<(u32, u64)>,
+        heavy_order: VecDeque<(u32, u64)>,
+        heavy: usize,
+        bound: usize,
+        heavy_bound: usize,
+    }
+
+    impl Model {
+        fn new(bound: usize, heavy_bound: usize) -> Self {
+            Model {
+                tombs: FxHashMap::default(),
+                order: VecDeque::new(),
+                heavy_order: VecDeque::new(),
+                heavy: 0,
+                bound: bound.max(1),
+                heavy_bound,
+            }
+        }
+
+        fn len(&self) -> usize {
+            self.tombs.len()
+        }
+
+        fn heavy(&self) -> usize {
+            self.heavy
+        }
+
+        fn exhume(&mut self, digest: u64) -> Option<Tomb> {
+            let t = self.tombs.remove(&digest)?;
+            if t.tcp.is_some() {
+                self.heavy -= 1;
+            }
+            Some(t)
+        }
+
+        fn bury(&mut self, digest: u64, tomb: Tomb) {
+            let burial = tomb.burial;
+            if tomb.tcp.is_some() {
+                self.heavy += 1;
+                self.heavy_order.push_back((burial, digest));
+            }
+            if let Some(old) = self.tombs.insert(digest, tomb)
+                && old.tcp.is_some()
+            {
+                self.heavy -= 1;
+            }
+            self.order.push_back((burial, digest));
+            while self.heavy > self.heavy_bound {
+                let Some((b, k)) = self.heavy_order.pop_front() else {
+                    break;
+                };
+                if let Some(t) = self.tombs.get_mut(&k)
+                    && t.burial == b
+                    && t.tcp.take().is_some()
+                {
+                    self.heavy -= 1;
+                }
+            }
+            while self.tombs.len() > self.bound {
+                let Some((b, k)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.tombs.get(&k).is_some_and(|t| t.burial == b) {
+                    self.exhume(k);
+                }
+            }
+            // Stale entries are dropped once they outnumber the live ones.
+            let tombs = &self.tombs;
+            let live = |&(b, k): &(u32, u64)| tombs.get(&k).is_some_and(|t| t.burial == b);
+            if self.order.len() > self.bound * 2 {
+                self.order.retain(live);
+            }
+            if self.heavy_order.len() > self.heavy_bound * 2 + 16 {
+                self.heavy_order
+                    .retain(|e| live(e) && tombs.get(&e.1).is_some_and(|t| t.tcp.is_some()));
+            }
+        }
+    }
+
+    #[test]
+    fn test_graveyard_matches_its_model() {
+        let mut rng: u64 = 12345;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for round in 0..200 {
+            let bound = 1 + (next() % 50) as usize;
+            let hb = (next() % 20) as usize;
+            let mut a = Model::new(bound, hb);
+            let mut b = Graveyard::new(bound, hb);
+            let keys = 1 + next() % 120;
+            let mut burial = 0u32;
+            for step in 0..5000 {
+                let k = next() % keys;
+                if next() % 3 == 0 {
+                    let x = a.exhume(k).map(|t| (t.stream, t.burial, t.tcp.is_some()));
+                    let y = b.exhume(k).map(|t| (t.stream, t.burial, t.tcp.is_some()));
+                    assert_eq!(x, y, "round {round} step {step} exhume {k}");
+                } else {
+                    burial += 1;
+                    let heavy = next() % 2 == 0;
+                    let t = |burial| super::tests::tomb(k as u32, burial, heavy);
+                    a.bury(k, t(burial));
+                    b.bury(k, t(burial));
+                }
+                assert_eq!(
+                    (a.len(), a.heavy()),
+                    (b.len(), b.heavy()),
+                    "round {round} step {step}"
+                );
+            }
+        }
     }
 }

@@ -396,7 +396,6 @@ impl TcpConv {
             }
         }
         if let Some(k) = t.tcp {
-            let k = *k;
             c.flows = k.flows;
             c.states = k.states;
             c.irtt = k.irtt;
@@ -429,14 +428,14 @@ impl TcpConv {
             client: self.client,
             burial: 0,
             bases: BySide(Side::BOTH.map(|i| self.dirs[i].base_set.then_some(self.dirs[i].base))),
-            tcp: Some(Box::new(TcpTomb {
+            tcp: Some(TcpTomb {
                 flows: std::mem::take(&mut self.flows),
                 states: self.states,
                 irtt: self.irtt,
                 irtt_visible: self.irtt_visible,
                 saw_rst: self.saw_rst,
                 ends,
-            })),
+            }),
         }
     }
 
