@@ -217,25 +217,21 @@ impl Pipeline {
     /// With `packets`, `out` takes the batch along (the printer needs the decodes);
     /// without, only conversation records are kept and the batch is given back.
     pub fn record(&mut self, batch: Decodes, out: &mut Recorded, packets: bool) -> Option<Decodes> {
-        let b = out.decodes.len();
-        for (i, f) in batch.frames.iter().enumerate() {
+        let b = out.decodes.len() as u32;
+        for (i, (f, facts)) in batch.frames.iter().zip(&batch.facts).enumerate() {
             self.tracker.advance(f.meta.ts);
             self.drain_into(out);
-            let facts = f.facts.attach(&batch.bytes);
+            let facts = facts.attach(&batch.bytes);
+            self.scratch = PacketInfo::default();
+            self.tracker
+                .packet_into(f.meta.number, f.meta.ts, &facts, &mut self.scratch);
             if packets {
+                let info = out.slim(&self.scratch);
                 out.items.push(Item::Packet {
                     batch: b,
-                    frame: i,
-                    info: PacketInfo::default(),
+                    frame: i as u32,
+                    info,
                 });
-                if let Some(Item::Packet { info, .. }) = out.items.last_mut() {
-                    self.tracker
-                        .packet_into(f.meta.number, f.meta.ts, &facts, info);
-                }
-            } else {
-                self.scratch = PacketInfo::default();
-                self.tracker
-                    .packet_into(f.meta.number, f.meta.ts, &facts, &mut self.scratch);
             }
             self.drain_into(out);
         }
@@ -250,11 +246,12 @@ impl Pipeline {
     /// Empties a record the printer is done with: its conversation records' buffers go
     /// back to the tracker for new conversations; returns the decoded batches it held.
     pub fn reclaim<'r>(&mut self, rec: &'r mut Recorded) -> impl Iterator<Item = Decodes> + 'r {
-        for item in rec.items.drain(..) {
-            if let Item::Conn(c) = item {
-                self.tracker.recycle(c);
-            }
+        for c in rec.conns.drain(..) {
+            self.tracker.recycle(c);
         }
+        rec.items.clear();
+        rec.details.clear();
+        rec.summary = None;
         rec.decodes.drain(..)
     }
 
@@ -267,16 +264,17 @@ impl Pipeline {
 
     fn drain_into(&mut self, out: &mut Recorded) {
         while let Some(c) = self.tracker.pop_expired() {
-            out.items.push(Item::Conn(c));
+            out.conn(c);
         }
     }
 
     /// `finish`, recorded: the remaining conversations and the summary.
     pub fn record_finish(&mut self, out: &mut Recorded) {
         for c in self.tracker.finish() {
-            out.items.push(Item::Conn(c));
+            out.conn(c);
         }
-        out.items.push(Item::Summary(Box::new(self.summary(None))));
+        out.summary = Some(Box::new(self.summary(None)));
+        out.items.push(Item::Summary);
     }
 
     /// Records of every conversation still in memory (the demo prints them before its
@@ -320,9 +318,9 @@ impl Decoder {
                 meta: *m,
                 data,
                 whole: None,
-                facts,
                 checksum,
             });
+            out.facts.push(facts);
             return;
         }
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], len);
@@ -346,27 +344,32 @@ impl Decoder {
             meta: *m,
             data,
             whole,
-            facts,
             checksum,
         });
+        out.facts.push(facts);
     }
 }
 
+/// What the printer needs of a decoded frame (its facts for the tracker are kept apart).
 struct DecodedFrame {
     meta: FrameMeta,
     /// The frame's bytes, and a reassembled datagram's, in `Decodes::bytes`.
     data: Range<usize>,
     whole: Option<Range<usize>>,
-    facts: DetachedFacts,
     /// The transport's checksum verdict, so that decoding the frame again for printing
     /// does not sum its bytes again.
     checksum: Checksum,
 }
 
 /// Decoded frames with their bytes, made by a `Decoder`; reused from batch to batch.
+/// The tracker's facts of each frame are a vector of their own: a batch goes on to the
+/// printing thread and comes back, and what that thread never reads stays in the cache of
+/// the thread that writes it again (a cache line written by one core after the other read
+/// it has to be fetched from that core first).
 #[derive(Default)]
 pub struct Decodes {
     frames: Vec<DecodedFrame>,
+    facts: Vec<DetachedFacts>,
     bytes: Vec<u8>,
 }
 
@@ -390,6 +393,7 @@ impl Decodes {
 
     pub fn clear(&mut self) {
         self.frames.clear();
+        self.facts.clear();
         self.bytes.clear();
     }
 
@@ -400,18 +404,46 @@ impl Decodes {
     }
 }
 
-/// One recorded event. Items live in a reused vector and are not boxed: a packet item and a
-/// conversation record are of a size, and boxing either would allocate once per event.
-#[allow(clippy::large_enum_variant)]
+/// One recorded event, small and without a destructor: a packet's tracking facts in their
+/// usual size (its rare verdict details in `Recorded::details`), a conversation record by
+/// its place in `Recorded::conns`. Items go from core to core, and back for reuse: a full
+/// `PacketInfo` in each (some 300 bytes, mostly verdict evidence that only a flagged
+/// segment's line shows) was most of the bytes the cores passed to each other.
+#[derive(Clone, Copy)]
 enum Item {
     /// Frame `frame` of batch `batch` in `Recorded::decodes`.
     Packet {
-        batch: usize,
-        frame: usize,
-        info: PacketInfo,
+        batch: u32,
+        frame: u32,
+        info: Slim,
     },
-    Conn(Finished),
-    Summary(Box<Summary>),
+    Conn(u32),
+    Summary,
+}
+
+/// A `PacketInfo` without its verdict details and reply (`details`, when there are any).
+#[derive(Clone, Copy)]
+struct Slim {
+    stream: Option<u32>,
+    rel_seq: Option<u32>,
+    rel_ack: Option<u32>,
+    window: Option<u32>,
+    outer_stream: Option<u32>,
+    handshake: Option<crate::track::HandshakeNote>,
+    analysis: crate::track::analysis::Flags,
+    states: Option<(crate::track::TcpState, crate::track::TcpState)>,
+    step: Option<crate::track::Step>,
+    from_client: bool,
+    /// Index in `Recorded::details`, or `NO_DETAILS`.
+    details: u32,
+}
+
+const NO_DETAILS: u32 = u32::MAX;
+
+/// What a `Slim` leaves out.
+struct Details {
+    verdict: crate::track::analysis::Verdict,
+    reply_to: Option<(u64, crate::time::Duration)>,
 }
 
 /// Events of many frames, made on the thread that tracks and replayed into a sink on the
@@ -419,6 +451,9 @@ enum Item {
 #[derive(Default)]
 pub struct Recorded {
     items: Vec<Item>,
+    conns: Vec<Finished>,
+    details: Vec<Details>,
+    summary: Option<Box<Summary>>,
     /// The decoded batches the packet items refer to, in order (`read` and `watch` hand
     /// over one per record; without packets there are none).
     decodes: Vec<Decodes>,
@@ -427,6 +462,67 @@ pub struct Recorded {
 impl Recorded {
     /// Batches are handed over at about this size.
     pub const ITEMS: usize = 1024;
+
+    fn conn(&mut self, c: Finished) {
+        self.items.push(Item::Conn(self.conns.len() as u32));
+        self.conns.push(c);
+    }
+
+    /// `info` in its small form; its details (verdict evidence, a reply) kept apart when a
+    /// printer could show them: a flagged segment's `why`, a reply's request.
+    fn slim(&mut self, info: &PacketInfo) -> Slim {
+        let details = if info.analysis.is_empty() && info.reply_to.is_none() {
+            NO_DETAILS
+        } else {
+            self.details.push(Details {
+                verdict: info.verdict,
+                reply_to: info.reply_to,
+            });
+            self.details.len() as u32 - 1
+        };
+        Slim {
+            stream: info.stream,
+            rel_seq: info.rel_seq,
+            rel_ack: info.rel_ack,
+            window: info.window,
+            outer_stream: info.outer_stream,
+            handshake: info.handshake,
+            analysis: info.analysis,
+            states: info.states,
+            step: info.step,
+            from_client: info.from_client,
+            details,
+        }
+    }
+
+    /// The whole `PacketInfo` again (what the printers read), on the printing thread, into
+    /// `info` (the previous packet's): the verdict details are written only when this packet
+    /// or the previous one had any, not cleared for every packet.
+    fn fill(&self, info: &mut PacketInfo, s: &Slim, detailed: &mut bool) {
+        info.stream = s.stream;
+        info.from_client = s.from_client;
+        info.rel_seq = s.rel_seq;
+        info.rel_ack = s.rel_ack;
+        info.window = s.window;
+        info.step = s.step;
+        info.handshake = s.handshake;
+        info.states = s.states;
+        info.analysis = s.analysis;
+        info.outer_stream = s.outer_stream;
+        match self.details.get(s.details as usize) {
+            Some(d) => {
+                info.verdict = d.verdict;
+                info.reply_to = d.reply_to;
+                *detailed = true;
+            }
+            None if *detailed => {
+                info.verdict = Default::default();
+                info.reply_to = None;
+                *detailed = false;
+            }
+            None => {}
+        }
+    }
 
     pub fn len(&self) -> usize {
         self.items.len()
@@ -439,16 +535,23 @@ impl Recorded {
     /// Hands every event to `sink`, in order. Returns whether the summary was among them.
     pub fn replay(&self, sink: &mut dyn Sink) -> io::Result<bool> {
         let mut summary = false;
+        let mut info = PacketInfo::default();
+        let mut detailed = false;
         for item in &self.items {
             match item {
-                Item::Packet { batch, frame, info } => {
+                Item::Packet {
+                    batch,
+                    frame,
+                    info: slim,
+                } => {
                     let Some((f, bytes)) = self
                         .decodes
-                        .get(*batch)
-                        .and_then(|d| d.frames.get(*frame).map(|f| (f, &d.bytes)))
+                        .get(*batch as usize)
+                        .and_then(|d| d.frames.get(*frame as usize).map(|f| (f, &d.bytes)))
                     else {
                         continue;
                     };
+                    self.fill(&mut info, slim, &mut detailed);
                     // Decoded again from the bytes: cheaper than moving the decode itself
                     // (some 400 bytes) from core to core.
                     let meta = &f.meta;
@@ -469,14 +572,20 @@ impl Recorded {
                     sink.packet(&PacketEvent {
                         frame: f.meta,
                         decoded,
-                        info,
+                        info: &info,
                     })?;
                 }
-                Item::Conn(c) => sink.conn(c)?,
-                Item::Summary(s) => {
-                    sink.summary(s)?;
-                    sink.flush()?;
-                    summary = true;
+                Item::Conn(c) => {
+                    if let Some(c) = self.conns.get(*c as usize) {
+                        sink.conn(c)?;
+                    }
+                }
+                Item::Summary => {
+                    if let Some(s) = &self.summary {
+                        sink.summary(s)?;
+                        sink.flush()?;
+                        summary = true;
+                    }
                 }
             }
         }
