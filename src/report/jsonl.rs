@@ -122,45 +122,62 @@ fn put_ip(w: &mut Vec<u8>, ip: IpAddr) {
     }
 }
 
-/// `v` in decimal (as itoa writes it). Numbers are most of a packet line, and each went
-/// through itoa's buffer and a `memcpy` call of its length: here the digits are gathered
-/// in a register, two per table lookup, and stored at once (digits stored one by one and
-/// read back as a block would stall the processor: a store cannot be forwarded to a wider
-/// load).
+/// "00" to "99" as the two bytes of a `u16` in memory order: one load per pair.
+const PAIR_WORDS: [u16; 100] = {
+    let mut t = [0u16; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = (b'0' + (i / 10) as u8) as u16 | (((b'0' + (i % 10) as u8) as u16) << 8);
+        i += 1;
+    }
+    t
+};
+
+/// The decimal digits of `v` (below 10^8) as the bytes of a `u64` in memory order, and
+/// their count: gathered two at a time in a register.
 #[inline(always)]
-fn put_uint(w: &mut Vec<u8>, v: u64) {
-    let pair = |p: u64| {
-        let i = 2 * p as usize;
-        u16::from_le_bytes([DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]])
-    };
-    if v < 10 {
-        w.push(b'0' + v as u8);
-        return;
-    }
-    if v < 100 {
-        w.extend_from_slice(&pair(v).to_le_bytes());
-        return;
-    }
-    if v >= 10_000_000_000_000_000 {
-        w.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        return;
-    }
-    let mut digits: u128 = 0;
+fn digits_word(mut v: u32) -> (u64, usize) {
+    let mut word = 0u64;
     let mut n = 0;
-    let mut v = v;
     while v >= 100 {
-        digits = (digits << 16) | u128::from(pair(v % 100));
+        word = (word << 16) | u64::from(PAIR_WORDS[(v % 100) as usize]);
         v /= 100;
         n += 2;
     }
     if v >= 10 {
-        digits = (digits << 16) | u128::from(pair(v));
-        n += 2;
+        ((word << 16) | u64::from(PAIR_WORDS[v as usize]), n + 2)
     } else {
-        digits = (digits << 8) | u128::from(b'0' + v as u8);
-        n += 1;
+        ((word << 8) | u64::from(b'0' + v as u8), n + 1)
     }
-    put_cut(w, &digits.to_le_bytes(), n);
+}
+
+/// `v` in decimal (as itoa writes it). Numbers are most of a packet line, and each went
+/// through itoa's buffer and a `memcpy` call of its length: here the digits are gathered
+/// in a register and stored at once (digits stored one by one and read back as a block
+/// would stall the processor: a store cannot be forwarded to a wider load).
+#[inline(always)]
+fn put_uint(w: &mut Vec<u8>, v: u64) {
+    if v < 10 {
+        w.push(b'0' + v as u8);
+    } else if v < 100 {
+        w.extend_from_slice(&PAIR_WORDS[v as usize].to_le_bytes());
+    } else if v < 100_000_000 {
+        let (word, n) = digits_word(v as u32);
+        put_cut(w, &word.to_le_bytes(), n);
+    } else if v < 10_000_000_000_000_000 {
+        // The top digits, then exactly eight (zeros kept).
+        let (word, n) = digits_word((v / 100_000_000) as u32);
+        put_cut(w, &word.to_le_bytes(), n);
+        let mut lo = (v % 100_000_000) as u32;
+        let mut word = 0u64;
+        for _ in 0..4 {
+            word = (word << 16) | u64::from(PAIR_WORDS[(lo % 100) as usize]);
+            lo /= 100;
+        }
+        w.extend_from_slice(&word.to_le_bytes());
+    } else {
+        w.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
 }
 
 /// A payload's text (`escape_payload`) as a JSON string, written piece by piece from the
