@@ -220,6 +220,10 @@ pub struct Tracker {
     /// Packet time: robust to single damaged timestamps (see `advance`).
     clock: i128,
     recent: [i128; Tracker::CLOCK_WINDOW],
+    newest: usize,
+    /// Frame times seen (up to the window) and the length of the latest run in order.
+    seen: usize,
+    in_order: usize,
     /// Three frame times have been seen: the clock may expire conversations.
     clock_trusted: bool,
     /// No conversation is due before this time (a lower bound, exact after each check that
@@ -315,6 +319,9 @@ impl Tracker {
             },
             clock: i128::MIN,
             recent: [i128::MIN; Tracker::CLOCK_WINDOW],
+            newest: 0,
+            seen: 0,
+            in_order: 0,
             clock_trusted: false,
             due_at_least: i128::MIN,
             totals: Totals::default(),
@@ -327,21 +334,36 @@ impl Tracker {
     /// seen there is no median, so nothing expires, and the conversations of those first
     /// frames count as active from the first trustworthy time on.
     pub fn advance(&mut self, ts: Timestamp) {
+        const W: usize = Tracker::CLOCK_WINDOW;
         let t = ts.as_nanos();
-        self.recent.rotate_left(1);
-        self.recent[Tracker::CLOCK_WINDOW - 1] = t;
-        if self.recent[0] == i128::MIN {
+        // The window is a ring (`newest` its latest place); `in_order` is how many frame times
+        // up to this one never went back, so a full run means the window is sorted.
+        self.in_order = if t >= self.recent[self.newest] {
+            (self.in_order + 1).min(W)
+        } else {
+            1
+        };
+        self.newest = if self.newest + 1 == W {
+            0
+        } else {
+            self.newest + 1
+        };
+        self.recent[self.newest] = t;
+        if self.seen < W {
+            self.seen += 1;
+        }
+        if self.seen < W {
             // Warming up: keep some time for the tables, but no expiry yet.
             self.clock = self.clock.max(t);
             return;
         }
-        // Frame times mostly come in order: then the middle one is the median, unsorted.
-        let median = if self.recent.is_sorted() {
-            self.recent[Tracker::CLOCK_WINDOW / 2]
+        // Frame times mostly come in order: then the median is the one two places back.
+        let median = if self.in_order == W {
+            self.recent[(self.newest + W - W / 2) % W]
         } else {
             let mut sorted = self.recent;
             sorted.sort_unstable();
-            sorted[Tracker::CLOCK_WINDOW / 2]
+            sorted[W / 2]
         };
         self.clock = self.clock.max(median);
         if !self.clock_trusted {
@@ -450,7 +472,16 @@ impl Tracker {
 
     /// The next conversation whose time is up at the current clock, if any. Call until None
     /// before each packet and when the clock moves without one.
+    #[inline]
     pub fn pop_expired(&mut self) -> Option<Finished> {
+        // Checked before and after every packet, and almost always nothing: no call then.
+        if self.ready.is_empty() && (!self.clock_trusted || self.clock < self.due_at_least) {
+            return None;
+        }
+        self.pop_due()
+    }
+
+    fn pop_due(&mut self) -> Option<Finished> {
         if let Some(f) = self.ready.pop() {
             return Some(f);
         }
