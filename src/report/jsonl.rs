@@ -182,8 +182,15 @@ fn put_uint(w: &mut Vec<u8>, v: u64) {
 
 /// A payload's text (`escape_payload`) as a JSON string, written piece by piece from the
 /// frame's bytes (no copy through a scratch text). Returns whether the payload was cut.
-fn payload_str<W: Write>(w: &mut W, bytes: &[u8], limit: usize) -> io::Result<bool> {
+fn payload_str(w: &mut Vec<u8>, bytes: &[u8], limit: usize) -> io::Result<bool> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (take, cut) = payload::cut_point(bytes, limit);
+    if let Ok(text) = std::str::from_utf8(&bytes[..take]) {
+        w.push(b'"');
+        text_payload(w, text);
+        w.push(b'"');
+        return Ok(cut);
+    }
     w.write_all(b"\"")?;
     let mut result = Ok(());
     let cut = payload::pieces(bytes, limit, |p| {
@@ -205,6 +212,65 @@ fn payload_str<W: Write>(w: &mut W, bytes: &[u8], limit: usize) -> io::Result<bo
     result?;
     w.write_all(b"\"")?;
     Ok(cut)
+}
+
+/// `payload_str` of valid UTF-8 (most payloads): one walk where the general path takes
+/// three more (the plain-text check, the search for characters shown as `\xNN`, the JSON
+/// escaper's own). Characters show as themselves, `"` as `\"`; ASCII controls, DEL, the
+/// backslash and C1 controls (`c2 80`-`c2 9f`) byte by byte as `\xNN`, whose backslash
+/// JSON doubles.
+fn text_payload(w: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |x: u64, byte: u8| {
+        let y = x ^ (ONES * u64::from(byte));
+        y.wrapping_sub(ONES) & !y & HIGH != 0
+    };
+    let b = text.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        while let Some(word) = b.get(i..i + 8) {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(word);
+            let x = u64::from_le_bytes(x);
+            let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+            if control || has(x, 0x7f) || has(x, b'\\') || has(x, b'"') || has(x, 0xc2) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else { break };
+        // A C1 control is `c2` and a byte 80-9f; any other `c2` starts a character shown.
+        let c1 = c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n));
+        let shows = match c {
+            b'"' | b'\\' | 0x7f => false,
+            0xc2 => !c1,
+            _ => c >= 0x20,
+        };
+        if shows {
+            i += 1;
+            continue;
+        }
+        w.extend_from_slice(&b[start..i]);
+        let width = if c1 { 2 } else { 1 };
+        if c == b'"' {
+            w.extend_from_slice(b"\\\"");
+        } else {
+            for &x in &b[i..i + width] {
+                w.extend_from_slice(&[
+                    b'\\',
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(x >> 4)],
+                    HEX[usize::from(x & 15)],
+                ]);
+            }
+        }
+        i += width;
+        start = i;
+    }
+    w.extend_from_slice(&b[start..]);
 }
 
 /// A duration as seconds with nine decimals, exactly (as tshark prints durations), from its
@@ -881,6 +947,15 @@ mod tests {
             cases.push([b"say \"hi\"".as_slice(), &[x], b"\r\n"].concat());
             cases.push([b"ping".as_slice(), &[x, x], "é你".as_bytes()].concat());
             cases.push([b"\xc2".as_slice(), &[x], "ok\u{85}\u{9f}\u{a0}".as_bytes()].concat());
+            // Long ASCII lines, the byte at each place of a word and across words.
+            for at in [0, 1, 7, 8, 9, 15, 16, 19] {
+                let mut line = b"Hi,you send me :[Tue Nov 14] x".to_vec();
+                line[at] = x;
+                cases.push(line);
+                let mut line = "при\u{85}вет \"q\" 测试\\ \u{a0}ok".as_bytes().to_vec();
+                line.insert(at, x);
+                cases.push(line);
+            }
         }
         for case in &cases {
             for limit in [0, 1, 3, 5, 256] {
