@@ -86,12 +86,17 @@ fn json_inner<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
 
 /// Whether any of the eight bytes of `x` is a control byte, `"` or `\` (the bytes JSON
 /// escapes). Exact as a yes/no (the classic has-less-than and has-zero-byte tests).
+#[inline(always)]
 fn needs_escape(x: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH != 0;
-    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-    control || zero_byte(x ^ (ONES * u64::from(b'"'))) || zero_byte(x ^ (ONES * u64::from(b'\\')))
+    // Without branches: each test is exact as a yes/no, so their union is too.
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let flags = (x.wrapping_sub(ONES * 0x20) & !x)
+        | (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash);
+    flags & HIGH != 0
 }
 
 /// Appends the first `len` bytes of `block` by copying the whole block and cutting the line
@@ -223,9 +228,10 @@ fn text_payload(w: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The bits of the bytes of `x` equal to `byte` (exact as a yes/no), without a branch.
     let has = |x: u64, byte: u8| {
         let y = x ^ (ONES * u64::from(byte));
-        y.wrapping_sub(ONES) & !y & HIGH != 0
+        y.wrapping_sub(ONES) & !y
     };
     let b = text.as_bytes();
     let (mut start, mut i) = (0, 0);
@@ -234,8 +240,9 @@ fn text_payload(w: &mut Vec<u8>, text: &str) {
             let mut x = [0u8; 8];
             x.copy_from_slice(word);
             let x = u64::from_le_bytes(x);
-            let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-            if control || has(x, 0x7f) || has(x, b'\\') || has(x, b'"') || has(x, 0xc2) {
+            let control = x.wrapping_sub(ONES * 0x20) & !x;
+            let special = control | has(x, 0x7f) | has(x, b'\\') | has(x, b'"') | has(x, 0xc2);
+            if special & HIGH != 0 {
                 break;
             }
             i += 8;
