@@ -15,11 +15,9 @@ pub mod udp;
 
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
 use crate::time::{Duration, Timestamp};
 use crate::wire::tcp::TcpFixed;
-use table::{Conv, Graveyard, List, Table};
+use table::{Conv, FlowIndex, Graveyard, List, Table};
 
 pub use facts::{DetachedFacts, Facts, L4};
 use flow::Keep;
@@ -206,8 +204,8 @@ pub struct Tomb {
 pub struct Tracker {
     table: Table,
     /// Slot of the conversation each 4-tuple belongs to now.
-    tcp_index: FxHashMap<FlowKey, u32>,
-    udp_index: FxHashMap<FlowKey, u32>,
+    tcp_index: FlowIndex,
+    udp_index: FlowIndex,
     /// Summed-up flows (TCP, UDP) by a 64-bit digest of their 4-tuple (a fifth of the key's
     /// size; a false match needs about 2^32 tombs).
     graves: [Graveyard; 2],
@@ -310,8 +308,8 @@ impl Tracker {
     pub fn with_limits(keep_bytes: usize, limits: Limits) -> Self {
         Tracker {
             table: Table::new(),
-            tcp_index: FxHashMap::default(),
-            udp_index: FxHashMap::default(),
+            tcp_index: FlowIndex::default(),
+            udp_index: FlowIndex::default(),
             graves: Tracker::graveyards(limits.max_conns.max(1)),
             burials: 0,
             ready: Vec::new(),
@@ -446,14 +444,14 @@ impl Tracker {
         let (p, key, tomb, mut f) = match self.table.take(slot)? {
             Conv::Tcp(mut c) => {
                 let key = c.key;
-                if self.tcp_index.get(&key) != Some(&slot) {
+                if !self.tcp_index.holds(&key, slot) {
                     // A newer stream owns the 4-tuple now: nothing to bury.
                     let mut f = Finished::Tcp(c.summary());
                     self.spare_tcp.keep(c);
                     set_ended(&mut f, ended);
                     return Some(f);
                 }
-                self.tcp_index.remove(&key);
+                self.tcp_index.remove(&key, slot);
                 let tomb = c.bury();
                 let f = Finished::Tcp(c.summary());
                 self.spare_tcp.keep(c);
@@ -461,7 +459,7 @@ impl Tracker {
             }
             Conv::Udp(mut c) => {
                 let key = c.key;
-                self.udp_index.remove(&key);
+                self.udp_index.remove(&key, slot);
                 let tomb = c.tomb();
                 let f = Finished::Udp(c.summary());
                 self.spare_udp.keep(c);
@@ -549,7 +547,8 @@ impl Tracker {
             L4::Tcp(seg) => {
                 let fixed = seg.fixed;
                 let (key, side) = FlowKey::new(src, seg.sport, dst, seg.dport);
-                let known = self.tcp_index.get(&key).copied();
+                let table = &self.table;
+                let known = self.tcp_index.get(&key, |s| table.key(s, true));
                 let slot = match known {
                     Some(slot)
                         if !self
@@ -633,7 +632,8 @@ impl Tracker {
             .table
             .insert(Conv::Tcp(conv), List::TcpOpen, self.clock);
         self.active_on(List::TcpOpen);
-        self.tcp_index.insert(key, slot);
+        let table = &self.table;
+        self.tcp_index.insert(key, slot, |s| table.key(s, true));
         slot
     }
 
@@ -648,7 +648,8 @@ impl Tracker {
         ts: Timestamp,
     ) -> (u32, Side) {
         let (key, side) = FlowKey::new(src, sport, dst, dport);
-        if let Some(&slot) = self.udp_index.get(&key) {
+        let table = &self.table;
+        if let Some(slot) = self.udp_index.get(&key, |s| table.key(s, false)) {
             return (slot, side);
         }
         let conv = match self.graves[1].exhume(digest(&key)) {
@@ -663,7 +664,8 @@ impl Tracker {
         let conv = self.spare_udp.boxed(conv);
         let slot = self.table.insert(Conv::Udp(conv), List::Udp, self.clock);
         self.active_on(List::Udp);
-        self.udp_index.insert(key, slot);
+        let table = &self.table;
+        self.udp_index.insert(key, slot, |s| table.key(s, false));
         (slot, side)
     }
 

@@ -163,6 +163,15 @@ impl Table {
         }
     }
 
+    /// The flow key of the conversation at `i`, if it is of the protocol asked for.
+    pub fn key(&self, i: u32, tcp: bool) -> Option<super::FlowKey> {
+        match self.get(i)? {
+            Conv::Tcp(c) if tcp => Some(c.key),
+            Conv::Udp(c) if !tcp => Some(c.key),
+            _ => None,
+        }
+    }
+
     pub fn tcp_mut(&mut self, i: u32) -> Option<&mut TcpConv> {
         match self.entries.get_mut(i as usize)?.conv.as_mut()? {
             Conv::Tcp(c) => Some(c),
@@ -200,6 +209,75 @@ impl Table {
 impl Default for Table {
     fn default() -> Self {
         Table::new()
+    }
+}
+
+/// The slot of each flow's current conversation, by flow key. Only the slot is stored (4
+/// bytes an entry, where a map from keys held 44): the key is the conversation's own, read
+/// to check a match (the packet reads that conversation next anyway), and a removal matches
+/// on the slot alone. A smaller index stays in the cache: a flood looks it up, inserts
+/// and removes for nearly every packet.
+#[derive(Default)]
+pub struct FlowIndex {
+    slots: hashbrown::HashTable<u32>,
+}
+
+impl FlowIndex {
+    fn hash(key: &super::FlowKey) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    /// The slot of `key`'s conversation; `key_of` gives the key of the conversation at a slot.
+    #[inline]
+    pub fn get(
+        &self,
+        key: &super::FlowKey,
+        key_of: impl Fn(u32) -> Option<super::FlowKey>,
+    ) -> Option<u32> {
+        self.slots
+            .find(FlowIndex::hash(key), |&s| key_of(s).as_ref() == Some(key))
+            .copied()
+    }
+
+    /// Whether `key`'s entry is `slot`.
+    pub fn holds(&self, key: &super::FlowKey, slot: u32) -> bool {
+        self.slots
+            .find(FlowIndex::hash(key), |&s| s == slot)
+            .is_some()
+    }
+
+    /// Removes `key`'s entry if it is `slot`.
+    pub fn remove(&mut self, key: &super::FlowKey, slot: u32) {
+        if let Ok(e) = self.slots.find_entry(FlowIndex::hash(key), |&s| s == slot) {
+            e.remove();
+        }
+    }
+
+    /// Points `key` at `slot` (the conversation at `slot` has that key), replacing an older
+    /// conversation's entry.
+    pub fn insert(
+        &mut self,
+        key: super::FlowKey,
+        slot: u32,
+        key_of: impl Fn(u32) -> Option<super::FlowKey>,
+    ) {
+        let hash = FlowIndex::hash(&key);
+        match self
+            .slots
+            .find_mut(hash, |&s| s != slot && key_of(s) == Some(key))
+        {
+            Some(s) => *s = slot,
+            None => {
+                self.slots.insert_unique(hash, slot, |&s| {
+                    key_of(s).map_or(0, |k| FlowIndex::hash(&k))
+                });
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
     }
 }
 
@@ -498,6 +576,56 @@ mod tests {
         g.bury(8, tomb(8, 101, false));
         g.bury(9, tomb(9, 102, false));
         assert_eq!(g.exhume(5).map(|t| t.burial), Some(100));
+    }
+
+    /// The index against a map from keys, through random conversations: new ones (taking
+    /// over their key's entry), removals (of the entry's own conversation or of one whose
+    /// key a newer one took), lookups; enough of them to make the table grow and shrink.
+    #[test]
+    fn test_flow_index_matches_a_map() {
+        let ip = |n: u8| std::net::IpAddr::from([10, 0, 0, n]);
+        let keys: Vec<FlowKey> = (0..40u8)
+            .map(|n| FlowKey::new(ip(n), 1000, ip(1), 80).0)
+            .collect();
+        let mut convs: Vec<Option<FlowKey>> = Vec::new();
+        let mut index = FlowIndex::default();
+        let mut model: FxHashMap<FlowKey, u32> = FxHashMap::default();
+        let mut rng: u64 = 7;
+        for step in 0..20_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let key = keys[(rng % keys.len() as u64) as usize];
+            let key_of =
+                |convs: &Vec<Option<FlowKey>>, s: u32| convs.get(s as usize).copied().flatten();
+            match rng >> 60 {
+                0..=5 => {
+                    convs.push(Some(key));
+                    let slot = convs.len() as u32 - 1;
+                    index.insert(key, slot, |s| key_of(&convs, s));
+                    model.insert(key, slot);
+                }
+                6..=10 => {
+                    // A conversation leaves: the first one still there with this key.
+                    if let Some(slot) = convs.iter().position(|c| *c == Some(key)) {
+                        let slot = slot as u32;
+                        let holds = model.get(&key) == Some(&slot);
+                        assert_eq!(index.holds(&key, slot), holds, "step {step}");
+                        if holds {
+                            index.remove(&key, slot);
+                            model.remove(&key);
+                        }
+                        convs[slot as usize] = None;
+                    }
+                }
+                _ => {}
+            }
+            assert_eq!(
+                index.get(&key, |s| key_of(&convs, s)),
+                model.get(&key).copied(),
+                "step {step}"
+            );
+        }
     }
 
     #[test]
