@@ -6,8 +6,6 @@
 
 use std::collections::VecDeque;
 
-use rustc_hash::FxHashMap;
-
 use super::{TcpConv, Tomb, UdpConv};
 
 const NIL: u32 = u32::MAX;
@@ -292,8 +290,11 @@ impl FlowIndex {
 /// TCP tomb, missed the cache about five times per burial (insert, the oldest's lookup and
 /// removal, the heavy tomb's drop and free); this misses twice (insert, the oldest's removal).
 pub struct Graveyard {
-    /// Sequence number of each buried flow's tomb.
-    index: FxHashMap<u64, u64>,
+    /// Each buried flow's tomb, by digest (the digest is its hash): the low 32 bits of its
+    /// sequence number (the queue never spans more), checked against the tomb's own digest.
+    /// Four bytes an entry where a map held sixteen: a new conversation looks its flow up
+    /// here, and a smaller index stays in the cache.
+    index: hashbrown::HashTable<u32>,
     /// Tombs from sequence number `first` on; exhumed ones leave holes, dropped at the front
     /// and squeezed out when they are as many as the tombs.
     tombs: VecDeque<Buried>,
@@ -330,7 +331,7 @@ const NO_HEAVY: u64 = u64::MAX;
 impl Graveyard {
     pub fn new(bound: usize, heavy_bound: usize) -> Self {
         Graveyard {
-            index: FxHashMap::default(),
+            index: hashbrown::HashTable::new(),
             tombs: VecDeque::new(),
             first: 0,
             live: 0,
@@ -355,12 +356,22 @@ impl Graveyard {
         self.heavy
     }
 
+    /// Where the tomb of sequence number `seq` (its low 32 bits) is in a queue of `len`
+    /// tombs from `first`.
+    fn place(first: u64, len: usize, seq: u32) -> Option<usize> {
+        let at = seq.wrapping_sub(first as u32) as usize;
+        (at < len).then_some(at)
+    }
+
     /// Takes the tomb of flow `digest`, if it has one.
     pub fn exhume(&mut self, digest: u64) -> Option<Tomb> {
-        let seq = self.index.remove(&digest)?;
-        let b = self
-            .tombs
-            .get_mut(usize::try_from(seq - self.first).ok()?)?;
+        let (first, tombs) = (self.first, &self.tombs);
+        let found = self.index.find_entry(digest, |&v| {
+            Graveyard::place(first, tombs.len(), v).is_some_and(|at| tombs[at].digest == digest)
+        });
+        let (seq, _) = found.ok()?.remove();
+        let at = Graveyard::place(self.first, self.tombs.len(), seq)?;
+        let b = self.tombs.get_mut(at)?;
         b.hole = true;
         let (stream, client, bases, burial, heavy) =
             (b.stream, b.client, b.bases, b.burial, b.heavy);
@@ -412,10 +423,23 @@ impl Graveyard {
         self.live += 1;
         // A flow buried again (rare: a tomb is exhumed when its flow comes back) leaves a hole
         // where it was.
-        if let Some(before) = self.index.insert(digest, seq)
-            && let Some(b) = usize::try_from(before - self.first)
-                .ok()
-                .and_then(|at| self.tombs.get_mut(at))
+        let (first, tombs) = (self.first, &self.tombs);
+        let here = seq as u32;
+        let before = match self.index.find_mut(digest, |&v| {
+            v != here
+                && Graveyard::place(first, tombs.len(), v)
+                    .is_some_and(|at| tombs[at].digest == digest)
+        }) {
+            Some(v) => Some(std::mem::replace(v, here)),
+            None => {
+                self.index.insert_unique(digest, here, |&v| {
+                    Graveyard::place(first, tombs.len(), v).map_or(0, |at| tombs[at].digest)
+                });
+                None
+            }
+        };
+        if let Some(at) = before.and_then(|v| Graveyard::place(first, tombs.len(), v))
+            && let Some(b) = self.tombs.get_mut(at)
         {
             b.hole = true;
             let h = b.heavy;
@@ -436,9 +460,12 @@ impl Graveyard {
             let Some(b) = self.tombs.pop_front() else {
                 break;
             };
+            let seq = self.first as u32;
             self.first += 1;
             if !b.hole {
-                self.index.remove(&b.digest);
+                if let Ok(e) = self.index.find_entry(b.digest, |&v| v == seq) {
+                    e.remove();
+                }
                 self.live -= 1;
                 self.take_heavy(b.heavy);
             }
@@ -467,13 +494,20 @@ impl Graveyard {
         let old_heavy_first = self.heavy_first;
         let mut heavies = std::mem::take(&mut self.heavies);
         self.heavy_first = heavy_next;
+        let mut kept = 0u64;
+        for (i, b) in self.tombs.iter().enumerate() {
+            if b.hole {
+                continue;
+            }
+            let old = (self.first + i as u64) as u32;
+            if let Some(v) = self.index.find_mut(b.digest, |&v| v == old) {
+                *v = (next + kept) as u32;
+            }
+            kept += 1;
+        }
         self.tombs.retain(|b| !b.hole);
         self.first = next;
-        for (i, b) in self.tombs.iter_mut().enumerate() {
-            let seq = next + i as u64;
-            if let Some(slot) = self.index.get_mut(&b.digest) {
-                *slot = seq;
-            }
+        for b in self.tombs.iter_mut() {
             let at = b.heavy.checked_sub(old_heavy_first);
             let tcp = at
                 .and_then(|at| usize::try_from(at).ok())
@@ -495,6 +529,7 @@ mod tests {
     use super::*;
     use crate::time::Timestamp;
     use crate::track::{BySide, FlowKey, SeqNumber, Side};
+    use rustc_hash::FxHashMap;
 
     fn udp(n: u32) -> Conv {
         let ip: std::net::IpAddr = "127.0.0.1".parse().expect("test data");
@@ -652,6 +687,7 @@ mod tests {
 #[cfg(test)]
 mod model {
     use super::*;
+    use rustc_hash::FxHashMap;
 
     struct Model {
         tombs: FxHashMap<u64, Tomb>,
