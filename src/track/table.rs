@@ -323,6 +323,8 @@ struct Buried {
 
 /// A TCP analysis state (`None` once taken: a hole).
 struct Heavy {
+    /// The sequence number of the tomb it belongs to.
+    owner: u64,
     tcp: Option<super::tcp::TcpTomb>,
 }
 
@@ -405,7 +407,10 @@ impl Graveyard {
         let seq = self.first + self.tombs.len() as u64;
         let heavy = match tcp {
             Some(tcp) => {
-                self.heavies.push_back(Heavy { tcp: Some(tcp) });
+                self.heavies.push_back(Heavy {
+                    owner: seq,
+                    tcp: Some(tcp),
+                });
                 self.heavy += 1;
                 self.heavy_first + self.heavies.len() as u64 - 1
             }
@@ -473,9 +478,9 @@ impl Graveyard {
         self.tidy();
     }
 
-    /// Drops holes at the fronts, and squeezes the holes out when they outnumber what is
-    /// kept (the tombs' new sequence numbers go into the index; the analysis states are
-    /// squeezed too, in the same order: a tomb and its state are buried together).
+    /// Drops holes at the fronts, and squeezes the holes out of a queue when they are many:
+    /// the analysis states (400 bytes each) at a quarter, the tombs when they outnumber what
+    /// is kept (their new sequence numbers go into the index, one lookup each).
     fn tidy(&mut self) {
         while self.tombs.front().is_some_and(|b| b.hole) {
             self.tombs.pop_front();
@@ -485,42 +490,61 @@ impl Graveyard {
             self.heavies.pop_front();
             self.heavy_first += 1;
         }
-        if self.tombs.len() <= 2 * self.live + 16 && self.heavies.len() <= 2 * self.heavy + 16 {
-            return;
+        if self.heavies.len() > self.heavy + self.heavy / 4 + 16 {
+            self.squeeze_heavies();
         }
-        // Sequence numbers go on from where they were, so none is ever given twice.
+        if self.tombs.len() > 2 * self.live + 16 {
+            self.squeeze_tombs();
+        }
+    }
+
+    /// Moves the analysis states still kept to the front of their queue, in order, and points
+    /// their tombs at their new places. A hole's number can be given again: a hole's tomb is
+    /// gone or a hole itself, and never looks for its state again.
+    fn squeeze_heavies(&mut self) {
+        let mut kept = 0;
+        for at in 0..self.heavies.len() {
+            if self.heavies[at].tcp.is_none() {
+                continue;
+            }
+            self.heavies.swap(kept, at);
+            let seq = self.heavy_first + kept as u64;
+            let owner = self.heavies[kept].owner;
+            if let Some(b) = usize::try_from(owner.wrapping_sub(self.first))
+                .ok()
+                .and_then(|i| self.tombs.get_mut(i))
+            {
+                b.heavy = seq;
+            }
+            kept += 1;
+        }
+        self.heavies.truncate(kept);
+    }
+
+    /// Drops the tombs' holes; the tombs kept take new sequence numbers, after every one
+    /// given so far (the index's entries are checked against them, so none is reused).
+    fn squeeze_tombs(&mut self) {
         let next = self.first + self.tombs.len() as u64;
-        let heavy_next = self.heavy_first + self.heavies.len() as u64;
-        let old_heavy_first = self.heavy_first;
-        let mut heavies = std::mem::take(&mut self.heavies);
-        self.heavy_first = heavy_next;
         let mut kept = 0u64;
         for (i, b) in self.tombs.iter().enumerate() {
             if b.hole {
                 continue;
             }
-            let old = (self.first + i as u64) as u32;
-            if let Some(v) = self.index.find_mut(b.digest, |&v| v == old) {
-                *v = (next + kept) as u32;
+            let (old, new) = (self.first + i as u64, next + kept);
+            if let Some(v) = self.index.find_mut(b.digest, |&v| v == old as u32) {
+                *v = new as u32;
+            }
+            if let Some(h) = usize::try_from(b.heavy.wrapping_sub(self.heavy_first))
+                .ok()
+                .and_then(|at| self.heavies.get_mut(at))
+                .filter(|h| h.owner == old)
+            {
+                h.owner = new;
             }
             kept += 1;
         }
         self.tombs.retain(|b| !b.hole);
         self.first = next;
-        for b in self.tombs.iter_mut() {
-            let at = b.heavy.checked_sub(old_heavy_first);
-            let tcp = at
-                .and_then(|at| usize::try_from(at).ok())
-                .and_then(|at| heavies.get_mut(at))
-                .and_then(|h| h.tcp.take());
-            b.heavy = match tcp {
-                Some(tcp) => {
-                    self.heavies.push_back(Heavy { tcp: Some(tcp) });
-                    self.heavy_first + self.heavies.len() as u64 - 1
-                }
-                None => NO_HEAVY,
-            };
-        }
     }
 }
 
