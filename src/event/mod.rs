@@ -130,7 +130,8 @@ impl Sink for OneStream<'_> {
 pub struct Pipeline {
     tracker: Tracker,
     reassembler: Reassembler,
-    /// Where a frame's `PacketInfo` goes when nobody prints it (`--conns`).
+    /// Where the tracker writes a frame's `PacketInfo` (in the cache, reused): a printed
+    /// packet's record takes its small form from here (`Recorded::slim`).
     scratch: PacketInfo,
 }
 

@@ -132,7 +132,7 @@ const OCTET_DOT: [(u32, u8); 256] = {
 
 /// An address as `IpText` writes it: IPv4 (most lines) without a copy of varying length.
 #[inline]
-fn put_ip(w: &mut Vec<u8>, ip: IpAddr) {
+pub(super) fn put_ip(w: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => {
             // Each octet's digits and a dot from a table, two octets to a register (shifted
@@ -941,34 +941,6 @@ mod tests {
         String::from_utf8(out).expect("escaped text is UTF-8")
     }
 
-    /// A fraction of a second is nine digits, zero-padded; a damaged larger one is written
-    /// whole.
-    /// The JSON line's addresses are `IpText`'s, every octet value in every place (and an
-    /// IPv6 one), with text before and after them in the line.
-    #[test]
-    fn test_addresses_as_ip_text() {
-        let mut ips: Vec<IpAddr> = vec!["2001:db8::1".parse().expect("test data")];
-        for b in 0..=255u8 {
-            for o in [
-                [b, 0, 0, 1],
-                [1, b, 2, 3],
-                [10, 0, b, 9],
-                [255, 255, 255, b],
-            ] {
-                ips.push(IpAddr::from(o));
-            }
-        }
-        for ip in ips {
-            let mut got = b"x".to_vec();
-            put_ip(&mut got, ip);
-            got.push(b'"');
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                format!("x{}\"", super::IpText(ip))
-            );
-        }
-    }
-
     /// `ts` as the formatting machinery wrote it (a minus for a negative fraction, the
     /// seconds, nine digits at least), at the edges of the fast form and beyond (damaged
     /// fractions and years included).
@@ -1013,12 +985,15 @@ mod tests {
         }
     }
 
+    /// Numbers as itoa writes them: around every power of ten and at random over every
+    /// width.
     #[test]
     fn test_numbers_are_itoas() {
         let mut cases: Vec<u64> = vec![0, u64::MAX, u64::from(u32::MAX)];
         for p in 0..20u32 {
             let t = 10u64.pow(p);
-            cases.extend([t - 1, t, t + 1, 2 * t - 1, 9 * t, 9 * t + 7]);
+            cases.extend([t - 1, t, t + 1]);
+            cases.extend([2, 9].iter().filter_map(|m| t.checked_mul(*m)));
         }
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..100_000 {
@@ -1041,6 +1016,8 @@ mod tests {
         );
     }
 
+    /// A fraction of a second is nine digits, zero-padded; a damaged larger one is written
+    /// whole.
     #[test]
     fn test_nine_digits_are_zero_padded_and_never_cut() {
         let mut cases: Vec<u64> = (0..2000).collect();

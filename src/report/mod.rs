@@ -275,12 +275,20 @@ mod tests {
         }
     }
 
-    /// The hand-written text against the standard library's (Wireshark's `::a.b.c.d` aside):
-    /// every pattern of zero and non-zero groups, with group values of every digit count,
-    /// and every octet value in every IPv4 position.
+    /// The hand-written text (and the JSON line's) against the standard library's
+    /// (Wireshark's `::a.b.c.d` aside): every pattern of zero and non-zero groups, with group
+    /// values of every digit count, and every octet value in every IPv4 position.
     #[test]
     fn test_address_text_matches_the_standard_library() {
         use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        // The JSON line's own writer, between other text.
+        let json_text = |ip: IpAddr| {
+            let mut line = b"x".to_vec();
+            super::jsonl::put_ip(&mut line, ip);
+            line.push(b'"');
+            let text = String::from_utf8(line).expect("ASCII");
+            text[1..text.len() - 1].to_string()
+        };
         let reference = |ip: IpAddr| match ip {
             IpAddr::V6(a) => {
                 let w = a.segments();
@@ -305,6 +313,7 @@ mod tests {
                 });
                 let ip = IpAddr::V6(Ipv6Addr::from(w));
                 assert_eq!(IpText(ip).to_string(), reference(ip), "{w:x?}");
+                assert_eq!(json_text(ip), reference(ip), "{w:x?}");
             }
         }
         for w5 in [0, 0xffff, 0xfffe] {
@@ -322,6 +331,7 @@ mod tests {
             ] {
                 let ip = IpAddr::V4(Ipv4Addr::from(ip));
                 assert_eq!(IpText(ip).to_string(), reference(ip));
+                assert_eq!(json_text(ip), reference(ip));
             }
         }
     }
