@@ -92,24 +92,54 @@ pub fn cut_point(bytes: &[u8], limit: usize) -> (usize, bool) {
     (take, cut)
 }
 
+/// Tests of eight bytes at a time (the classic has-zero-byte and has-less-than tricks), for
+/// the text and JSON writers that skip whole words needing nothing. Each gives a word whose
+/// `HIGH` bits are set if some byte matches: exact as a yes/no, so their union is too, and
+/// they are or-ed without branches.
+pub(crate) mod word {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    /// The bit of each byte that the tests set.
+    pub const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// The first eight bytes of `b` (which has at least eight) as one word.
+    #[inline(always)]
+    pub fn load(b: &[u8]) -> u64 {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[..8]);
+        u64::from_le_bytes(x)
+    }
+
+    /// Bytes equal to `byte`.
+    #[inline(always)]
+    pub fn equal(x: u64, byte: u8) -> u64 {
+        let y = x ^ (ONES * u64::from(byte));
+        y.wrapping_sub(ONES) & !y
+    }
+
+    /// ASCII control bytes (below 0x20).
+    #[inline(always)]
+    pub fn control(x: u64) -> u64 {
+        x.wrapping_sub(ONES * 0x20) & !x
+    }
+
+    /// Bytes a payload shows as `\xNN`, and `c2` (which starts a C1 control, or a character
+    /// shown): controls, DEL, the backslash.
+    #[inline(always)]
+    pub fn payload_special(x: u64) -> u64 {
+        control(x) | equal(x, 0x7f) | equal(x, b'\\') | equal(x, 0xc2)
+    }
+}
+
 /// Whether `bytes` shows as itself: printable ASCII without a backslash (looked at eight
 /// bytes at a time; exact as a yes/no, by the classic has-less-than and has-zero-byte
 /// tests).
 pub fn is_plain(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH != 0;
     let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(word);
-        let x = u64::from_le_bytes(x);
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-        if control
-            || x & HIGH != 0
-            || zero_byte(x ^ (ONES * 0x7f))
-            || zero_byte(x ^ (ONES * u64::from(b'\\')))
-        {
+    for w in &mut words {
+        let x = word::load(w);
+        // Anything not ASCII (its high bit) is not plain either.
+        let not_plain = word::control(x) | x | word::equal(x, 0x7f) | word::equal(x, b'\\');
+        if not_plain & word::HIGH != 0 {
             return false;
         }
     }
@@ -123,20 +153,9 @@ pub fn is_plain(bytes: &[u8]) -> bool {
 /// DEL, a backslash, a C1 control `c2 80`-`c2 9f`), or the length: whole words without any
 /// of those bytes (nor a `c2`) are skipped at once.
 fn first_special(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |y: u64| y.wrapping_sub(ONES) & !y & HIGH != 0;
     let mut at = 0;
-    for word in bytes.chunks_exact(8) {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(word);
-        let x = u64::from_le_bytes(x);
-        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
-        if control
-            || zero_byte(x ^ (ONES * 0x7f))
-            || zero_byte(x ^ (ONES * u64::from(b'\\')))
-            || zero_byte(x ^ (ONES * 0xc2))
-        {
+    for w in bytes.chunks_exact(8) {
+        if word::payload_special(word::load(w)) & word::HIGH != 0 {
             break;
         }
         at += 8;

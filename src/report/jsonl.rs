@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::{IP_TEXT_MAX, IpText, PacketEvent, Sink, Style, Summary, notes};
-use crate::event::payload;
+use crate::event::payload::{self, word};
 use crate::track::{Exchange, Finished, FlowSummary, PacketInfo};
 use crate::wire::arp::ArpPacket;
 use crate::wire::icmp::IcmpMessage;
@@ -33,10 +33,8 @@ fn json_inner<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
-        while let Some(word) = b.get(i..i + 8) {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(word);
-            if needs_escape(u64::from_le_bytes(x)) {
+        while let Some(chunk) = b.get(i..i + 8) {
+            if needs_escape(word::load(chunk)) {
                 break;
             }
             i += 8;
@@ -85,18 +83,10 @@ fn json_inner<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
 }
 
 /// Whether any of the eight bytes of `x` is a control byte, `"` or `\` (the bytes JSON
-/// escapes). Exact as a yes/no (the classic has-less-than and has-zero-byte tests).
+/// escapes).
 #[inline(always)]
 fn needs_escape(x: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Without branches: each test is exact as a yes/no, so their union is too.
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let backslash = x ^ (ONES * u64::from(b'\\'));
-    let flags = (x.wrapping_sub(ONES * 0x20) & !x)
-        | (quote.wrapping_sub(ONES) & !quote)
-        | (backslash.wrapping_sub(ONES) & !backslash);
-    flags & HIGH != 0
+    (word::control(x) | word::equal(x, b'"') | word::equal(x, b'\\')) & word::HIGH != 0
 }
 
 /// Appends the first `len` bytes of `block` by copying the whole block and cutting the line
@@ -262,23 +252,12 @@ fn payload_str(w: &mut Vec<u8>, bytes: &[u8], limit: usize) -> io::Result<bool> 
 /// JSON doubles.
 fn text_payload(w: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The bits of the bytes of `x` equal to `byte` (exact as a yes/no), without a branch.
-    let has = |x: u64, byte: u8| {
-        let y = x ^ (ONES * u64::from(byte));
-        y.wrapping_sub(ONES) & !y
-    };
     let b = text.as_bytes();
     let (mut start, mut i) = (0, 0);
     while i < b.len() {
-        while let Some(word) = b.get(i..i + 8) {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(word);
-            let x = u64::from_le_bytes(x);
-            let control = x.wrapping_sub(ONES * 0x20) & !x;
-            let special = control | has(x, 0x7f) | has(x, b'\\') | has(x, b'"') | has(x, 0xc2);
-            if special & HIGH != 0 {
+        while let Some(chunk) = b.get(i..i + 8) {
+            let x = word::load(chunk);
+            if (word::payload_special(x) | word::equal(x, b'"')) & word::HIGH != 0 {
                 break;
             }
             i += 8;
@@ -318,7 +297,7 @@ fn text_payload(w: &mut Vec<u8>, text: &str) {
 
 /// A duration as seconds with nine decimals, exactly (as tshark prints durations), from its
 /// nanoseconds.
-fn write_secs<W: Write>(w: &mut W, nanos: i128) -> io::Result<()> {
+fn write_secs(w: &mut Vec<u8>, nanos: i128) -> io::Result<()> {
     if nanos < 0 {
         w.write_all(b"-")?;
     }
@@ -328,43 +307,23 @@ fn write_secs<W: Write>(w: &mut W, nanos: i128) -> io::Result<()> {
     write_nine(w, (a % 1_000_000_000) as u64)
 }
 
-/// "00", "01", … "99": two digits per lookup.
-const DIGIT_PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
+/// `n` with at least nine digits (zeros in front): every fraction of a second is one digit
+/// and eight, stored at once.
+#[inline(always)]
+fn write_nine(w: &mut Vec<u8>, n: u64) -> io::Result<()> {
+    match u32::try_from(n) {
+        Ok(n) if n < 1_000_000_000 => {
+            w.push(b'0' + (n / 100_000_000) as u8);
+            w.extend_from_slice(&eight_digits(n % 100_000_000).to_le_bytes());
+        }
+        _ => put_uint(w, n),
     }
-    t
-};
-
-/// `n` with at least nine digits (zeros in front).
-fn write_nine<W: Write>(w: &mut W, n: u64) -> io::Result<()> {
-    if let Ok(n) = u32::try_from(n)
-        && n < 1_000_000_000
-    {
-        // The usual case (every timestamp's fraction): exactly nine digits, as one digit and
-        // four pairs from a table, written at once (no padding, no copy of variable length).
-        let pair = |p: u32| {
-            let i = 2 * p as usize;
-            [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
-        };
-        let (top, rest) = (n / 100_000_000, n % 100_000_000);
-        let (hi, lo) = (rest / 10_000, rest % 10_000);
-        let [a, b] = pair(hi / 100);
-        let [c, d] = pair(hi % 100);
-        let [e, f] = pair(lo / 100);
-        let [g, h] = pair(lo % 100);
-        return w.write_all(&[b'0' + top as u8, a, b, c, d, e, f, g, h]);
-    }
-    w.write_all(itoa::Buffer::new().format(n).as_bytes())
+    Ok(())
 }
 
 /// A Wireshark time delta (`tcp.analysis.initial_rtt`) as tshark prints it: one sign for both
 /// parts, nanoseconds unpadded beyond nine digits.
-fn write_delta<W: Write>(w: &mut W, d: crate::time::Timestamp) -> io::Result<()> {
+fn write_delta(w: &mut Vec<u8>, d: crate::time::Timestamp) -> io::Result<()> {
     if d.secs < 0 || d.nsecs < 0 {
         w.write_all(b"-")?;
     }
@@ -484,17 +443,6 @@ impl<'w> Obj<'w> {
 
 /// `frame.time_epoch`'s text without the formatting machinery.
 fn write_ts(w: &mut Vec<u8>, ts: crate::time::Timestamp) {
-    // Every time since 2001 until 2286 with a normal fraction: ten digits, a dot and nine,
-    // as four stores of known length.
-    if (1_000_000_000..10_000_000_000).contains(&ts.secs) && (0..1_000_000_000).contains(&ts.nsecs)
-    {
-        let (secs, nsecs) = (ts.secs as u64, ts.nsecs as u32);
-        w.extend_from_slice(&PAIR_WORDS[(secs / 100_000_000) as usize].to_le_bytes());
-        w.extend_from_slice(&eight_digits((secs % 100_000_000) as u32).to_le_bytes());
-        w.extend_from_slice(&[b'.', b'0' + (nsecs / 100_000_000) as u8]);
-        w.extend_from_slice(&eight_digits(nsecs % 100_000_000).to_le_bytes());
-        return;
-    }
     if ts.nsecs < 0 {
         w.push(b'-');
     }

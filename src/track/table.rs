@@ -299,7 +299,6 @@ pub struct Graveyard {
     /// and squeezed out when they are as many as the tombs.
     tombs: VecDeque<Buried>,
     first: u64,
-    live: usize,
     /// The TCP analysis states, likewise, from `heavy_first` on.
     heavies: VecDeque<Heavy>,
     heavy_first: u64,
@@ -336,7 +335,6 @@ impl Graveyard {
             index: hashbrown::HashTable::new(),
             tombs: VecDeque::new(),
             first: 0,
-            live: 0,
             heavies: VecDeque::new(),
             heavy_first: 0,
             heavy: 0,
@@ -345,12 +343,13 @@ impl Graveyard {
         }
     }
 
+    /// Tombs buried (each has one index entry).
     pub fn len(&self) -> usize {
-        self.live
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.index.is_empty()
     }
 
     /// Tombs that still carry TCP analysis state.
@@ -377,7 +376,6 @@ impl Graveyard {
         b.hole = true;
         let (stream, client, bases, burial, heavy) =
             (b.stream, b.client, b.bases, b.burial, b.heavy);
-        self.live -= 1;
         Some(Tomb {
             stream,
             client,
@@ -425,7 +423,6 @@ impl Graveyard {
             heavy,
             hole: false,
         });
-        self.live += 1;
         // A flow buried again (rare: a tomb is exhumed when its flow comes back) leaves a hole
         // where it was.
         let (first, tombs) = (self.first, &self.tombs);
@@ -448,7 +445,6 @@ impl Graveyard {
         {
             b.hole = true;
             let h = b.heavy;
-            self.live -= 1;
             self.take_heavy(h);
         }
         // The oldest analysis states go first, then the oldest tombs.
@@ -461,7 +457,7 @@ impl Graveyard {
                 self.heavy -= 1;
             }
         }
-        while self.live > self.bound {
+        while self.index.len() > self.bound {
             let Some(b) = self.tombs.pop_front() else {
                 break;
             };
@@ -471,7 +467,6 @@ impl Graveyard {
                 if let Ok(e) = self.index.find_entry(b.digest, |&v| v == seq) {
                     e.remove();
                 }
-                self.live -= 1;
                 self.take_heavy(b.heavy);
             }
         }
@@ -493,7 +488,7 @@ impl Graveyard {
         if self.heavies.len() > self.heavy + self.heavy / 4 + 16 {
             self.squeeze_heavies();
         }
-        if self.tombs.len() > 2 * self.live + 16 {
+        if self.tombs.len() > 2 * self.index.len() + 16 {
             self.squeeze_tombs();
         }
     }
