@@ -10,6 +10,7 @@ use std::ops::Range;
 use crate::capture::Frame;
 use crate::time::Timestamp;
 use crate::track::defrag::Reassembler;
+use crate::track::facts::FactsSide;
 use crate::track::{DetachedFacts, Facts, Finished, Limits, PacketInfo, Totals, Tracker};
 use crate::wire::checksum::Checksum;
 use crate::wire::{self, Checksums, Decoded};
@@ -219,13 +220,15 @@ impl Pipeline {
     /// without, only conversation records are kept and the batch is given back.
     pub fn record(&mut self, batch: Decodes, out: &mut Recorded, packets: bool) -> Option<Decodes> {
         let b = out.decodes.len() as u32;
-        for (i, (f, facts)) in batch.frames.iter().zip(&batch.facts).enumerate() {
-            self.tracker.advance(f.meta.ts);
+        // Only the facts are read here, not the frames' records (the printer's).
+        for (i, detached) in batch.facts.iter().enumerate() {
+            let ts = detached.ts();
+            self.tracker.advance(ts);
             self.drain_into(out);
-            let facts = facts.attach(&batch.bytes);
+            let facts = detached.attach(&batch.bytes, &batch.side);
             self.scratch = PacketInfo::default();
             self.tracker
-                .packet_into(f.meta.number, f.meta.ts, &facts, &mut self.scratch);
+                .packet_into(detached.number(), ts, &facts, &mut self.scratch);
             if packets {
                 let info = out.slim(&self.scratch);
                 out.items.push(Item::Packet {
@@ -309,7 +312,7 @@ impl Decoder {
         // cost more than making the facts.
         let common = match &wire::decode_common(m.linktype, &out.bytes[data.clone()], len) {
             Some(c) => Some((
-                DetachedFacts::of_common(c, &out.bytes),
+                DetachedFacts::of_common(c, &out.bytes, m.number, m.ts, &mut out.side),
                 c.transport.checksum(),
             )),
             None => None,
@@ -327,7 +330,7 @@ impl Decoder {
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], len);
         let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
             None => (
-                DetachedFacts::of(&first, &out.bytes),
+                DetachedFacts::of(&first, &out.bytes, m.number, m.ts, &mut out.side),
                 None,
                 first.checksum(),
             ),
@@ -337,7 +340,7 @@ impl Decoder {
                 let first = wire::decode(m.linktype, packet, len);
                 let whole = out.keep(&datagram);
                 let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
-                let facts = DetachedFacts::of(&d, &out.bytes);
+                let facts = DetachedFacts::of(&d, &out.bytes, m.number, m.ts, &mut out.side);
                 (facts, Some(whole), d.checksum())
             }
         };
@@ -371,6 +374,8 @@ struct DecodedFrame {
 pub struct Decodes {
     frames: Vec<DecodedFrame>,
     facts: Vec<DetachedFacts>,
+    /// What the facts point to beside the bytes.
+    side: FactsSide,
     bytes: Vec<u8>,
 }
 
@@ -395,6 +400,7 @@ impl Decodes {
     pub fn clear(&mut self) {
         self.frames.clear();
         self.facts.clear();
+        self.side.clear();
         self.bytes.clear();
     }
 

@@ -1,11 +1,13 @@
 //! What the tracker reads of a decoded frame, and nothing more. A `Decoded` is ~400 bytes; these
-//! facts are about a third of that, so a frame decoded on one thread reaches the tracking
-//! thread in two or three cache lines (moving the whole decode between cores cost more than
-//! decoding it).
+//! facts are a third of that, and detached from their bytes (to cross to the tracking thread
+//! in a batch) a usual frame's are one cache line, its number and time included (moving the
+//! whole decode between cores cost more than decoding it).
 
 use std::net::IpAddr;
 
-use crate::wire::tcp::{TcpFixed, TcpSegment};
+use super::seq::SeqNumber;
+use crate::time::Timestamp;
+use crate::wire::tcp::{TcpFixed, TcpFlags, TcpSegment};
 use crate::wire::{Common, Decoded, Transport};
 
 /// An address and port.
@@ -104,17 +106,6 @@ impl<'p> Facts<'p> {
             l4: L4::of(&d.transport, payload),
         }
     }
-
-    /// The facts of a common frame (`wire::decode_common`): what `mapped` makes of its
-    /// decode, which has no tunnel and nothing malformed.
-    fn mapped_common<'a>(c: &Common<'a>, payload: &mut impl FnMut(&'a [u8]) -> &'p [u8]) -> Self {
-        Facts {
-            malformed: false,
-            ip: Some((c.ip.src, c.ip.dst)),
-            outer_udp: None,
-            l4: L4::of(&c.transport, payload),
-        }
-    }
 }
 
 impl<'p> L4<'p> {
@@ -139,31 +130,16 @@ impl<'p> L4<'p> {
     }
 }
 
-/// Facts kept apart from the bytes their payload points into, to wait in a batch beside
-/// those bytes (and cross to another thread with them).
+/// A frame's facts kept whole, apart from the bytes their payload points into: what a
+/// frame the compact form does not cover keeps (see `DetachedFacts`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DetachedFacts {
+struct Whole {
     facts: Facts<'static>,
     /// Where the payload was in the buffer.
     payload: (usize, usize),
 }
 
-impl DetachedFacts {
-    /// The facts of `d`, detached from `buf`, the bytes `d` was decoded from (a payload
-    /// elsewhere becomes empty).
-    pub fn of(d: &Decoded<'_>, buf: &[u8]) -> DetachedFacts {
-        let mut at = (0, 0);
-        let facts = Facts::mapped(d, &mut |p| Self::find(p, buf, &mut at));
-        DetachedFacts { facts, payload: at }
-    }
-
-    /// `of` for a common frame (`wire::decode_common`), without its whole decode.
-    pub fn of_common(c: &Common<'_>, buf: &[u8]) -> DetachedFacts {
-        let mut at = (0, 0);
-        let facts = Facts::mapped_common(c, &mut |p| Self::find(p, buf, &mut at));
-        DetachedFacts { facts, payload: at }
-    }
-
+impl Whole {
     /// Notes where payload `p` is in `buf` and gives back an empty one (detached facts hold
     /// no reference).
     fn find(p: &[u8], buf: &[u8], at: &mut (usize, usize)) -> &'static [u8] {
@@ -175,15 +151,11 @@ impl DetachedFacts {
         &[]
     }
 
-    /// The facts again, over `buf` (the buffer they were detached from).
-    pub fn attach<'b>(&self, buf: &'b [u8]) -> Facts<'b> {
-        let (offset, len) = self.payload;
-        let payload = buf
-            .get(offset..offset.saturating_add(len))
-            .unwrap_or_default();
+    fn attach<'b>(&self, buf: &'b [u8]) -> Facts<'b> {
         // A copy with the payload set in place (the facts are `'static` with no payload, so
         // they are valid for any shorter life).
         let mut f: Facts<'b> = self.facts;
+        let payload = payload_in(buf, self.payload);
         match &mut f.l4 {
             L4::Tcp(t) => t.payload = payload,
             L4::Udp(u) => u.payload = payload,
@@ -193,9 +165,335 @@ impl DetachedFacts {
     }
 }
 
+fn payload_in(buf: &[u8], (offset, len): (usize, usize)) -> &[u8] {
+    buf.get(offset..offset.saturating_add(len))
+        .unwrap_or_default()
+}
+
+/// What the compact facts of a batch point to: IPv6 address pairs, and the whole facts of
+/// the rare frames the compact form does not cover (a tunnel, an ICMP error, a payload
+/// beyond 4 GiB of batch).
+#[derive(Debug, Default)]
+pub struct FactsSide {
+    v6: Vec<[u8; 32]>,
+    whole: Vec<Whole>,
+}
+
+impl FactsSide {
+    pub fn clear(&mut self) {
+        self.v6.clear();
+        self.whole.clear();
+    }
+}
+
+/// One frame's facts for the tracker, with the frame's number and time, detached from the
+/// bytes they were decoded from, to wait in a batch beside them (and cross to another
+/// thread with them). One cache line for an IPv4 or IPv6 TCP or UDP frame: the tracking
+/// thread reads this and nothing else of the frame but its payload (152 bytes of facts and
+/// the frame's 88-byte record before, read on the other core from where they were written).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DetachedFacts {
+    number: u64,
+    secs: i64,
+    nsecs: i32,
+    /// IPv4: the addresses (big-endian). IPv6: `src` is the pair's place in
+    /// `FactsSide::v6`. A frame of kind `WHOLE`: `src` is its place in `FactsSide::whole`.
+    src: u32,
+    dst: u32,
+    payload_at: u32,
+    payload_len: u32,
+    seq: u32,
+    ack: u32,
+    /// `tcp.len` (when `LEN` is set) or the UDP payload length.
+    len: u32,
+    sport: u16,
+    dport: u16,
+    flags: u16,
+    window: u16,
+    header_len: u8,
+    wscale: u8,
+    kind: u8,
+    bits: u8,
+}
+
+impl DetachedFacts {
+    // `kind`: the transport, or the whole facts kept aside.
+    const NONE: u8 = 0;
+    const TCP: u8 = 1;
+    const UDP: u8 = 2;
+    const WHOLE: u8 = 3;
+    // `bits`.
+    const MALFORMED: u8 = 1;
+    const IP: u8 = 2;
+    const V6: u8 = 4;
+    const HEADER_COMPLETE: u8 = 8;
+    const ANALYSIS_SHOWN: u8 = 16;
+    const BAD_CHECKSUM: u8 = 32;
+    const LEN: u8 = 64;
+    const WSCALE: u8 = 128;
+
+    /// The facts of `d` (frame `number`, taken at `ts`), detached from `buf`, the bytes `d`
+    /// was decoded from (a payload elsewhere becomes empty).
+    pub fn of(
+        d: &Decoded<'_>,
+        buf: &[u8],
+        number: u64,
+        ts: Timestamp,
+        side: &mut FactsSide,
+    ) -> DetachedFacts {
+        let mut at = (0, 0);
+        let facts = Facts::mapped(d, &mut |p| Whole::find(p, buf, &mut at));
+        if facts.outer_udp.is_some() {
+            return DetachedFacts::whole(number, ts, Whole { facts, payload: at }, side);
+        }
+        DetachedFacts::compact(number, ts, facts.malformed, facts.ip, facts.l4, at, side)
+    }
+
+    /// `of` for a common frame (`wire::decode_common`, never malformed nor tunnelled),
+    /// without its whole decode. Its usual transports are read straight into the record
+    /// (what `L4::of` would make of them, without making it: this runs for every frame).
+    pub fn of_common(
+        c: &Common<'_>,
+        buf: &[u8],
+        number: u64,
+        ts: Timestamp,
+        side: &mut FactsSide,
+    ) -> DetachedFacts {
+        let mut at = (0, 0);
+        let ip = Some((c.ip.src, c.ip.dst));
+        let (l4, plain) = match &c.transport {
+            Transport::Tcp(seg) if seg.fixed.is_some() => (L4::None, Some(seg.payload)),
+            Transport::Udp(dg) if !dg.bogus_length => (L4::None, Some(dg.payload)),
+            t => (L4::of(t, &mut |p| Whole::find(p, buf, &mut at)), None),
+        };
+        let Some(payload) = plain else {
+            return DetachedFacts::compact(number, ts, false, ip, l4, at, side);
+        };
+        Whole::find(payload, buf, &mut at);
+        let mut f = DetachedFacts::compact(number, ts, false, ip, L4::None, at, side);
+        if f.kind == Self::WHOLE {
+            // Kept whole (an offset beyond 4 GiB): with its transport.
+            let l4 = L4::of(&c.transport, &mut |p| Whole::find(p, buf, &mut at));
+            return DetachedFacts::compact(number, ts, false, ip, l4, at, side);
+        }
+        match &c.transport {
+            Transport::Tcp(seg) => {
+                if let Some(x) = seg.fixed {
+                    f.kind = Self::TCP;
+                    (f.sport, f.dport) = (seg.sport, seg.dport);
+                    (f.seq, f.ack, f.header_len) = (x.seq.0, x.ack.0, x.header_len);
+                    (f.flags, f.window) = (x.flags.0, x.window);
+                    (f.wscale, f.len) = (seg.options.wscale.unwrap_or(0), seg.len.unwrap_or(0));
+                    f.bits |= Self::tcp_bits(
+                        seg.options.wscale.is_some(),
+                        seg.len.is_some(),
+                        seg.header_complete,
+                        seg.dissected_whole(),
+                        seg.checksum == crate::wire::checksum::Checksum::Bad,
+                    );
+                }
+            }
+            Transport::Udp(dg) => {
+                f.kind = Self::UDP;
+                (f.sport, f.dport, f.len) = (dg.sport, dg.dport, dg.len);
+            }
+            _ => {}
+        }
+        f
+    }
+
+    fn tcp_bits(wscale: bool, len: bool, complete: bool, shown: bool, bad: bool) -> u8 {
+        let bit = |set: bool, b: u8| if set { b } else { 0 };
+        bit(wscale, Self::WSCALE)
+            | bit(len, Self::LEN)
+            | bit(complete, Self::HEADER_COMPLETE)
+            | bit(shown, Self::ANALYSIS_SHOWN)
+            | bit(bad, Self::BAD_CHECKSUM)
+    }
+
+    /// The record of a frame without a tunnel's UDP: compact (made as one value, field by
+    /// field: it is written for every frame), or its whole facts aside.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn compact(
+        number: u64,
+        ts: Timestamp,
+        malformed: bool,
+        ip: Option<(IpAddr, IpAddr)>,
+        l4: L4<'static>,
+        payload: (usize, usize),
+        side: &mut FactsSide,
+    ) -> DetachedFacts {
+        let whole = |side: &mut FactsSide| {
+            let facts = Facts {
+                malformed,
+                ip,
+                outer_udp: None,
+                l4,
+            };
+            DetachedFacts::whole(number, ts, Whole { facts, payload }, side)
+        };
+        let (Ok(payload_at), Ok(payload_len)) =
+            (u32::try_from(payload.0), u32::try_from(payload.1))
+        else {
+            return whole(side);
+        };
+        let (src, dst, ip_bits) = match ip {
+            None => (0, 0, 0),
+            Some((IpAddr::V4(s), IpAddr::V4(d))) => (u32::from(s), u32::from(d), Self::IP),
+            Some((IpAddr::V6(s), IpAddr::V6(d))) => {
+                let Ok(place) = u32::try_from(side.v6.len()) else {
+                    return whole(side);
+                };
+                let mut pair = [0u8; 32];
+                pair[..16].copy_from_slice(&s.octets());
+                pair[16..].copy_from_slice(&d.octets());
+                side.v6.push(pair);
+                (place, 0, Self::IP | Self::V6)
+            }
+            Some(_) => return whole(side),
+        };
+        let base = DetachedFacts {
+            number,
+            secs: ts.secs,
+            nsecs: ts.nsecs,
+            src,
+            dst,
+            payload_at,
+            payload_len,
+            bits: ip_bits | if malformed { Self::MALFORMED } else { 0 },
+            kind: Self::NONE,
+            ..DetachedFacts::default()
+        };
+        match l4 {
+            L4::None => base,
+            L4::Tcp(t) => DetachedFacts {
+                kind: Self::TCP,
+                sport: t.sport,
+                dport: t.dport,
+                seq: t.fixed.seq.0,
+                ack: t.fixed.ack.0,
+                header_len: t.fixed.header_len,
+                flags: t.fixed.flags.0,
+                window: t.fixed.window,
+                wscale: t.wscale.unwrap_or(0),
+                len: t.len.unwrap_or(0),
+                bits: base.bits
+                    | Self::tcp_bits(
+                        t.wscale.is_some(),
+                        t.len.is_some(),
+                        t.header_complete,
+                        t.analysis_shown,
+                        t.bad_checksum,
+                    ),
+                ..base
+            },
+            L4::Udp(u) => DetachedFacts {
+                kind: Self::UDP,
+                sport: u.sport,
+                dport: u.dport,
+                len: u.len,
+                ..base
+            },
+            L4::IcmpQuotedUdp(..) => whole(side),
+        }
+    }
+
+    /// `w` kept whole in `side`, a record of frame `number` pointing to it.
+    fn whole(number: u64, ts: Timestamp, w: Whole, side: &mut FactsSide) -> DetachedFacts {
+        // A batch of 4 billion frames is not made (batches hand over at 1024).
+        let place = side.whole.len() as u32;
+        side.whole.push(w);
+        DetachedFacts {
+            number,
+            secs: ts.secs,
+            nsecs: ts.nsecs,
+            kind: Self::WHOLE,
+            src: place,
+            ..DetachedFacts::default()
+        }
+    }
+
+    /// The frame's number.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The frame's time.
+    pub fn ts(&self) -> Timestamp {
+        Timestamp {
+            secs: self.secs,
+            nsecs: self.nsecs,
+        }
+    }
+
+    /// The facts again, over `buf` (the buffer they were detached from) and `side` (their
+    /// batch's).
+    pub fn attach<'b>(&self, buf: &'b [u8], side: &FactsSide) -> Facts<'b> {
+        if self.kind == Self::WHOLE {
+            return side
+                .whole
+                .get(self.src as usize)
+                .map(|w| w.attach(buf))
+                .unwrap_or_default();
+        }
+        let has = |bit: u8| self.bits & bit != 0;
+        let ip = if !has(Self::IP) {
+            None
+        } else if has(Self::V6) {
+            let pair = side.v6.get(self.src as usize).copied().unwrap_or_default();
+            let half = |h: &[u8]| IpAddr::from(<[u8; 16]>::try_from(h).unwrap_or_default());
+            Some((half(&pair[..16]), half(&pair[16..])))
+        } else {
+            Some((
+                IpAddr::from(self.src.to_be_bytes()),
+                IpAddr::from(self.dst.to_be_bytes()),
+            ))
+        };
+        let payload = payload_in(buf, (self.payload_at as usize, self.payload_len as usize));
+        let l4 = match self.kind {
+            Self::TCP => L4::Tcp(TcpFacts {
+                sport: self.sport,
+                dport: self.dport,
+                fixed: TcpFixed {
+                    seq: SeqNumber(self.seq),
+                    ack: SeqNumber(self.ack),
+                    header_len: self.header_len,
+                    flags: TcpFlags(self.flags),
+                    window: self.window,
+                },
+                wscale: has(Self::WSCALE).then_some(self.wscale),
+                len: has(Self::LEN).then_some(self.len),
+                payload,
+                header_complete: has(Self::HEADER_COMPLETE),
+                analysis_shown: has(Self::ANALYSIS_SHOWN),
+                bad_checksum: has(Self::BAD_CHECKSUM),
+            }),
+            Self::UDP => L4::Udp(UdpFacts {
+                sport: self.sport,
+                dport: self.dport,
+                len: self.len,
+                payload,
+            }),
+            _ => L4::None,
+        };
+        Facts {
+            malformed: has(Self::MALFORMED),
+            ip,
+            outer_udp: None,
+            l4,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const T: Timestamp = Timestamp {
+        secs: 1_700_000_000,
+        nsecs: 5,
+    };
 
     #[test]
     fn test_detached_facts_find_their_payload_again() {
@@ -203,10 +501,12 @@ mod tests {
         let mut buf = vec![0u8; 7];
         buf.extend_from_slice(&frame);
         let d = crate::wire::decode(1, &buf[7..], frame.len() as u32);
-        let detached = DetachedFacts::of(&d, &buf);
+        let mut side = FactsSide::default();
+        let detached = DetachedFacts::of(&d, &buf, 9, T, &mut side);
+        assert_eq!((detached.number(), detached.ts()), (9, T));
         // A copy of the buffer elsewhere: the payload is found by its place, not its address.
         let copy = buf.clone();
-        let f = detached.attach(&copy);
+        let f = detached.attach(&copy, &side);
         let L4::Tcp(t) = f.l4 else {
             panic!("not TCP: {f:?}")
         };
@@ -214,8 +514,8 @@ mod tests {
         assert_eq!(t.payload.as_ptr(), copy[copy.len() - 5..].as_ptr());
         assert_eq!(t.len, Some(5));
         // Facts from other bytes than the buffer's keep no payload rather than a wrong one.
-        let other = DetachedFacts::of(&d, &copy);
-        let L4::Tcp(t) = other.attach(&copy).l4 else {
+        let other = DetachedFacts::of(&d, &copy, 9, T, &mut side);
+        let L4::Tcp(t) = other.attach(&copy, &side).l4 else {
             panic!("not TCP")
         };
         assert_eq!(t.payload, b"");
@@ -229,18 +529,90 @@ mod tests {
         if let Some(b) = bad.last_mut() {
             *b ^= 1;
         }
+        // Options whose dissection throws (an MPTCP option two bytes long) are not common:
+        // the general decoder makes their facts.
+        let mut throws = tcp.clone();
+        throws[54..66].copy_from_slice(&[30, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]);
+        assert!(crate::wire::decode_common(1, &throws, throws.len() as u32).is_none());
         for frame in [tcp, bad] {
             let mut buf = vec![0u8; 3];
             buf.extend_from_slice(&frame);
             let bytes = &buf[3..];
             let c = crate::wire::decode_common(1, bytes, frame.len() as u32).expect("common");
             let d = crate::wire::decode(1, bytes, frame.len() as u32);
+            let mut side = FactsSide::default();
             let (a, b) = (
-                DetachedFacts::of_common(&c, &buf),
-                DetachedFacts::of(&d, &buf),
+                DetachedFacts::of_common(&c, &buf, 1, T, &mut side),
+                DetachedFacts::of(&d, &buf, 1, T, &mut side),
             );
-            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            assert_eq!(
+                format!("{:?}", a.attach(&buf, &side)),
+                format!("{:?}", b.attach(&buf, &side))
+            );
             assert_eq!(c.transport.checksum(), d.checksum());
         }
+    }
+
+    /// Every frame of every capture (IPv4 and IPv6, TCP, UDP, ICMP errors, tunnels, damaged
+    /// and cut frames, other link types): its compact facts, attached again, are its facts;
+    /// and the usual frame's fit in one cache line.
+    #[test]
+    fn test_compact_facts_are_the_facts_of_every_capture_frame() {
+        use crate::capture::file::FileReader;
+        assert!(std::mem::size_of::<DetachedFacts>() <= 64);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        let mut kinds = [0usize; 4];
+        let mut v6 = 0;
+        let mut files = 0;
+        let mut commons = 0;
+        for entry in std::fs::read_dir(&dir).expect("captures/") {
+            let path = entry.expect("entry").path();
+            let name = path.to_string_lossy().to_string();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                continue;
+            }
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let Ok(mut reader) = FileReader::new(std::io::BufReader::new(file)) else {
+                continue;
+            };
+            files += 1;
+            let mut buf = Vec::new();
+            let mut side = FactsSide::default();
+            let mut made = Vec::new();
+            while let Ok(Some(frame)) = reader.next_frame() {
+                let m = frame.meta;
+                // At a place in a shared buffer, as in a batch.
+                buf.extend_from_slice(&[0xee; 5]);
+                let start = buf.len();
+                buf.extend_from_slice(frame.data);
+                let bytes = &buf[start..];
+                let d = crate::wire::decode(m.linktype, bytes, m.wirelen);
+                let want = format!("{:?}", Facts::of(&d));
+                let c = DetachedFacts::of(&d, &buf, m.number, m.ts, &mut side);
+                kinds[usize::from(c.kind)] += 1;
+                v6 += usize::from(c.bits & DetachedFacts::V6 != 0);
+                made.push((c, want.clone(), m.number, m.ts));
+                // A common frame's, made from its headers alone, are the same.
+                if let Some(common) = crate::wire::decode_common(m.linktype, bytes, m.wirelen) {
+                    let c = DetachedFacts::of_common(&common, &buf, m.number, m.ts, &mut side);
+                    commons += 1;
+                    made.push((c, want, m.number, m.ts));
+                }
+            }
+            // Attached after the whole file, as the tracker does after the batch.
+            for (c, want, number, ts) in &made {
+                assert_eq!(format!("{:?}", c.attach(&buf, &side)), *want, "{name}");
+                assert_eq!((c.number(), c.ts()), (*number, *ts), "{name}");
+            }
+        }
+        // The captures hold every kind, IPv6 among them.
+        assert!(files > 40, "{files} captures read");
+        assert!(kinds.iter().all(|&k| k > 0), "{kinds:?}");
+        assert!(
+            v6 > 0 && commons > 1000,
+            "{v6} IPv6, {commons} common frames"
+        );
     }
 }
