@@ -261,21 +261,21 @@ impl DetachedFacts {
     ) -> DetachedFacts {
         let mut at = (0, 0);
         let ip = Some((c.ip.src, c.ip.dst));
-        let (l4, plain) = match &c.transport {
-            Transport::Tcp(seg) if seg.fixed.is_some() => (L4::None, Some(seg.payload)),
-            Transport::Udp(dg) if !dg.bogus_length => (L4::None, Some(dg.payload)),
-            t => (L4::of(t, &mut |p| Whole::find(p, buf, &mut at)), None),
+        let plain = match &c.transport {
+            Transport::Tcp(seg) if seg.fixed.is_some() => Some(seg.payload),
+            Transport::Udp(dg) if !dg.bogus_length => Some(dg.payload),
+            _ => None,
         };
-        let Some(payload) = plain else {
-            return DetachedFacts::compact(number, ts, false, ip, l4, at, side);
-        };
-        Whole::find(payload, buf, &mut at);
-        let mut f = DetachedFacts::compact(number, ts, false, ip, L4::None, at, side);
-        if f.kind == Self::WHOLE {
-            // Kept whole (an offset beyond 4 GiB): with its transport.
+        if let Some(payload) = plain {
+            Whole::find(payload, buf, &mut at);
+        }
+        let fits = u32::try_from(at.0).is_ok() && u32::try_from(at.1).is_ok();
+        if plain.is_none() || !fits {
             let l4 = L4::of(&c.transport, &mut |p| Whole::find(p, buf, &mut at));
             return DetachedFacts::compact(number, ts, false, ip, l4, at, side);
         }
+        // The addresses and payload as any frame's, then the transport in place.
+        let mut f = DetachedFacts::compact(number, ts, false, ip, L4::None, at, side);
         match &c.transport {
             Transport::Tcp(seg) => {
                 if let Some(x) = seg.fixed {
