@@ -4,8 +4,9 @@
 
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
 use std::thread;
+use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 
@@ -149,7 +150,7 @@ impl Tracking {
             for d in self.pipeline.reclaim(&mut next) {
                 let _ = self.spare.send(d);
             }
-            return self.tx.send(std::mem::replace(&mut self.out, next)).is_ok();
+            return send_napping(&self.tx, std::mem::replace(&mut self.out, next));
         }
         true
     }
@@ -175,6 +176,25 @@ impl Tracking {
     }
 }
 
+/// Sends `value` down a bounded queue; false once the receiver is gone. When the queue is
+/// full the sender naps and tries again rather than block in `send`: the receiver is then the
+/// slower stage, and it would otherwise wake the blocked sender (a futex call and a switch,
+/// on the busier core) for every batch it takes. A queue holds about a millisecond of work,
+/// so a nap of a fifth of that never lets it run dry.
+fn send_napping<T>(tx: &SyncSender<T>, value: T) -> bool {
+    let mut value = value;
+    loop {
+        match tx.try_send(value) {
+            Ok(()) => return true,
+            Err(TrySendError::Full(v)) => {
+                value = v;
+                thread::sleep(Duration::from_micros(200));
+            }
+            Err(TrySendError::Disconnected(_)) => return false,
+        }
+    }
+}
+
 /// Where the reader's batches go.
 enum Downstream {
     Thread(SyncSender<Option<Decodes>>),
@@ -185,7 +205,7 @@ impl Downstream {
     /// False once the rest of the pipeline has stopped.
     fn hand(&mut self, batch: Decodes) -> bool {
         match self {
-            Downstream::Thread(tx) => tx.send(Some(batch)).is_ok(),
+            Downstream::Thread(tx) => send_napping(tx, Some(batch)),
             Downstream::Inline(t) => t.take(batch),
         }
     }
