@@ -181,8 +181,7 @@ impl Tracking {
 /// slower stage, and it would otherwise wake the blocked sender (a futex call and a switch,
 /// on the busier core) for every batch it takes. A queue holds about a millisecond of work,
 /// so a nap of a fifth of that never lets it run dry.
-fn send_napping<T>(tx: &SyncSender<T>, value: T) -> bool {
-    let mut value = value;
+fn send_napping<T>(tx: &SyncSender<T>, mut value: T) -> bool {
     loop {
         match tx.try_send(value) {
             Ok(()) => return true,
