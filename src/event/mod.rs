@@ -312,7 +312,7 @@ impl Decoder {
         // cost more than making the facts.
         let common = match &wire::decode_common(m.linktype, &out.bytes[data.clone()], len) {
             Some(c) => Some((
-                DetachedFacts::of_common(c, &out.bytes, m.number, m.ts, &mut out.side),
+                DetachedFacts::of_common(c, &out.bytes, &mut out.side),
                 c.transport.checksum(),
             )),
             None => None,
@@ -324,13 +324,13 @@ impl Decoder {
                 whole: None,
                 checksum,
             });
-            out.facts.push(facts);
+            out.facts.push(facts.at(m.number, m.ts));
             return;
         }
         let first = wire::decode(m.linktype, &out.bytes[data.clone()], len);
         let (facts, whole, checksum) = match self.reassembler.feed(m.number, &first) {
             None => (
-                DetachedFacts::of(&first, &out.bytes, m.number, m.ts, &mut out.side),
+                DetachedFacts::of(&first, &out.bytes, &mut out.side),
                 None,
                 first.checksum(),
             ),
@@ -340,7 +340,7 @@ impl Decoder {
                 let first = wire::decode(m.linktype, packet, len);
                 let whole = out.keep(&datagram);
                 let d = wire::decode_reassembled(&first, &out.bytes[whole.clone()]);
-                let facts = DetachedFacts::of(&d, &out.bytes, m.number, m.ts, &mut out.side);
+                let facts = DetachedFacts::of(&d, &out.bytes, &mut out.side);
                 (facts, Some(whole), d.checksum())
             }
         };
@@ -350,7 +350,7 @@ impl Decoder {
             whole,
             checksum,
         });
-        out.facts.push(facts);
+        out.facts.push(facts.at(m.number, m.ts));
     }
 }
 

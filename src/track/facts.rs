@@ -232,33 +232,22 @@ impl DetachedFacts {
     const LEN: u8 = 64;
     const WSCALE: u8 = 128;
 
-    /// The facts of `d` (frame `number`, taken at `ts`), detached from `buf`, the bytes `d`
-    /// was decoded from (a payload elsewhere becomes empty).
-    pub fn of(
-        d: &Decoded<'_>,
-        buf: &[u8],
-        number: u64,
-        ts: Timestamp,
-        side: &mut FactsSide,
-    ) -> DetachedFacts {
+    /// The facts of `d`, detached from `buf`, the bytes `d` was decoded from (a payload
+    /// elsewhere becomes empty); the frame's number and time are set with `at`.
+    pub fn of(d: &Decoded<'_>, buf: &[u8], side: &mut FactsSide) -> DetachedFacts {
         let mut at = (0, 0);
         let facts = Facts::mapped(d, &mut |p| Whole::find(p, buf, &mut at));
         if facts.outer_udp.is_some() {
-            return DetachedFacts::whole(number, ts, Whole { facts, payload: at }, side);
+            return DetachedFacts::whole(Whole { facts, payload: at }, side);
         }
-        DetachedFacts::compact(number, ts, facts.malformed, facts.ip, facts.l4, at, side)
+        DetachedFacts::compact(facts.malformed, facts.ip, facts.l4, at, side)
     }
 
     /// `of` for a common frame (`wire::decode_common`, never malformed nor tunnelled),
-    /// without its whole decode. Its usual transports are read straight into the record
-    /// (what `L4::of` would make of them, without making it: this runs for every frame).
-    pub fn of_common(
-        c: &Common<'_>,
-        buf: &[u8],
-        number: u64,
-        ts: Timestamp,
-        side: &mut FactsSide,
-    ) -> DetachedFacts {
+    /// without its whole decode. Its usual transports go straight into the record: making
+    /// the `L4` (an enum of an option) and taking it apart again cost a twentieth of the
+    /// reading thread, for every frame.
+    pub fn of_common(c: &Common<'_>, buf: &[u8], side: &mut FactsSide) -> DetachedFacts {
         let mut at = (0, 0);
         let ip = Some((c.ip.src, c.ip.dst));
         let plain = match &c.transport {
@@ -272,52 +261,56 @@ impl DetachedFacts {
         let fits = u32::try_from(at.0).is_ok() && u32::try_from(at.1).is_ok();
         if plain.is_none() || !fits {
             let l4 = L4::of(&c.transport, &mut |p| Whole::find(p, buf, &mut at));
-            return DetachedFacts::compact(number, ts, false, ip, l4, at, side);
+            return DetachedFacts::compact(false, ip, l4, at, side);
         }
         // The addresses and payload as any frame's, then the transport in place.
-        let mut f = DetachedFacts::compact(number, ts, false, ip, L4::None, at, side);
+        let mut f = DetachedFacts::compact(false, ip, L4::None, at, side);
         match &c.transport {
             Transport::Tcp(seg) => {
-                if let Some(x) = seg.fixed {
-                    f.kind = Self::TCP;
-                    (f.sport, f.dport) = (seg.sport, seg.dport);
-                    (f.seq, f.ack, f.header_len) = (x.seq.0, x.ack.0, x.header_len);
-                    (f.flags, f.window) = (x.flags.0, x.window);
-                    (f.wscale, f.len) = (seg.options.wscale.unwrap_or(0), seg.len.unwrap_or(0));
-                    f.bits |= Self::tcp_bits(
-                        seg.options.wscale.is_some(),
-                        seg.len.is_some(),
-                        seg.header_complete,
-                        seg.dissected_whole(),
-                        seg.checksum == crate::wire::checksum::Checksum::Bad,
-                    );
+                if let Some(t) = TcpFacts::of(seg, &mut |_| &[]) {
+                    f.set_tcp(&t);
                 }
             }
-            Transport::Udp(dg) => {
-                f.kind = Self::UDP;
-                (f.sport, f.dport, f.len) = (dg.sport, dg.dport, dg.len);
-            }
+            Transport::Udp(dg) => f.set_udp(dg.sport, dg.dport, dg.len),
             _ => {}
         }
         f
     }
 
-    fn tcp_bits(wscale: bool, len: bool, complete: bool, shown: bool, bad: bool) -> u8 {
+    fn set_tcp(&mut self, t: &TcpFacts<'_>) {
+        self.kind = Self::TCP;
+        (self.sport, self.dport) = (t.sport, t.dport);
+        let x = t.fixed;
+        (self.seq, self.ack, self.header_len) = (x.seq.0, x.ack.0, x.header_len);
+        (self.flags, self.window) = (x.flags.0, x.window);
+        (self.wscale, self.len) = (t.wscale.unwrap_or(0), t.len.unwrap_or(0));
         let bit = |set: bool, b: u8| if set { b } else { 0 };
-        bit(wscale, Self::WSCALE)
-            | bit(len, Self::LEN)
-            | bit(complete, Self::HEADER_COMPLETE)
-            | bit(shown, Self::ANALYSIS_SHOWN)
-            | bit(bad, Self::BAD_CHECKSUM)
+        self.bits |= bit(t.wscale.is_some(), Self::WSCALE)
+            | bit(t.len.is_some(), Self::LEN)
+            | bit(t.header_complete, Self::HEADER_COMPLETE)
+            | bit(t.analysis_shown, Self::ANALYSIS_SHOWN)
+            | bit(t.bad_checksum, Self::BAD_CHECKSUM);
     }
 
-    /// The record of a frame without a tunnel's UDP: compact (made as one value, field by
-    /// field: it is written for every frame), or its whole facts aside.
+    fn set_udp(&mut self, sport: u16, dport: u16, len: u32) {
+        self.kind = Self::UDP;
+        (self.sport, self.dport, self.len) = (sport, dport, len);
+    }
+
+    /// The record as frame `number`, taken at `ts`.
+    pub fn at(self, number: u64, ts: Timestamp) -> DetachedFacts {
+        DetachedFacts {
+            number,
+            secs: ts.secs,
+            nsecs: ts.nsecs,
+            ..self
+        }
+    }
+
+    /// The record of a frame without a tunnel's UDP: compact (written in place, field by
+    /// field: it is made for every frame), or its whole facts aside.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn compact(
-        number: u64,
-        ts: Timestamp,
         malformed: bool,
         ip: Option<(IpAddr, IpAddr)>,
         l4: L4<'static>,
@@ -331,16 +324,26 @@ impl DetachedFacts {
                 outer_udp: None,
                 l4,
             };
-            DetachedFacts::whole(number, ts, Whole { facts, payload }, side)
+            DetachedFacts::whole(Whole { facts, payload }, side)
         };
         let (Ok(payload_at), Ok(payload_len)) =
             (u32::try_from(payload.0), u32::try_from(payload.1))
         else {
             return whole(side);
         };
-        let (src, dst, ip_bits) = match ip {
-            None => (0, 0, 0),
-            Some((IpAddr::V4(s), IpAddr::V4(d))) => (u32::from(s), u32::from(d), Self::IP),
+        let mut f = DetachedFacts {
+            payload_at,
+            payload_len,
+            bits: if malformed { Self::MALFORMED } else { 0 },
+            kind: Self::NONE,
+            ..DetachedFacts::default()
+        };
+        match ip {
+            None => {}
+            Some((IpAddr::V4(s), IpAddr::V4(d))) => {
+                (f.src, f.dst) = (u32::from(s), u32::from(d));
+                f.bits |= Self::IP;
+            }
             Some((IpAddr::V6(s), IpAddr::V6(d))) => {
                 let Ok(place) = u32::try_from(side.v6.len()) else {
                     return whole(side);
@@ -349,65 +352,26 @@ impl DetachedFacts {
                 pair[..16].copy_from_slice(&s.octets());
                 pair[16..].copy_from_slice(&d.octets());
                 side.v6.push(pair);
-                (place, 0, Self::IP | Self::V6)
+                f.src = place;
+                f.bits |= Self::IP | Self::V6;
             }
             Some(_) => return whole(side),
-        };
-        let base = DetachedFacts {
-            number,
-            secs: ts.secs,
-            nsecs: ts.nsecs,
-            src,
-            dst,
-            payload_at,
-            payload_len,
-            bits: ip_bits | if malformed { Self::MALFORMED } else { 0 },
-            kind: Self::NONE,
-            ..DetachedFacts::default()
-        };
-        match l4 {
-            L4::None => base,
-            L4::Tcp(t) => DetachedFacts {
-                kind: Self::TCP,
-                sport: t.sport,
-                dport: t.dport,
-                seq: t.fixed.seq.0,
-                ack: t.fixed.ack.0,
-                header_len: t.fixed.header_len,
-                flags: t.fixed.flags.0,
-                window: t.fixed.window,
-                wscale: t.wscale.unwrap_or(0),
-                len: t.len.unwrap_or(0),
-                bits: base.bits
-                    | Self::tcp_bits(
-                        t.wscale.is_some(),
-                        t.len.is_some(),
-                        t.header_complete,
-                        t.analysis_shown,
-                        t.bad_checksum,
-                    ),
-                ..base
-            },
-            L4::Udp(u) => DetachedFacts {
-                kind: Self::UDP,
-                sport: u.sport,
-                dport: u.dport,
-                len: u.len,
-                ..base
-            },
-            L4::IcmpQuotedUdp(..) => whole(side),
         }
+        match l4 {
+            L4::None => {}
+            L4::Tcp(t) => f.set_tcp(&t),
+            L4::Udp(u) => f.set_udp(u.sport, u.dport, u.len),
+            L4::IcmpQuotedUdp(..) => return whole(side),
+        }
+        f
     }
 
-    /// `w` kept whole in `side`, a record of frame `number` pointing to it.
-    fn whole(number: u64, ts: Timestamp, w: Whole, side: &mut FactsSide) -> DetachedFacts {
+    /// `w` kept whole in `side`, a record pointing to it.
+    fn whole(w: Whole, side: &mut FactsSide) -> DetachedFacts {
         // A batch of 4 billion frames is not made (batches hand over at 1024).
         let place = side.whole.len() as u32;
         side.whole.push(w);
         DetachedFacts {
-            number,
-            secs: ts.secs,
-            nsecs: ts.nsecs,
             kind: Self::WHOLE,
             src: place,
             ..DetachedFacts::default()
@@ -502,7 +466,7 @@ mod tests {
         buf.extend_from_slice(&frame);
         let d = crate::wire::decode(1, &buf[7..], frame.len() as u32);
         let mut side = FactsSide::default();
-        let detached = DetachedFacts::of(&d, &buf, 9, T, &mut side);
+        let detached = DetachedFacts::of(&d, &buf, &mut side).at(9, T);
         assert_eq!((detached.number(), detached.ts()), (9, T));
         // A copy of the buffer elsewhere: the payload is found by its place, not its address.
         let copy = buf.clone();
@@ -514,7 +478,7 @@ mod tests {
         assert_eq!(t.payload.as_ptr(), copy[copy.len() - 5..].as_ptr());
         assert_eq!(t.len, Some(5));
         // Facts from other bytes than the buffer's keep no payload rather than a wrong one.
-        let other = DetachedFacts::of(&d, &copy, 9, T, &mut side);
+        let other = DetachedFacts::of(&d, &copy, &mut side).at(9, T);
         let L4::Tcp(t) = other.attach(&copy, &side).l4 else {
             panic!("not TCP")
         };
@@ -542,8 +506,8 @@ mod tests {
             let d = crate::wire::decode(1, bytes, frame.len() as u32);
             let mut side = FactsSide::default();
             let (a, b) = (
-                DetachedFacts::of_common(&c, &buf, 1, T, &mut side),
-                DetachedFacts::of(&d, &buf, 1, T, &mut side),
+                DetachedFacts::of_common(&c, &buf, &mut side),
+                DetachedFacts::of(&d, &buf, &mut side),
             );
             assert_eq!(
                 format!("{:?}", a.attach(&buf, &side)),
@@ -590,13 +554,13 @@ mod tests {
                 let bytes = &buf[start..];
                 let d = crate::wire::decode(m.linktype, bytes, m.wirelen);
                 let want = format!("{:?}", Facts::of(&d));
-                let c = DetachedFacts::of(&d, &buf, m.number, m.ts, &mut side);
+                let c = DetachedFacts::of(&d, &buf, &mut side).at(m.number, m.ts);
                 kinds[usize::from(c.kind)] += 1;
                 v6 += usize::from(c.bits & DetachedFacts::V6 != 0);
                 made.push((c, want.clone(), m.number, m.ts));
                 // A common frame's, made from its headers alone, are the same.
                 if let Some(common) = crate::wire::decode_common(m.linktype, bytes, m.wirelen) {
-                    let c = DetachedFacts::of_common(&common, &buf, m.number, m.ts, &mut side);
+                    let c = DetachedFacts::of_common(&common, &buf, &mut side).at(m.number, m.ts);
                     commons += 1;
                     made.push((c, want, m.number, m.ts));
                 }
